@@ -1,0 +1,10 @@
+/**
+ * core: ids, bytes, errors, clock, logger and progress types. Imports nothing of ours; every
+ * other layer builds on it. Terminology follows docs/design/repository-format.md.
+ */
+export * from './errors.js';
+export * from './ids.js';
+export * from './clock.js';
+export * from './bytes.js';
+export * from './progress.js';
+export * from './logger.js';

@@ -1,0 +1,58 @@
+/**
+ * The storage contract. An ObjectStore holds the repository's objects (config, keys, packs,
+ * indexes, snapshots, locks) as opaque byte strings addressed by kind and name. It knows nothing
+ * of encryption or the repository format; see docs/design/repository-format.md, "Storage".
+ *
+ * Contract every implementation satisfies (checked by storage/testing's conformance suite):
+ * - `put` is write-once: when an object of that kind and name exists it rejects with
+ *   HoldfastError code OBJECT_EXISTS and leaves the existing object untouched. When `put`
+ *   resolves the object is durable (fsync or the service's acknowledgement) and visible to
+ *   `get`, `stat` and `list` of every client. A failed or aborted `put` leaves no object.
+ * - `get` of a missing object rejects with code NOT_FOUND; a range past the end rejects too.
+ * - `list` yields each object of a kind once, in no particular order.
+ * - `delete` of a missing object succeeds (idempotent).
+ * - Transient failures reject with STORAGE_UNAVAILABLE, permanent ones with STORAGE_FAILED;
+ *   retrying is the job of the retry decorator, not of each backend.
+ */
+
+export const OBJECT_KINDS = ['config', 'key', 'pack', 'index', 'snapshot', 'lock'] as const;
+export type ObjectKind = (typeof OBJECT_KINDS)[number];
+
+/** The single object of kind `config` is always named this. */
+export const CONFIG_NAME = 'config';
+
+export interface ObjectInfo {
+  readonly name: string;
+  readonly size: number;
+}
+
+export interface ByteRange {
+  readonly offset: number;
+  readonly length: number;
+}
+
+export interface StoreCallOptions {
+  readonly signal?: AbortSignal;
+}
+
+export interface ObjectStore {
+  /** Where this store points, for messages (never contains credentials). */
+  readonly location: string;
+
+  /** Prepares an empty store (directories, bucket check). Idempotent. */
+  create(options?: StoreCallOptions): Promise<void>;
+
+  put(kind: ObjectKind, name: string, data: Uint8Array, options?: StoreCallOptions): Promise<void>;
+
+  get(kind: ObjectKind, name: string, range?: ByteRange, options?: StoreCallOptions): Promise<Buffer>;
+
+  /** Size of the object, or undefined when it does not exist. */
+  stat(kind: ObjectKind, name: string, options?: StoreCallOptions): Promise<ObjectInfo | undefined>;
+
+  list(kind: ObjectKind, options?: StoreCallOptions): AsyncIterable<ObjectInfo>;
+
+  delete(kind: ObjectKind, name: string, options?: StoreCallOptions): Promise<void>;
+
+  /** Releases connections and handles. The store is unusable afterwards. */
+  close(): Promise<void>;
+}
