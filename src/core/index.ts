@@ -8,3 +8,5 @@ export * from './clock.js';
 export * from './bytes.js';
 export * from './progress.js';
 export * from './logger.js';
+export * from './map-limit.js';
+export * from './semaphore.js';

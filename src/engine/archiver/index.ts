@@ -1,0 +1,9 @@
+/**
+ * archiver: turns filesystem trees and streams into blobs and trees (the backup side of the
+ * engine). See repository-format.md, "Trees", and the parent-snapshot rules there.
+ */
+export * from './archiver.js';
+export * from './backup-progress.js';
+export * from './file-saver.js';
+export * from './tree-saver.js';
+export * from './node-from-entry.js';

@@ -1,0 +1,2 @@
+/** checker: structural and data verification of a repository (`holdfast check`). */
+export * from './checker.js';

@@ -1,0 +1,81 @@
+/**
+ * Streaming content-defined chunker: the archiver feeds a file's bytes in reads of any size and
+ * receives chunks whose boundaries depend only on the content and the repository's chunker key,
+ * never on how the stream was split into reads.
+ */
+import { validateChunkerParams, type ChunkerParams } from './chunker-params.js';
+import { CutFinder } from './cut-finder.js';
+import { gearTableFromKey } from './gear-table.js';
+
+export class Chunker {
+  private readonly finder: CutFinder;
+  private readonly maxSize: number;
+  /** Tail of earlier inputs that belongs to the current chunk; allocated once, maxSize bytes. */
+  private pending: Buffer | undefined;
+  private pendingLength = 0;
+
+  /** Throws HoldfastError('CONFIG_INVALID') for a key that is not 32 bytes or bad params. */
+  constructor(key: Buffer, params: ChunkerParams) {
+    this.finder = new CutFinder(gearTableFromKey(key), validateChunkerParams(params));
+    this.maxSize = params.maxSize;
+  }
+
+  /**
+   * Feeds the next bytes of the stream and returns the chunks completed so far (zero or more).
+   * Returned chunks are independent copies: the caller may keep them, and may reuse or modify
+   * `data` as soon as push() returns (the chunker copies what it still needs).
+   * Memory: at most maxSize bytes are held between calls.
+   */
+  push(data: Buffer): Buffer[] {
+    const chunks: Buffer[] = [];
+    let start = 0;
+    for (let cut = this.finder.findCut(data, 0); cut >= 0; cut = this.finder.findCut(data, start)) {
+      chunks.push(this.take(data, start, cut));
+      start = cut;
+    }
+    this.keep(data, start);
+    return chunks;
+  }
+
+  /** Ends the stream: returns the final partial chunk, if any, and resets for the next stream. */
+  finish(): Buffer[] {
+    const last = this.pendingLength > 0 ? [this.take(Buffer.alloc(0), 0, 0)] : [];
+    this.reset();
+    return last;
+  }
+
+  /** Drops any buffered bytes; the next push() starts a new stream. */
+  reset(): void {
+    this.finder.reset();
+    this.pendingLength = 0;
+  }
+
+  /** Builds one chunk from the pending bytes plus data[start, end). */
+  private take(data: Buffer, start: number, end: number): Buffer {
+    const chunk = Buffer.allocUnsafe(this.pendingLength + end - start);
+    if (this.pendingLength > 0) this.pending!.copy(chunk, 0, 0, this.pendingLength);
+    data.copy(chunk, this.pendingLength, start, end);
+    this.pendingLength = 0;
+    return chunk;
+  }
+
+  private keep(data: Buffer, start: number): void {
+    if (start === data.length) return;
+    // Fits: the finder cuts at maxSize, so pending + tail stays below it.
+    this.pending ??= Buffer.allocUnsafe(this.maxSize);
+    this.pendingLength += data.copy(this.pending, this.pendingLength, start);
+  }
+}
+
+/** All chunk lengths of a whole buffer, without copying (tests, vectors, the format spec). */
+export function chunkLengths(key: Buffer, params: ChunkerParams, data: Buffer): number[] {
+  const finder = new CutFinder(gearTableFromKey(key), validateChunkerParams(params));
+  const lengths: number[] = [];
+  let start = 0;
+  for (let cut = finder.findCut(data, 0); cut >= 0; cut = finder.findCut(data, start)) {
+    lengths.push(cut - start);
+    start = cut;
+  }
+  if (start < data.length) lengths.push(data.length - start);
+  return lengths;
+}

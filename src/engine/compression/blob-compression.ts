@@ -1,0 +1,83 @@
+/**
+ * zstd compression of Blob plaintext. Levels: auto = zstd 3 (zstd's own default), max = zstd 19.
+ * Measured on 1 MiB chunks of JavaScript source, one core: level 3 ~170 MB/s at ratio 0.262,
+ * level 19 ~6 MB/s at 0.246. The level is not recorded in the repository (any zstd frame
+ * decodes the same way), so these choices can change without a format change.
+ *
+ * Frames carry the content size but no zstd checksum: the sealed Blob's AEAD tag already
+ * authenticates every byte, so a second checksum would only cost CPU and 4 bytes.
+ *
+ * We call the native binding directly rather than zstd-napi's Compressor/Decompressor: the
+ * Decompressor sizes its output from the frame header, so a damaged header could request an
+ * arbitrary allocation, whereas here the output is exactly the raw length the index records.
+ */
+import binding from 'zstd-napi/binding.js';
+import { constants } from 'node:buffer';
+import { HoldfastError } from '../../core/index.js';
+import type { CompressionMode } from './compression-mode.js';
+
+const LEVELS = { auto: 3, max: 19 } as const;
+
+// Per process (per worker thread), one context per level: re-creating a context costs
+// allocations sized for the level, and switching one context between levels resizes it.
+// Calls are synchronous, so the shared contexts and scratch buffer are never used concurrently.
+const compressors = new Map<number, binding.CCtx>();
+let decompressor: binding.DCtx | undefined;
+/** Output buffer of compressBound(largest input so far); the result is copied out of it. */
+let scratch = Buffer.alloc(0);
+
+/**
+ * Returns the compressed bytes only when strictly smaller than `data`, else undefined: the
+ * caller then stores the Blob raw. Mode 'off' always returns undefined. The result is a fresh
+ * Buffer the caller may keep.
+ */
+export function compressBlob(data: Buffer, mode: CompressionMode): Buffer | undefined {
+  if (mode === 'off' || data.length === 0) return undefined;
+  const level = LEVELS[mode];
+  let cctx = compressors.get(level);
+  if (cctx === undefined) {
+    cctx = new binding.CCtx();
+    compressors.set(level, cctx);
+  }
+  const bound = binding.compressBound(data.length);
+  if (scratch.length < bound) scratch = Buffer.allocUnsafe(bound);
+  const length = cctx.compress(scratch, data, level);
+  if (length >= data.length) return undefined;
+  return Buffer.from(scratch.subarray(0, length));
+}
+
+/**
+ * Decompresses a Blob whose recorded raw length is `expectedLength`. Throws
+ * HoldfastError('INTEGRITY') when the input is not valid zstd or does not decompress to exactly
+ * that many bytes. Returns a fresh Buffer.
+ */
+export function decompressBlob(data: Buffer, expectedLength: number): Buffer {
+  if (
+    !Number.isSafeInteger(expectedLength) ||
+    expectedLength < 0 ||
+    expectedLength > constants.MAX_LENGTH
+  ) {
+    throw integrityError(`recorded raw length ${expectedLength} is invalid`);
+  }
+  if (data.length === 0) throw integrityError('compressed data is empty');
+  decompressor ??= new binding.DCtx();
+  const out = Buffer.allocUnsafe(expectedLength);
+  let length: number;
+  try {
+    // Fails with "destination buffer too small" when the data is longer than recorded.
+    length = decompressor.decompress(out, data);
+  } catch (err) {
+    throw integrityError('zstd data is corrupt or longer than recorded', err);
+  }
+  if (length !== expectedLength) {
+    throw integrityError(`decompressed to ${length} bytes, ${expectedLength} recorded`);
+  }
+  return out;
+}
+
+function integrityError(detail: string, cause?: unknown): HoldfastError {
+  return new HoldfastError('INTEGRITY', `Cannot decompress blob: ${detail}.`, {
+    hint: 'The repository may be damaged; run a check that reads the data to find which packs.',
+    ...(cause === undefined ? {} : { cause }),
+  });
+}

@@ -1,0 +1,7 @@
+/**
+ * crypto: the repository's cryptography. Subkeys per context, AES-256-GCM sealing, scrypt key
+ * encryption keys, keyed blob ids. See docs/design/repository-format.md, "Encryption".
+ */
+export * from './aead.js';
+export * from './kdf.js';
+export * from './keyed-hash.js';

@@ -1,0 +1,37 @@
+/**
+ * The repository config (repository-format.md, "Config"): written once by init under the fixed
+ * name `config`, sealed with the master key. Holds the format version and the content keys that
+ * decide chunk boundaries and blob ids — `init --copy-chunker-params` copies them, so a copy
+ * deduplicates exactly like its source.
+ */
+import { HoldfastError } from '../../core/index.js';
+
+export const REPOSITORY_VERSION = 1;
+
+export interface RepositoryConfig {
+  version: number;
+  /** Random 32-byte id, hex. */
+  id: string;
+  created: string;
+  chunker: { min_size: number; avg_size: number; max_size: number; key: string };
+  /** base64 of the 32-byte HMAC key for blob ids. */
+  blob_id_key: string;
+  pack_size: number;
+  compression: 'off' | 'auto' | 'max';
+}
+
+export function validateRepositoryConfig(value: unknown): RepositoryConfig {
+  const c = value as Partial<RepositoryConfig> | null;
+  if (typeof c !== 'object' || c === null || typeof c.version !== 'number') {
+    throw new HoldfastError('INTEGRITY', 'repository config is malformed');
+  }
+  if (c.version > REPOSITORY_VERSION) {
+    throw new HoldfastError('UNSUPPORTED_FORMAT', `repository format version ${c.version} is newer than this holdfast supports (${REPOSITORY_VERSION})`, {
+      hint: 'upgrade holdfast to read this repository',
+    });
+  }
+  if (typeof c.chunker !== 'object' || typeof c.blob_id_key !== 'string' || typeof c.pack_size !== 'number' || typeof c.id !== 'string') {
+    throw new HoldfastError('INTEGRITY', 'repository config is malformed');
+  }
+  return c as RepositoryConfig;
+}

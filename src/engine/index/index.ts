@@ -1,0 +1,2 @@
+/** index: the compact in-memory map from blob id to its location in a pack. */
+export * from './master-index.js';

@@ -1,0 +1,150 @@
+/**
+ * The in-memory index of every blob in the repository (repository-format.md, "Memory").
+ *
+ * Compact by design, because memory is the first scaling wall of deduplicating backup tools:
+ * per blob it keeps the first 16 bytes of the id and four 32-bit words (pack number, offset,
+ * sealed length, raw length with type and compression in the top bits) = 32 B, plus a 4-byte
+ * open-addressing slot at load factor ≤ 0.75, so ≈ 37 B per blob (≤ 48 B while growing).
+ *
+ * Keying by a 128-bit prefix is safe because ids are keyed HMACs: nobody without the key can
+ * aim for a collision, and a random one among 10^9 blobs has probability < 2^-68. A lookup that
+ * still hit a colliding prefix would fail authentication when the blob is read (the full id is
+ * the associated data), never return wrong bytes silently.
+ */
+import { idToBytes, type BlobId, type PackId } from '../../core/index.js';
+import type { BlobType, CompressionCode, PackEntry } from '../format/index.js';
+
+const PREFIX = 16;
+const WORDS = 4;
+const TYPE_BIT = 0x80000000;
+const ZSTD_BIT = 0x40000000;
+const RAW_MASK = 0x3fffffff;
+
+export interface BlobLocation {
+  readonly packId: PackId;
+  readonly type: BlobType;
+  readonly offset: number;
+  readonly length: number;
+  readonly rawLength: number;
+  readonly compression: CompressionCode;
+}
+
+export class MasterIndex {
+  private readonly packIds: PackId[] = [];
+  private readonly packNumbers = new Map<string, number>();
+  private ids = Buffer.alloc(0);
+  private meta = new Uint32Array(0);
+  private slots = new Uint32Array(16);
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  get packCount(): number {
+    return this.packIds.length;
+  }
+
+  allPackIds(): readonly PackId[] {
+    return this.packIds;
+  }
+
+  hasPack(packId: PackId): boolean {
+    return this.packNumbers.has(packId);
+  }
+
+  /** Adds a pack's blobs. A blob already indexed (a duplicate in another pack) keeps its first location. */
+  addPack(packId: PackId, entries: readonly PackEntry[]): void {
+    let pack = this.packNumbers.get(packId);
+    if (pack === undefined) {
+      pack = this.packIds.length;
+      this.packIds.push(packId);
+      this.packNumbers.set(packId, pack);
+    }
+    for (const e of entries) this.addEntry(pack, e);
+  }
+
+  has(id: BlobId): boolean {
+    return this.find(idToBytes(id)) >= 0;
+  }
+
+  lookup(id: BlobId): BlobLocation | undefined {
+    const i = this.find(idToBytes(id));
+    if (i < 0) return undefined;
+    const m = this.meta;
+    const w = m[i * WORDS + 3]!;
+    return {
+      packId: this.packIds[m[i * WORDS]!]!,
+      offset: m[i * WORDS + 1]!,
+      length: m[i * WORDS + 2]!,
+      rawLength: w & RAW_MASK,
+      type: w & TYPE_BIT ? 'tree' : 'data',
+      compression: w & ZSTD_BIT ? 1 : 0,
+    };
+  }
+
+  /** Approximate bytes of memory held, for the stated budget and tests. */
+  memoryBytes(): number {
+    return this.ids.byteLength + this.meta.byteLength + this.slots.byteLength;
+  }
+
+  private addEntry(pack: number, e: PackEntry): void {
+    const key = idToBytes(e.id);
+    if (this.find(key) >= 0) return;
+    if (this.count === this.meta.length / WORDS) this.growEntries();
+    if ((this.count + 1) * 4 > this.slots.length * 3) this.rehash(this.slots.length * 2);
+    const i = this.count++;
+    key.copy(this.ids, i * PREFIX, 0, PREFIX);
+    const m = this.meta;
+    m[i * WORDS] = pack;
+    m[i * WORDS + 1] = e.offset;
+    m[i * WORDS + 2] = e.length;
+    m[i * WORDS + 3] = (e.rawLength & RAW_MASK) | (e.type === 'tree' ? TYPE_BIT : 0) | (e.compression ? ZSTD_BIT : 0);
+    this.insertSlot(i);
+  }
+
+  private find(key: Buffer): number {
+    const mask = this.slots.length - 1;
+    let s = key.readUInt32LE(0) & mask;
+    for (;;) {
+      const v = this.slots[s]!;
+      if (v === 0) return -1;
+      const i = v - 1;
+      if (this.prefixEquals(i, key)) return i;
+      s = (s + 1) & mask;
+    }
+  }
+
+  private prefixEquals(i: number, key: Buffer): boolean {
+    const ids = this.ids;
+    const o = i * PREFIX;
+    return (
+      ids.readUInt32LE(o) === key.readUInt32LE(0) &&
+      ids.readUInt32LE(o + 4) === key.readUInt32LE(4) &&
+      ids.readUInt32LE(o + 8) === key.readUInt32LE(8) &&
+      ids.readUInt32LE(o + 12) === key.readUInt32LE(12)
+    );
+  }
+
+  private insertSlot(i: number): void {
+    const mask = this.slots.length - 1;
+    let s = this.ids.readUInt32LE(i * PREFIX) & mask;
+    while (this.slots[s] !== 0) s = (s + 1) & mask;
+    this.slots[s] = i + 1;
+  }
+
+  private growEntries(): void {
+    const capacity = Math.max(1024, Math.ceil((this.meta.length / WORDS) * 1.5));
+    const ids = Buffer.alloc(capacity * PREFIX);
+    this.ids.copy(ids);
+    const meta = new Uint32Array(capacity * WORDS);
+    meta.set(this.meta);
+    this.ids = ids;
+    this.meta = meta;
+  }
+
+  private rehash(size: number): void {
+    this.slots = new Uint32Array(size);
+    for (let i = 0; i < this.count; i++) this.insertSlot(i);
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * BlobWriter: the write path of one session (a backup, a repair). Deduplicates against the
+ * index and against blobs pending in this session, compresses, seals, fills packs, uploads them
+ * with bounded concurrency, and writes index files — always packs before the index that lists
+ * them (repository-format.md, "Ordering"). The snapshot, written by the caller after `flush`,
+ * is the commit point.
+ */
+import { HoldfastError, type BlobId, type IndexId, type PackId } from '../../core/index.js';
+import { compressBlob, type CompressionMode } from '../compression/index.js';
+import { fileIdOf } from '../crypto/index.js';
+import { COMPRESSION_NONE, COMPRESSION_ZSTD, encodeIndexFile, sealBlob, type BlobType, type IndexedPack } from '../format/index.js';
+import type { ObjectStore } from '../../storage/index.js';
+import type { MasterIndex } from '../index/index.js';
+import { Packer } from './packer.js';
+
+/** Write an index file after this many packs, so an interrupted backup keeps what it uploaded. */
+const PACKS_PER_INDEX = 32;
+
+export interface BlobWriterOptions {
+  readonly store: ObjectStore;
+  readonly index: MasterIndex;
+  readonly masterKey: Buffer;
+  readonly blobId: (plaintext: Uint8Array) => BlobId;
+  readonly packSize: number;
+  readonly compression: CompressionMode;
+  /** Pack uploads in flight before `save` waits (backpressure). */
+  readonly uploadConcurrency?: number;
+  readonly signal?: AbortSignal;
+  readonly onPackWritten?: (packId: PackId, bytes: number) => void;
+}
+
+export interface SaveResult {
+  readonly id: BlobId;
+  /** False when the blob was already in the repository or pending in this session. */
+  readonly added: boolean;
+  /** Bytes the blob occupies in its pack (0 when not added). */
+  readonly storedLength: number;
+}
+
+export interface WriterStats {
+  dataBlobs: number;
+  treeBlobs: number;
+  dataAdded: number;
+  dataAddedPacked: number;
+  packsWritten: number;
+  indexesWritten: IndexId[];
+}
+
+export class BlobWriter {
+  private readonly packers = new Map<BlobType, Packer>();
+  private readonly pending = new Set<string>();
+  private readonly uploads = new Set<Promise<void>>();
+  private unindexed: IndexedPack[] = [];
+  private failure: unknown;
+  readonly stats: WriterStats = { dataBlobs: 0, treeBlobs: 0, dataAdded: 0, dataAddedPacked: 0, packsWritten: 0, indexesWritten: [] };
+
+  constructor(private readonly options: BlobWriterOptions) {}
+
+  /** Stores `plaintext` as a blob unless the repository already has it. Never retains `plaintext` after returning. */
+  async save(type: BlobType, plaintext: Buffer, knownId?: BlobId): Promise<SaveResult> {
+    this.throwIfFailed();
+    const id = knownId ?? this.options.blobId(plaintext);
+    if (this.pending.has(id) || this.options.index.has(id)) return { id, added: false, storedLength: 0 };
+    this.pending.add(id);
+    const compressed = compressBlob(plaintext, type === 'tree' && this.options.compression === 'off' ? 'off' : this.options.compression);
+    const stored = compressed ?? plaintext;
+    const sealed = sealBlob(this.options.masterKey, type, id, stored);
+    const packer = this.packerFor(type);
+    packer.add(id, sealed, plaintext.length, compressed ? COMPRESSION_ZSTD : COMPRESSION_NONE);
+    if (type === 'data') {
+      this.stats.dataBlobs++;
+      this.stats.dataAdded += plaintext.length;
+      this.stats.dataAddedPacked += sealed.length;
+    } else {
+      this.stats.treeBlobs++;
+    }
+    if (packer.isFull) await this.rotate(type);
+    return { id, added: true, storedLength: sealed.length };
+  }
+
+  /** Finishes open packs, waits for every upload, writes the remaining index entries. */
+  async flush(): Promise<WriterStats> {
+    for (const type of [...this.packers.keys()]) await this.rotate(type);
+    await Promise.all(this.uploads);
+    this.throwIfFailed();
+    await this.writeIndex();
+    return this.stats;
+  }
+
+  private packerFor(type: BlobType): Packer {
+    let p = this.packers.get(type);
+    if (!p) {
+      p = new Packer(type, this.options.packSize);
+      this.packers.set(type, p);
+    }
+    return p;
+  }
+
+  private async rotate(type: BlobType): Promise<void> {
+    const packer = this.packers.get(type);
+    if (!packer || packer.blobCount === 0) return;
+    this.packers.delete(type);
+    const limit = this.options.uploadConcurrency ?? 2;
+    while (this.uploads.size >= limit) await Promise.race(this.uploads);
+    this.throwIfFailed();
+    const upload = this.upload(packer).catch((err: unknown) => {
+      this.failure ??= err;
+    });
+    this.uploads.add(upload);
+    void upload.finally(() => this.uploads.delete(upload));
+  }
+
+  private async upload(packer: Packer): Promise<void> {
+    const { bytes, entries } = packer.finish(this.options.masterKey);
+    const packId = fileIdOf<PackId>(bytes);
+    try {
+      await this.options.store.put('pack', packId, bytes, this.signalOption());
+    } catch (err) {
+      // Same name means same bytes (content-addressed): an earlier attempt already stored it.
+      if (!(err instanceof HoldfastError && err.code === 'OBJECT_EXISTS')) throw err;
+    }
+    this.options.index.addPack(packId, entries);
+    for (const e of entries) this.pending.delete(e.id);
+    this.stats.packsWritten++;
+    this.options.onPackWritten?.(packId, bytes.length);
+    this.unindexed.push({ packId, entries });
+    if (this.unindexed.length >= PACKS_PER_INDEX) await this.writeIndex();
+  }
+
+  private async writeIndex(): Promise<void> {
+    if (this.unindexed.length === 0) return;
+    const packs = this.unindexed;
+    this.unindexed = [];
+    const bytes = encodeIndexFile(this.options.masterKey, { supersedes: [], packs });
+    const id = fileIdOf<IndexId>(bytes);
+    await this.options.store.put('index', id, bytes, this.signalOption());
+    this.stats.indexesWritten.push(id);
+  }
+
+  private signalOption(): { signal?: AbortSignal } {
+    return this.options.signal ? { signal: this.options.signal } : {};
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+}

@@ -1,0 +1,9 @@
+/**
+ * repository: an unlocked repository (config, master key, index) and its read and write paths.
+ * Ordering rules of repository-format.md: packs, then index, then snapshot.
+ */
+export * from './repository.js';
+export * from './blob-writer.js';
+export * from './master-key.js';
+export * from './find-snapshot.js';
+export * from './tree-walk.js';

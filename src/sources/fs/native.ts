@@ -1,0 +1,125 @@
+/**
+ * Typed access to the holdfast_native addon (native/holdfast_native.c): extended attributes,
+ * nanosecond utimensat, mknod, SEEK_DATA/SEEK_HOLE and dev_t helpers — the calls Node's fs lacks.
+ *
+ * The addon is loaded on first use, not at import, so commands that never touch file metadata
+ * (and machines where it was not built) still work. All calls are synchronous syscalls; failures
+ * throw an Error whose `code` is the errno name ('ENOENT', 'ENOTSUP', 'ENODATA', ...).
+ */
+import { createRequire } from 'node:module';
+import { describeError, HoldfastError } from '../../core/index.js';
+
+interface NativeAddon {
+  llistxattr(path: Buffer): Buffer[];
+  lgetxattr(path: Buffer, name: Buffer): Buffer;
+  lsetxattr(path: Buffer, name: Buffer, value: Buffer): void;
+  utimensat(
+    path: Buffer,
+    atimeSec: bigint | number,
+    atimeNsec: number,
+    mtimeSec: bigint | number,
+    mtimeNsec: number,
+    noFollow: boolean,
+  ): void;
+  mknod(path: Buffer, mode: number, rdevMajor: number, rdevMinor: number): void;
+  sparseMap(fd: number, size: number): Array<[offset: number, length: number]>;
+  major(rdev: bigint | number): number;
+  minor(rdev: bigint | number): number;
+  makedev(major: number, minor: number): bigint;
+}
+
+// Relative to the compiled file, dist/sources/fs/native.js, where node-gyp's output sits at the
+// package root: this holds both in the repository and in an installed package.
+const ADDON_PATH = '../../../build/Release/holdfast_native.node';
+
+let addon: NativeAddon | undefined;
+
+function load(): NativeAddon {
+  if (addon === undefined) {
+    try {
+      addon = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
+    } catch (err) {
+      throw new HoldfastError('FAILURE', `cannot load the native addon holdfast_native: ${describeError(err)}`, {
+        hint: 'run npm install (it builds the native addon with node-gyp)',
+        cause: err,
+      });
+    }
+  }
+  return addon;
+}
+
+/** Names of the extended attributes of `path` itself (a symlink is not followed). */
+export function llistxattr(path: Buffer): Buffer[] {
+  return load().llistxattr(path);
+}
+
+/** One attribute's value; throws ENODATA when it does not exist. Does not follow symlinks. */
+export function lgetxattr(path: Buffer, name: Buffer): Buffer {
+  return load().lgetxattr(path, name);
+}
+
+/** Creates or replaces one attribute. Does not follow symlinks. */
+export function lsetxattr(path: Buffer, name: Buffer, value: Buffer): void {
+  load().lsetxattr(path, name, value);
+}
+
+/** utimensat(2) with separate seconds and nanoseconds (0..999999999). */
+export function utimensat(
+  path: Buffer,
+  atimeSec: bigint | number,
+  atimeNsec: number,
+  mtimeSec: bigint | number,
+  mtimeNsec: number,
+  noFollow: boolean,
+): void {
+  load().utimensat(path, atimeSec, atimeNsec, mtimeSec, mtimeNsec, noFollow);
+}
+
+const NS_PER_SECOND = 1_000_000_000n;
+
+/** Sets atime and mtime from nanoseconds since the epoch, as `lstat({bigint: true})` reports them. */
+export function setTimesNs(path: Buffer, atimeNs: bigint, mtimeNs: bigint, noFollow: boolean): void {
+  const [atimeSec, atimeNsec] = splitNs(atimeNs);
+  const [mtimeSec, mtimeNsec] = splitNs(mtimeNs);
+  load().utimensat(path, atimeSec, atimeNsec, mtimeSec, mtimeNsec, noFollow);
+}
+
+// BigInt division truncates toward zero; times before 1970 need the floor so nsec stays >= 0.
+function splitNs(ns: bigint): [bigint, number] {
+  let sec = ns / NS_PER_SECOND;
+  let nsec = ns % NS_PER_SECOND;
+  if (nsec < 0n) {
+    nsec += NS_PER_SECOND;
+    sec -= 1n;
+  }
+  return [sec, Number(nsec)];
+}
+
+/** mknod(2): `mode` includes the type bits (S_IFIFO, S_IFCHR, S_IFBLK, S_IFSOCK); umask applies. */
+export function mknod(path: Buffer, mode: number, rdevMajor: number, rdevMinor: number): void {
+  load().mknod(path, mode, rdevMajor, rdevMinor);
+}
+
+/**
+ * Data regions `[offset, length]` among the first `size` bytes of an open file, found with
+ * SEEK_DATA/SEEK_HOLE; everything else is a hole. Where the file system cannot tell, the answer
+ * is one region covering everything. The descriptor's file offset is left unchanged.
+ */
+export function sparseMap(fd: number, size: number): Array<[offset: number, length: number]> {
+  return load().sparseMap(fd, size);
+}
+
+/** The major number of a device id (st_rdev / st_dev), decoded by the C library. */
+export function major(rdev: bigint | number): number {
+  return load().major(rdev);
+}
+
+/** The minor number of a device id (st_rdev / st_dev), decoded by the C library. */
+export function minor(rdev: bigint | number): number {
+  return load().minor(rdev);
+}
+
+/** Encodes a device id the way this system's stat reports it. */
+export function makedev(major: number, minor: number): bigint {
+  return load().makedev(major, minor);
+}

@@ -1,0 +1,6 @@
+/**
+ * sources: what a backup reads. `fs/` is the filesystem Source (walking, metadata, excludes) and
+ * also writes metadata back at restore time, so that both directions share one notion of an
+ * entry. Sources sit below engine/ and import only core/.
+ */
+export * from './fs/index.js';
