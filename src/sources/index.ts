@@ -4,3 +4,4 @@
  * entry. Sources sit below engine/ and import only core/.
  */
 export * from './fs/index.js';
+export * from './command/index.js';

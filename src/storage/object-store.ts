@@ -8,11 +8,16 @@
  *   HoldfastError code OBJECT_EXISTS and leaves the existing object untouched. When `put`
  *   resolves the object is durable (fsync or the service's acknowledgement) and visible to
  *   `get`, `stat` and `list` of every client. A failed or aborted `put` leaves no object.
- * - `get` of a missing object rejects with code NOT_FOUND; a range past the end rejects too.
+ * - `get` of a missing object rejects with code NOT_FOUND; a range past the end rejects too
+ *   (with INTEGRITY: the caller's index disagrees with the object).
  * - `list` yields each object of a kind once, in no particular order.
  * - `delete` of a missing object succeeds (idempotent).
  * - Transient failures reject with STORAGE_UNAVAILABLE, permanent ones with STORAGE_FAILED;
  *   retrying is the job of the retry decorator, not of each backend.
+ * - Names: the config object is named CONFIG_NAME, every other object by a 64-hex-digit id;
+ *   any other name, or a malformed range, rejects with FAILURE (see object-name.ts).
+ * - A call whose signal has fired rejects with INTERRUPTED. A `put` honours the signal up to the
+ *   moment the object becomes visible; after that it completes.
  */
 
 export const OBJECT_KINDS = ['config', 'key', 'pack', 'index', 'snapshot', 'lock'] as const;
@@ -44,7 +49,12 @@ export interface ObjectStore {
 
   put(kind: ObjectKind, name: string, data: Uint8Array, options?: StoreCallOptions): Promise<void>;
 
-  get(kind: ObjectKind, name: string, range?: ByteRange, options?: StoreCallOptions): Promise<Buffer>;
+  get(
+    kind: ObjectKind,
+    name: string,
+    range?: ByteRange,
+    options?: StoreCallOptions,
+  ): Promise<Buffer>;
 
   /** Size of the object, or undefined when it does not exist. */
   stat(kind: ObjectKind, name: string, options?: StoreCallOptions): Promise<ObjectInfo | undefined>;

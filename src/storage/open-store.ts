@@ -30,12 +30,13 @@ export function openStore(location: string): ObjectStore {
   const rest = match[2] ?? '';
   switch (scheme) {
     case 'local':
-      if (rest === '') throw new HoldfastError('USAGE', 'local: needs a path, e.g. local:/srv/backup');
+      if (rest === '')
+        throw new HoldfastError('USAGE', 'local: needs a path, e.g. local:/srv/backup');
       return new LocalStore(resolve(rest));
     case 'memory': {
       const key = `memory:${rest}`;
       let objects = memoryRepositories.get(key);
-      if (!objects) memoryRepositories.set(key, (objects = new Map()));
+      if (!objects) memoryRepositories.set(key, (objects = new Map<string, Buffer>()));
       // A new handle per open over shared contents: closing one handle leaves the others usable.
       return new MemoryStore({ location: key, objects });
     }

@@ -27,6 +27,8 @@ export interface BlobWriterOptions {
   readonly uploadConcurrency?: number;
   readonly signal?: AbortSignal;
   readonly onPackWritten?: (packId: PackId, bytes: number) => void;
+  /** Compute everything but write nothing (backup --dry-run). */
+  readonly dryRun?: boolean;
 }
 
 export interface SaveResult {
@@ -114,7 +116,7 @@ export class BlobWriter {
     const { bytes, entries } = packer.finish(this.options.masterKey);
     const packId = fileIdOf<PackId>(bytes);
     try {
-      await this.options.store.put('pack', packId, bytes, this.signalOption());
+      if (!this.options.dryRun) await this.options.store.put('pack', packId, bytes, this.signalOption());
     } catch (err) {
       // Same name means same bytes (content-addressed): an earlier attempt already stored it.
       if (!(err instanceof HoldfastError && err.code === 'OBJECT_EXISTS')) throw err;
@@ -133,6 +135,7 @@ export class BlobWriter {
     this.unindexed = [];
     const bytes = encodeIndexFile(this.options.masterKey, { supersedes: [], packs });
     const id = fileIdOf<IndexId>(bytes);
+    if (this.options.dryRun) return;
     await this.options.store.put('index', id, bytes, this.signalOption());
     this.stats.indexesWritten.push(id);
   }

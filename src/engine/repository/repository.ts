@@ -190,7 +190,7 @@ export class Repository {
     return decodeTree(await this.loadBlob('tree', id, signal));
   }
 
-  writer(options: Partial<Pick<BlobWriterOptions, 'compression' | 'uploadConcurrency' | 'signal' | 'onPackWritten'>> = {}): BlobWriter {
+  writer(options: Partial<Pick<BlobWriterOptions, 'compression' | 'uploadConcurrency' | 'signal' | 'onPackWritten' | 'dryRun'>> = {}): BlobWriter {
     return new BlobWriter({
       store: this.store,
       index: this.index,

@@ -55,7 +55,8 @@ export function parseAccountFile(text: string): Map<number, string> {
   for (const line of text.split('\n')) {
     if (line.startsWith('#')) continue;
     const [name, , idText] = line.split(':');
-    if (name === undefined || name === '' || idText === undefined || !/^\d+$/.test(idText)) continue;
+    if (name === undefined || name === '' || idText === undefined || !/^\d+$/.test(idText))
+      continue;
     const id = Number(idText);
     if (!names.has(id)) names.set(id, name);
   }

@@ -42,19 +42,23 @@ export async function statNames(
   names: readonly Buffer[],
   options: ListDirectoryOptions = {},
 ): Promise<DirectoryListing> {
-  const sorted = [...names].sort(Buffer.compare);
-  const results = await mapLimit(sorted, options.concurrency ?? DEFAULT_CONCURRENCY, async (name) => {
-    throwIfAborted(options.signal);
-    const path = joinPath(dir, name);
-    try {
-      return { entry: await statEntry(path, options) };
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return undefined;
-      // A missing native addon would fail every entry alike: that is not one entry's problem.
-      if (isHoldfastError(err) && err.code !== 'SOURCE_UNAVAILABLE') throw err;
-      return { path, error: err instanceof Error ? err : new Error(String(err)) };
-    }
-  });
+  const sorted = [...names].sort((x, y) => Buffer.compare(x, y));
+  const results = await mapLimit(
+    sorted,
+    options.concurrency ?? DEFAULT_CONCURRENCY,
+    async (name) => {
+      throwIfAborted(options.signal);
+      const path = joinPath(dir, name);
+      try {
+        return { entry: await statEntry(path, options) };
+      } catch (err) {
+        if (errnoCode(err) === 'ENOENT') return undefined;
+        // A missing native addon would fail every entry alike: that is not one entry's problem.
+        if (isHoldfastError(err) && err.code !== 'SOURCE_UNAVAILABLE') throw err;
+        return { path, error: err instanceof Error ? err : new Error(String(err)) };
+      }
+    },
+  );
   const listing: DirectoryListing = { entries: [], errors: [] };
   for (const result of results) {
     if (result === undefined) continue;

@@ -39,10 +39,14 @@ function load(): NativeAddon {
     try {
       addon = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
     } catch (err) {
-      throw new HoldfastError('FAILURE', `cannot load the native addon holdfast_native: ${describeError(err)}`, {
-        hint: 'run npm install (it builds the native addon with node-gyp)',
-        cause: err,
-      });
+      throw new HoldfastError(
+        'FAILURE',
+        `cannot load the native addon holdfast_native: ${describeError(err)}`,
+        {
+          hint: 'run npm install (it builds the native addon with node-gyp)',
+          cause: err,
+        },
+      );
     }
   }
   return addon;
@@ -78,7 +82,12 @@ export function utimensat(
 const NS_PER_SECOND = 1_000_000_000n;
 
 /** Sets atime and mtime from nanoseconds since the epoch, as `lstat({bigint: true})` reports them. */
-export function setTimesNs(path: Buffer, atimeNs: bigint, mtimeNs: bigint, noFollow: boolean): void {
+export function setTimesNs(
+  path: Buffer,
+  atimeNs: bigint,
+  mtimeNs: bigint,
+  noFollow: boolean,
+): void {
   const [atimeSec, atimeNsec] = splitNs(atimeNs);
   const [mtimeSec, mtimeNsec] = splitNs(mtimeNs);
   load().utimensat(path, atimeSec, atimeNsec, mtimeSec, mtimeNsec, noFollow);

@@ -18,7 +18,7 @@ export function readXattrs(path: Buffer): ExtendedAttribute[] {
     throw err;
   }
   const xattrs: ExtendedAttribute[] = [];
-  for (const name of names.sort(Buffer.compare)) {
+  for (const name of names.sort((x, y) => Buffer.compare(x, y))) {
     try {
       xattrs.push({ name, value: lgetxattr(path, name) });
     } catch (err) {

@@ -12,7 +12,11 @@ export interface BackoffPolicy {
  * [0, min(cap, base·2^(n-1))). Spreading retries over the whole window stops many clients that
  * failed together from retrying together; `random` returns values in [0, 1).
  */
-export function fullJitterDelay(policy: BackoffPolicy, attempt: number, random: () => number): number {
+export function fullJitterDelay(
+  policy: BackoffPolicy,
+  attempt: number,
+  random: () => number,
+): number {
   const window = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
   return Math.floor(random() * window);
 }

@@ -21,19 +21,33 @@ export class ReadOnlyStore implements ObjectStore {
     this.location = inner.location;
   }
 
-  create(): Promise<void> {
+  create(_options?: StoreCallOptions): Promise<void> {
     return Promise.reject(readOnly(this.location));
   }
 
-  put(): Promise<void> {
+  put(
+    _kind: ObjectKind,
+    _name: string,
+    _data: Uint8Array,
+    _options?: StoreCallOptions,
+  ): Promise<void> {
     return Promise.reject(readOnly(this.location));
   }
 
-  get(kind: ObjectKind, name: string, range?: ByteRange, options?: StoreCallOptions): Promise<Buffer> {
+  get(
+    kind: ObjectKind,
+    name: string,
+    range?: ByteRange,
+    options?: StoreCallOptions,
+  ): Promise<Buffer> {
     return this.#inner.get(kind, name, range, options);
   }
 
-  stat(kind: ObjectKind, name: string, options?: StoreCallOptions): Promise<ObjectInfo | undefined> {
+  stat(
+    kind: ObjectKind,
+    name: string,
+    options?: StoreCallOptions,
+  ): Promise<ObjectInfo | undefined> {
     return this.#inner.stat(kind, name, options);
   }
 
@@ -41,7 +55,7 @@ export class ReadOnlyStore implements ObjectStore {
     return this.#inner.list(kind, options);
   }
 
-  delete(): Promise<void> {
+  delete(_kind: ObjectKind, _name: string, _options?: StoreCallOptions): Promise<void> {
     return Promise.reject(readOnly(this.location));
   }
 

@@ -70,7 +70,10 @@ export class RetryingStore implements ObjectStore {
     this.#inner = inner;
     this.location = inner.location;
     this.#maxAttempts = Math.max(1, options.maxAttempts ?? 8);
-    this.#policy = { baseDelayMs: options.baseDelayMs ?? 200, maxDelayMs: options.maxDelayMs ?? 10_000 };
+    this.#policy = {
+      baseDelayMs: options.baseDelayMs ?? 200,
+      maxDelayMs: options.maxDelayMs ?? 10_000,
+    };
     this.#sleep = options.sleep ?? sleep;
     this.#random = options.random ?? Math.random;
     this.#onRetry = options.onRetry;
@@ -78,10 +81,17 @@ export class RetryingStore implements ObjectStore {
   }
 
   create(options: StoreCallOptions = {}): Promise<void> {
-    return this.#retry({ operation: 'create', signal: options.signal }, () => this.#inner.create(options));
+    return this.#retry({ operation: 'create', signal: options.signal }, () =>
+      this.#inner.create(options),
+    );
   }
 
-  put(kind: ObjectKind, name: string, data: Uint8Array, options: StoreCallOptions = {}): Promise<void> {
+  put(
+    kind: ObjectKind,
+    name: string,
+    data: Uint8Array,
+    options: StoreCallOptions = {},
+  ): Promise<void> {
     let ambiguous = false;
     return this.#retry({ operation: 'put', kind, name, signal: options.signal }, async () => {
       try {
@@ -97,12 +107,21 @@ export class RetryingStore implements ObjectStore {
     });
   }
 
-  get(kind: ObjectKind, name: string, range?: ByteRange, options: StoreCallOptions = {}): Promise<Buffer> {
+  get(
+    kind: ObjectKind,
+    name: string,
+    range?: ByteRange,
+    options: StoreCallOptions = {},
+  ): Promise<Buffer> {
     const target = { operation: 'get', kind, name, signal: options.signal } as const;
     return this.#retry(target, () => this.#inner.get(kind, name, range, options));
   }
 
-  stat(kind: ObjectKind, name: string, options: StoreCallOptions = {}): Promise<ObjectInfo | undefined> {
+  stat(
+    kind: ObjectKind,
+    name: string,
+    options: StoreCallOptions = {},
+  ): Promise<ObjectInfo | undefined> {
     const target = { operation: 'stat', kind, name, signal: options.signal } as const;
     return this.#retry(target, () => this.#inner.stat(kind, name, options));
   }
@@ -155,10 +174,13 @@ export class RetryingStore implements ObjectStore {
   }
 
   #exhausted(target: Target, attempts: number, err: unknown): HoldfastError {
-    const what = target.kind === undefined ? 'storage' : describeObject(target.kind, target.name ?? '');
+    const what =
+      target.kind === undefined ? 'storage' : describeObject(target.kind, target.name ?? '');
     const tries = attempts === 1 ? '1 attempt' : `${attempts} attempts`;
     const message = `${target.operation} ${what} failed after ${tries}: ${describeError(err)}`;
-    const hint = (isHoldfastError(err) ? err.hint : undefined) ?? 'storage is unreachable or overloaded; try again later';
+    const hint =
+      (isHoldfastError(err) ? err.hint : undefined) ??
+      'storage is unreachable or overloaded; try again later';
     return new HoldfastError('STORAGE_UNAVAILABLE', message, { hint, cause: err });
   }
 }

@@ -18,7 +18,9 @@ export function isTransientError(err: unknown): boolean {
     if (NEVER_RETRIED.includes(err.code)) return false;
     if (err.code === 'STORAGE_UNAVAILABLE') return true;
   }
-  return typeof err === 'object' && err !== null && (err as { transient?: unknown }).transient === true;
+  return (
+    typeof err === 'object' && err !== null && (err as { transient?: unknown }).transient === true
+  );
 }
 
 /** Flags an error as transient for the retry decorator; returns it for `throw markTransient(e)`. */

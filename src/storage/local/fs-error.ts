@@ -4,7 +4,13 @@
  * decorator tries again; everything else is permanent (STORAGE_FAILED) and carries a hint, because
  * retrying a full disk or a permission error only delays the message the user needs.
  */
-import { HoldfastError, describeError, errnoCode, interrupted, isHoldfastError } from '../../core/index.js';
+import {
+  HoldfastError,
+  describeError,
+  errnoCode,
+  interrupted,
+  isHoldfastError,
+} from '../../core/index.js';
 
 const TRANSIENT = new Set(['EAGAIN', 'EBUSY', 'EINTR', 'EMFILE', 'ENFILE', 'ETIMEDOUT', 'ESTALE']);
 
@@ -28,14 +34,23 @@ const HINTS: Record<string, string> = {
  * Turns any error thrown by fs into a HoldfastError naming what was done, the path and the errno.
  * HoldfastErrors pass through unchanged; an AbortError becomes INTERRUPTED.
  */
-export function fsError(err: unknown, action: string, path: string, signal?: AbortSignal): HoldfastError {
+export function fsError(
+  err: unknown,
+  action: string,
+  path: string,
+  signal?: AbortSignal,
+): HoldfastError {
   if (isHoldfastError(err)) return err;
   if (err instanceof Error && err.name === 'AbortError') return interrupted(signal);
   const code = errnoCode(err) ?? 'unknown error';
   const message = `cannot ${action} at ${path}: ${code} (${errnoText(err, code)})`;
   const transient = TRANSIENT.has(code);
-  const hint = HINTS[code] ?? (transient ? 'try again later' : 'check the repository path and its filesystem');
-  return new HoldfastError(transient ? 'STORAGE_UNAVAILABLE' : 'STORAGE_FAILED', message, { hint, cause: err });
+  const hint =
+    HINTS[code] ?? (transient ? 'try again later' : 'check the repository path and its filesystem');
+  return new HoldfastError(transient ? 'STORAGE_UNAVAILABLE' : 'STORAGE_FAILED', message, {
+    hint,
+    cause: err,
+  });
 }
 
 /** "no space left on device" out of Node's "ENOSPC: no space left on device, write". */

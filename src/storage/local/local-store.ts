@@ -72,7 +72,8 @@ export class LocalStore implements ObjectStore {
     this.#enter(signal);
     try {
       const firstCreated = await mkdir(this.root, { recursive: true, mode: DIR_MODE });
-      const made = (dir: string) => mkdir(join(this.root, dir), { recursive: true, mode: DIR_MODE });
+      const made = (dir: string) =>
+        mkdir(join(this.root, dir), { recursive: true, mode: DIR_MODE });
       await Promise.all(LAYOUT_DIRS.map(made));
       // New directory entries are only durable once their parent directory is synced.
       await syncDir(join(this.root, DATA_DIR));
@@ -217,7 +218,8 @@ export class LocalStore implements ObjectStore {
         await unlink(path);
         removed++;
       } catch (err) {
-        if (errnoCode(err) !== 'ENOENT') throw fsError(err, 'remove a stale tmp file', path, signal);
+        if (errnoCode(err) !== 'ENOENT')
+          throw fsError(err, 'remove a stale tmp file', path, signal);
       }
     }
     return removed;
@@ -274,7 +276,12 @@ export class LocalStore implements ObjectStore {
  * Links without ever replacing: EEXIST means another writer won. A missing target directory
  * (a data/xx removed by hand) is recreated once, with its parent synced so it survives a crash.
  */
-async function linkNoReplace(tmp: string, path: string, kind: ObjectKind, name: string): Promise<void> {
+async function linkNoReplace(
+  tmp: string,
+  path: string,
+  kind: ObjectKind,
+  name: string,
+): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       await link(tmp, path);
@@ -299,7 +306,7 @@ async function readRange(
   if (range.offset + range.length > size) throw rangePastEnd(kind, name, range, size);
   // Unsafe allocation is fine: every byte is overwritten, or the buffer is thrown away.
   const buffer = Buffer.allocUnsafe(range.length);
-  for (let filled = 0; filled < range.length; ) {
+  for (let filled = 0; filled < range.length;) {
     const position = range.offset + filled;
     const { bytesRead } = await handle.read(buffer, filled, range.length - filled, position);
     if (bytesRead === 0) {

@@ -35,7 +35,7 @@ export class MemoryStore implements ObjectStore {
 
   constructor(options: MemoryStoreOptions = {}) {
     this.location = options.location ?? 'memory:';
-    this.#objects = options.objects ?? new Map();
+    this.#objects = options.objects ?? new Map<string, Buffer>();
   }
 
   async create(options: StoreCallOptions = {}): Promise<void> {
@@ -88,7 +88,8 @@ export class MemoryStore implements ObjectStore {
     // Snapshot first: like a directory listing, later puts may or may not show up.
     const found: ObjectInfo[] = [];
     for (const [key, stored] of this.#objects) {
-      if (key.startsWith(prefix)) found.push({ name: key.slice(prefix.length), size: stored.length });
+      if (key.startsWith(prefix))
+        found.push({ name: key.slice(prefix.length), size: stored.length });
     }
     for (const info of found) {
       throwIfAborted(options.signal);

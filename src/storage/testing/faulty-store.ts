@@ -74,15 +74,29 @@ export class FaultyStore implements ObjectStore {
     return this.#call('create', options, () => this.#inner.create(options));
   }
 
-  put(kind: ObjectKind, name: string, data: Uint8Array, options: StoreCallOptions = {}): Promise<void> {
+  put(
+    kind: ObjectKind,
+    name: string,
+    data: Uint8Array,
+    options: StoreCallOptions = {},
+  ): Promise<void> {
     return this.#call('put', options, () => this.#inner.put(kind, name, data, options));
   }
 
-  get(kind: ObjectKind, name: string, range?: ByteRange, options: StoreCallOptions = {}): Promise<Buffer> {
+  get(
+    kind: ObjectKind,
+    name: string,
+    range?: ByteRange,
+    options: StoreCallOptions = {},
+  ): Promise<Buffer> {
     return this.#call('get', options, () => this.#inner.get(kind, name, range, options));
   }
 
-  stat(kind: ObjectKind, name: string, options: StoreCallOptions = {}): Promise<ObjectInfo | undefined> {
+  stat(
+    kind: ObjectKind,
+    name: string,
+    options: StoreCallOptions = {},
+  ): Promise<ObjectInfo | undefined> {
     return this.#call('stat', options, () => this.#inner.stat(kind, name, options));
   }
 
@@ -106,7 +120,11 @@ export class FaultyStore implements ObjectStore {
     return this.#inner.close();
   }
 
-  async #call<T>(operation: StoreOperation, options: StoreCallOptions, run: () => Promise<T>): Promise<T> {
+  async #call<T>(
+    operation: StoreOperation,
+    options: StoreCallOptions,
+    run: () => Promise<T>,
+  ): Promise<T> {
     const rule = await this.#begin(operation, options.signal);
     if (rule && rule.when !== 'after') throw this.#fail(rule);
     const result = await run();
@@ -115,7 +133,10 @@ export class FaultyStore implements ObjectStore {
   }
 
   /** Counts the call, waits the latency, and returns the rule that makes this call fail, if any. */
-  async #begin(operation: StoreOperation, signal: AbortSignal | undefined): Promise<FaultRule | undefined> {
+  async #begin(
+    operation: StoreOperation,
+    signal: AbortSignal | undefined,
+  ): Promise<FaultRule | undefined> {
     const call = this.calls(operation) + 1;
     this.#calls.set(operation, call);
     if (this.#latencyMs > 0) await this.#sleep(this.#latencyMs, signal);

@@ -1,0 +1,170 @@
+/**
+ * The backup use case: choose the parent snapshot, archive the targets (or a stream), flush
+ * packs and index, then write the snapshot — the commit point. An interrupted or failed backup
+ * writes no snapshot; what it uploaded stays unreferenced and is reused by the next backup.
+ */
+import { userInfo } from 'node:os';
+import { HoldfastError, type SnapshotId } from '../core/index.js';
+import {
+  Archiver,
+  encodeTree,
+  newCounters,
+  saveStream,
+  ChunkerPool,
+  summaryFrom,
+  type BackupEvent,
+  type Node,
+  type ProblemItem,
+  type Repository,
+  type Snapshot,
+  type SnapshotEntry,
+} from '../engine/index.js';
+import { commandStream } from '../sources/index.js';
+import { VERSION } from './version.js';
+
+export interface StdinSource {
+  readonly filename: string;
+  /** The stream, or a command whose standard output is the stream. */
+  readonly stream?: AsyncIterable<Buffer>;
+  readonly command?: readonly string[];
+}
+
+export interface BackupRequest {
+  readonly repo: Repository;
+  readonly paths: readonly string[];
+  readonly stdin?: StdinSource;
+  readonly hostname: string;
+  readonly tags?: readonly string[];
+  readonly time?: Date;
+  readonly exclude?: (path: Buffer, isDir: boolean) => boolean;
+  readonly excludePatterns?: readonly string[];
+  readonly excludeCaches?: boolean;
+  readonly oneFileSystem?: boolean;
+  readonly dryRun?: boolean;
+  /** Snapshot to use as parent instead of the latest matching one. */
+  readonly parent?: SnapshotEntry | 'none';
+  readonly signal?: AbortSignal;
+  readonly onEvent?: (event: BackupEvent) => void;
+}
+
+export interface BackupOutcome {
+  /** Undefined for a dry run. */
+  readonly snapshotId: SnapshotId | undefined;
+  readonly snapshot: Snapshot;
+  readonly errors: readonly ProblemItem[];
+  readonly warnings: readonly ProblemItem[];
+  readonly durationSeconds: number;
+}
+
+export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
+  const { repo, signal } = req;
+  const start = repo.clock.now();
+  await repo.loadIndex(signal);
+  const writer = repo.writer({ ...(signal && { signal }), ...(req.dryRun && { dryRun: true }) });
+
+  let tree;
+  let paths: string[];
+  let counters = newCounters();
+  let errors: ProblemItem[] = [];
+  let warnings: ProblemItem[] = [];
+  let parentId: SnapshotId | undefined;
+  if (req.stdin) {
+    ({ tree, counters } = await backupStream(repo, writer, req.stdin, start, signal));
+    paths = [`/${req.stdin.filename}`];
+  } else {
+    if (req.paths.length === 0) throw new HoldfastError('USAGE', 'nothing to back up', { hint: 'name one or more paths, or use --stdin' });
+    const parent = req.parent === 'none' ? undefined : (req.parent ?? (await findParent(repo, req.hostname, req.paths, signal)));
+    parentId = parent?.id;
+    const archiver = new Archiver({
+      repo,
+      writer,
+      ...(parent && { parentTree: parent.snapshot.tree }),
+      ...(req.exclude && { exclude: req.exclude }),
+      ...(req.excludeCaches && { excludeCaches: true }),
+      ...(req.oneFileSystem && { oneFileSystem: true }),
+      ...(signal && { signal }),
+      ...(req.onEvent && { onEvent: req.onEvent }),
+    });
+    const result = await archiver.archive(req.paths);
+    ({ tree, counters, errors, warnings } = result);
+    paths = result.targets;
+  }
+  const stats = await writer.flush();
+  const end = repo.clock.now();
+  const user = userInfo();
+  const snapshot: Snapshot = {
+    time: (req.time ?? start).toISOString(),
+    tree,
+    paths,
+    hostname: req.hostname,
+    username: user.username,
+    uid: user.uid,
+    gid: user.gid,
+    ...(req.tags?.length && { tags: [...req.tags] }),
+    ...(req.excludePatterns?.length && { excludes: [...req.excludePatterns] }),
+    ...(parentId && { parent: parentId }),
+    ...(errors.length > 0 && { partial: true }),
+    program_version: `holdfast ${VERSION}`,
+    summary: summaryFrom(counters, stats, start, end),
+  };
+  const snapshotId = req.dryRun ? undefined : await repo.saveSnapshot(snapshot, signal);
+  return { snapshotId, snapshot, errors, warnings, durationSeconds: (end.getTime() - start.getTime()) / 1000 };
+}
+
+/** The latest snapshot of the same host and the same set of paths: its files need not be read again. */
+export async function findParent(repo: Repository, hostname: string, paths: readonly string[], signal?: AbortSignal): Promise<SnapshotEntry | undefined> {
+  const { resolve } = await import('node:path');
+  const wanted = [...new Set(paths.map((p) => resolve(p)))].sort().join('\0');
+  const all = await repo.listSnapshots(signal);
+  const now = repo.clock.now().toISOString();
+  // Never take a future-dated snapshot (clock skew, forgery) as parent.
+  return all.filter((e) => e.snapshot.hostname === hostname && [...e.snapshot.paths].sort().join('\0') === wanted && e.snapshot.time <= now).at(-1);
+}
+
+async function backupStream(
+  repo: Repository,
+  writer: ReturnType<Repository['writer']>,
+  source: StdinSource,
+  start: Date,
+  signal: AbortSignal | undefined,
+): Promise<{ tree: Snapshot['tree']; counters: ReturnType<typeof newCounters> }> {
+  if (source.filename.length === 0 || source.filename.includes('/')) {
+    throw new HoldfastError('USAGE', `invalid --stdin-filename "${source.filename}"`, { hint: 'use a plain file name without "/"' });
+  }
+  const command = source.command ? commandStream(source.command, signal) : undefined;
+  const stream = command?.output ?? source.stream;
+  if (!stream) throw new HoldfastError('USAGE', 'no stream to back up');
+  const chunkers = new ChunkerPool(repo.chunkerKey, repo.chunkerParams);
+  let saved;
+  try {
+    saved = await saveStream(stream, { writer, chunkers, ...(signal && { signal }) });
+  } catch (err) {
+    command?.kill();
+    throw err;
+  }
+  await command?.completed; // a failing command must not produce a snapshot
+  const user = userInfo();
+  const nowNs = BigInt(start.getTime()) * 1_000_000n;
+  const node: Node = {
+    name: Buffer.from(source.filename),
+    type: 'file',
+    mode: 0o644,
+    uid: user.uid,
+    gid: user.gid,
+    user: user.username,
+    mtimeNs: nowNs,
+    atimeNs: nowNs,
+    ctimeNs: nowNs,
+    inode: 0n,
+    deviceId: 0n,
+    links: 1,
+    size: saved.bytes,
+    content: saved.content,
+  };
+  const tree = (await writer.save('tree', encodeTree({ nodes: [node] }))).id;
+  const counters = newCounters();
+  counters.filesNew = 1;
+  counters.filesDone = 1;
+  counters.bytesDone = saved.bytes;
+  return { tree, counters };
+}

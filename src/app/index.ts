@@ -1,0 +1,14 @@
+/**
+ * app: the use cases — backup, restore, check, browse (ls, diff, dump, stats), keys, repair.
+ * Each takes plain inputs and returns data; cli/ parses arguments and renders the results.
+ */
+export * from './version.js';
+export * from './repository-access.js';
+export * from './backup.js';
+export * from './restore.js';
+export * from './browse.js';
+export * from './keys.js';
+export * from './repair-index.js';
+export { checkRepository, type CheckResult, type CheckProblem } from '../engine/index.js';
+export * from './scanner.js';
+export type { Repository, SnapshotEntry } from '../engine/index.js';

@@ -1,0 +1,45 @@
+/**
+ * Opening and creating repositories from a location string and a password: the one place where
+ * use cases turn "-r LOCATION" into an unlocked Repository.
+ */
+import { hostname, userInfo } from 'node:os';
+import { type Clock, type Logger } from '../core/index.js';
+import { Repository, type ChunkerParams, type CompressionMode, type KdfCost, type RepositoryConfig } from '../engine/index.js';
+import { openStore } from '../storage/index.js';
+
+export interface AccessOptions {
+  readonly signal?: AbortSignal;
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+}
+
+export async function openRepository(location: string, password: string, options: AccessOptions = {}): Promise<Repository> {
+  const store = openStore(location);
+  return Repository.open(store, password, options);
+}
+
+export interface CreateOptions extends AccessOptions {
+  readonly chunker?: ChunkerParams;
+  readonly packSize?: number;
+  readonly compression?: CompressionMode;
+  readonly kdfCost?: KdfCost;
+  readonly contentKeysFrom?: RepositoryConfig;
+}
+
+export async function createRepository(location: string, password: string, options: CreateOptions = {}): Promise<Repository> {
+  const store = openStore(location);
+  return Repository.init(store, password, {
+    owner: currentOwner(),
+    ...(options.clock && { clock: options.clock }),
+    ...(options.chunker && { chunker: options.chunker }),
+    ...(options.packSize !== undefined && { packSize: options.packSize }),
+    ...(options.compression && { compression: options.compression }),
+    ...(options.kdfCost && { kdfCost: options.kdfCost }),
+    ...(options.contentKeysFrom && { contentKeysFrom: options.contentKeysFrom }),
+    ...(options.signal && { signal: options.signal }),
+  });
+}
+
+export function currentOwner(): { username: string; hostname: string } {
+  return { username: userInfo().username, hostname: hostname() };
+}

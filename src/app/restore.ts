@@ -1,0 +1,37 @@
+/** The restore use case: pick the snapshot, select paths by include/exclude, restore, report. */
+import { Restorer, type Node, type Repository, type RestoreResult, type SnapshotEntry } from '../engine/index.js';
+
+export type PathTest = (path: string, isDir: boolean) => boolean;
+
+export interface RestoreRequest {
+  readonly repo: Repository;
+  readonly snapshot: SnapshotEntry;
+  readonly target: string;
+  readonly include?: PathTest;
+  readonly exclude?: PathTest;
+  readonly verify?: boolean;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: { files: number; bytes: number; path: string }) => void;
+}
+
+export async function runRestore(req: RestoreRequest): Promise<RestoreResult> {
+  const { include, exclude } = req;
+  await req.repo.loadIndex(req.signal);
+  const select = (path: string, node: Node): 'restore' | 'skip' | 'descend' => {
+    const isDir = node.type === 'dir';
+    if (exclude?.(path, isDir)) return 'skip';
+    if (!include || include(path, isDir)) return 'restore';
+    return isDir ? 'descend' : 'skip';
+  };
+  const restorer = new Restorer({
+    repo: req.repo,
+    tree: req.snapshot.snapshot.tree,
+    target: req.target,
+    ...((include || exclude) && { select }),
+    ...(req.verify && { verify: true }),
+    owner: process.getuid?.() === 0,
+    ...(req.signal && { signal: req.signal }),
+    ...(req.onProgress && { onProgress: req.onProgress }),
+  });
+  return restorer.restore();
+}

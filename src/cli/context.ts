@@ -1,0 +1,87 @@
+/**
+ * Per-invocation state shared by the commands: global flags, the resolved repository location,
+ * and output helpers (text or JSON) bound to the Io.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { HoldfastError, type Logger } from '../core/index.js';
+import { openRepository, type Repository, type SnapshotEntry } from '../app/index.js';
+import { findSnapshot, type SnapshotFilter } from '../engine/index.js';
+import type { Io } from './io.js';
+import { readPassword, type PasswordFlags } from './password.js';
+
+export interface GlobalFlags extends PasswordFlags {
+  readonly repo?: string;
+  readonly json?: boolean;
+  readonly quiet?: boolean;
+  readonly verbose?: boolean;
+}
+
+/** Where repositories live when neither --repo nor HOLDFAST_REPOSITORY says otherwise. */
+export function defaultRepository(env: Io['env']): string {
+  const base = env.XDG_DATA_HOME ?? join(env.HOME ?? homedir(), '.local', 'share');
+  return join(base, 'holdfast', 'repository');
+}
+
+export class Context {
+  constructor(
+    readonly io: Io,
+    readonly flags: GlobalFlags,
+  ) {}
+
+  get json(): boolean {
+    return this.flags.json === true;
+  }
+
+  get signal(): AbortSignal | undefined {
+    return this.io.signal;
+  }
+
+  repositoryLocation(): string {
+    const loc = this.flags.repo ?? this.io.env.HOLDFAST_REPOSITORY;
+    if (loc !== undefined && loc.length === 0) throw new HoldfastError('USAGE', 'empty repository location');
+    return loc ?? defaultRepository(this.io.env);
+  }
+
+  async password(purpose?: string): Promise<string> {
+    return readPassword(this.io, this.flags, purpose);
+  }
+
+  async open(): Promise<Repository> {
+    const location = this.repositoryLocation();
+    const password = await this.password();
+    return openRepository(location, password, { ...(this.signal && { signal: this.signal }), logger: this.logger() });
+  }
+
+  async snapshot(repo: Repository, ref: string, filter: SnapshotFilter = {}): Promise<SnapshotEntry> {
+    return findSnapshot(await repo.listSnapshots(this.signal), ref, filter);
+  }
+
+  out(text: string): void {
+    this.io.stdout.write(text.endsWith('\n') ? text : text + '\n');
+  }
+
+  /** One JSON document (or one JSON line when streaming). */
+  emit(value: unknown): void {
+    this.io.stdout.write(JSON.stringify(value) + '\n');
+  }
+
+  /** Human messages go to stderr so stdout stays machine-readable. */
+  info(text: string): void {
+    if (!this.flags.quiet && !this.json) this.io.stderr.write(text + '\n');
+  }
+
+  warn(text: string): void {
+    this.io.stderr.write(`warning: ${text}\n`);
+  }
+
+  logger(): Logger {
+    return {
+      warn: (m) => this.warn(m),
+      info: (m) => this.info(m),
+      debug: (m) => {
+        if (this.flags.verbose) this.io.stderr.write(m + '\n');
+      },
+    };
+  }
+}

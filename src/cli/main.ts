@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+/**
+ * The holdfast binary: connects run() to the real process — argv, stdio, environment, and
+ * SIGINT/SIGTERM, which abort the running operation (exit 130); a second signal exits at once.
+ */
+import { run } from './run.js';
+
+const controller = new AbortController();
+let interrupts = 0;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    process.stderr.write(`\nreceived ${sig}, stopping (press again to exit at once)\n`);
+    controller.abort(new Error(sig));
+  });
+}
+
+const code = await run(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  stdin: process.stdin,
+  env: process.env,
+  interactive: process.stderr.isTTY === true,
+  signal: controller.signal,
+});
+// Let stdout drain (large --json or dump output) before exiting.
+process.stdout.write('', () => process.exit(code));

@@ -1,0 +1,88 @@
+/**
+ * The CLI entry as a function: `run(argv, io) → exit code`. The only place where errors become
+ * exit codes (via the EXIT_CODES table); main.ts merely connects it to the real process.
+ */
+import { Command, CommanderError } from 'commander';
+import { VERSION } from '../app/index.js';
+import { describeError, HoldfastError } from '../core/index.js';
+import type { CommandKit, RegisterCommand } from './command-kit.js';
+import { registerBackup } from './commands/backup.js';
+import { registerCat } from './commands/cat.js';
+import { registerCheck } from './commands/check.js';
+import { registerDiff } from './commands/diff.js';
+import { registerDump } from './commands/dump.js';
+import { registerInit } from './commands/init.js';
+import { registerKey } from './commands/key.js';
+import { registerLs } from './commands/ls.js';
+import { registerRepair } from './commands/repair.js';
+import { registerRestore } from './commands/restore.js';
+import { registerSnapshots } from './commands/snapshots.js';
+import { registerStats } from './commands/stats.js';
+import { Context, type GlobalFlags } from './context.js';
+import { EXIT_CODES, EXIT_OK } from './exit-codes.js';
+import type { Io } from './io.js';
+
+const COMMANDS: RegisterCommand[] = [
+  registerInit,
+  registerKey,
+  registerBackup,
+  registerSnapshots,
+  registerLs,
+  registerDiff,
+  registerDump,
+  registerStats,
+  registerCat,
+  registerRestore,
+  registerCheck,
+  registerRepair,
+];
+
+export async function run(argv: readonly string[], io: Io): Promise<number> {
+  let exitCode = EXIT_OK;
+  const program = new Command('holdfast')
+    .description('holdfast: deduplicating, encrypted backups that prove they restore')
+    .version(VERSION, '-V, --version')
+    .option('-r, --repo <location>', 'repository: a path or local:PATH (env HOLDFAST_REPOSITORY)')
+    .option('--password-file <file>', 'read the password from a file (env HOLDFAST_PASSWORD_FILE)')
+    .option('--password-command <command>', 'run a command that prints the password (env HOLDFAST_PASSWORD_COMMAND)')
+    .option('--json', 'machine-readable output')
+    .option('-q, --quiet', 'print only errors and requested data')
+    .option('-v, --verbose', 'print more detail')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  const kit: CommandKit = {
+    context: (cmd) => new Context(io, cmd.optsWithGlobals<GlobalFlags>()),
+    setExitCode: (code) => {
+      exitCode = Math.max(exitCode, code);
+    },
+  };
+  for (const register of COMMANDS) register(program, kit);
+  for (const cmd of program.commands) configure(cmd, io);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    return reportError(err, io, argv.includes('--json'), argv.includes('-v') || argv.includes('--verbose'));
+  }
+}
+
+function configure(cmd: Command, io: Io): void {
+  cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  for (const sub of cmd.commands) configure(sub, io);
+}
+
+function reportError(err: unknown, io: Io, json: boolean, verbose: boolean): number {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT_OK;
+    return EXIT_CODES.USAGE; // commander already printed the message
+  }
+  const code = err instanceof HoldfastError ? err.code : 'FAILURE';
+  const message = describeError(err);
+  const hint = err instanceof HoldfastError ? err.hint : undefined;
+  if (json) io.stderr.write(JSON.stringify({ message_type: 'exit_error', code: EXIT_CODES[code], error_code: code, message, ...(hint && { hint }) }) + '\n');
+  else io.stderr.write(`error: ${message}\n${hint ? `hint: ${hint}\n` : ''}`);
+  if (verbose && err instanceof Error && err.stack) io.stderr.write(err.stack + '\n');
+  if (!(err instanceof HoldfastError) && !json) io.stderr.write('this is unexpected; please report it with the output of --verbose\n');
+  return EXIT_CODES[code];
+}

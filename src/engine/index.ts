@@ -1,0 +1,14 @@
+/**
+ * engine: the repository engine — chunker, crypto, compression, format, index, repository,
+ * and the workers archiver, restorer and checker. Normative description:
+ * docs/design/repository-format.md.
+ */
+export * from './chunker/index.js';
+export * from './compression/index.js';
+export * from './crypto/index.js';
+export * from './format/index.js';
+export * from './index/index.js';
+export * from './repository/index.js';
+export * from './archiver/index.js';
+export * from './restorer/index.js';
+export * from './checker/index.js';

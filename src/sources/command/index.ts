@@ -1,0 +1,2 @@
+/** command: a child process's standard output as a source, complete only on exit code 0. */
+export * from './command-stream.js';

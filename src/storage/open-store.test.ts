@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { LocalStore } from './local/local-store.js';
+import { MemoryStore } from './memory/memory-store.js';
+import { openStore } from './open-store.js';
+import { rejectsWithCode, testObject } from './testing/conformance.js';
+
+const opening = (location: string) => Promise.resolve().then(() => openStore(location));
+
+void describe('openStore', () => {
+  void it('opens a plain or local: path as a LocalStore at the absolute path', () => {
+    for (const [location, path] of [
+      ['repo', resolve('repo')],
+      ['./a/b', resolve('a/b')],
+      ['/srv/backup', '/srv/backup'],
+      ['local:/srv/backup', '/srv/backup'],
+      ['local:rel:with:colons', resolve('rel:with:colons')],
+      ['C:stays-a-path', resolve('C:stays-a-path')],
+    ] as const) {
+      const store = openStore(location);
+      assert.ok(store instanceof LocalStore, location);
+      assert.equal(store.location, path, location);
+    }
+  });
+
+  void it('shares memory: contents for the life of the process, per name', async () => {
+    const obj = testObject(1);
+    const first = openStore('memory:');
+    assert.ok(first instanceof MemoryStore);
+    await first.put('snapshot', obj.name, obj.data);
+    await first.close();
+    assert.ok((await openStore('memory:').get('snapshot', obj.name)).equals(obj.data));
+    assert.equal(await openStore('memory:other').stat('snapshot', obj.name), undefined);
+    assert.equal(openStore('memory:other').location, 'memory:other');
+  });
+
+  void it('rejects planned backends as not available yet, with USAGE', async () => {
+    for (const scheme of ['s3', 'rest', 'S3']) {
+      const err = await rejectsWithCode(opening(`${scheme}:bucket/path`), 'USAGE');
+      assert.match(
+        err.message,
+        new RegExp(`storage backend "${scheme.toLowerCase()}" is not available yet`),
+      );
+    }
+  });
+
+  void it('rejects unknown schemes, an empty location and an empty local: path', async () => {
+    const err = await rejectsWithCode(opening('ftp:host/x'), 'USAGE');
+    assert.match(err.message, /unknown storage backend "ftp"/);
+    await rejectsWithCode(opening(''), 'USAGE');
+    await rejectsWithCode(opening('  '), 'USAGE');
+    await rejectsWithCode(opening('local:'), 'USAGE');
+  });
+});

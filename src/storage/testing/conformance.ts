@@ -1,0 +1,375 @@
+/**
+ * The ObjectStore conformance suite: the contract of object-store.ts as executable checks. Every
+ * backend runs it from its own test file:
+ *
+ *   describeObjectStoreConformance('LocalStore', async () => ({ store, cleanup }));
+ *
+ * Each test gets a fresh store from `makeStore`, calls `create()`, and closes and cleans up after.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { MiB, isHoldfastError, type ErrorCode } from '../../core/index.js';
+import {
+  OBJECT_KINDS,
+  type ObjectInfo,
+  type ObjectKind,
+  type ObjectStore,
+} from '../object-store.js';
+import { seededBytes } from './seeded-random.js';
+
+export interface StoreFixture {
+  readonly store: ObjectStore;
+  cleanup(): Promise<void>;
+}
+
+/** A content-addressed test object, as the engine would make one. */
+export interface TestObject {
+  readonly name: string;
+  readonly data: Buffer;
+}
+
+export function testObject(seed: number, size = 1000): TestObject {
+  const data = seededBytes(seed, size);
+  return { name: createHash('sha256').update(data).digest('hex'), data };
+}
+
+export async function collect(objects: AsyncIterable<ObjectInfo>): Promise<ObjectInfo[]> {
+  const found: ObjectInfo[] = [];
+  for await (const info of objects) found.push(info);
+  return found;
+}
+
+/** Asserts that `promise` rejects with a HoldfastError of `code`, and returns that error. */
+export async function rejectsWithCode(promise: Promise<unknown>, code: ErrorCode): Promise<Error> {
+  let caught: unknown;
+  await assert.rejects(promise, (err) => {
+    caught = err;
+    return true;
+  });
+  assert.ok(isHoldfastError(caught, code), `expected ${code}, got ${String(caught)}`);
+  return caught;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+async function inParallel<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>) {
+  const queue = [...items];
+  const worker = async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
+  };
+  await Promise.all(Array.from({ length: limit }, worker));
+}
+
+/** Kinds other than config: their objects are named by ids. */
+export const ID_KINDS: readonly ObjectKind[] = OBJECT_KINDS.filter((k) => k !== 'config');
+
+const byName = (infos: ObjectInfo[]) => [...infos].sort((a, b) => a.name.localeCompare(b.name));
+
+export function describeObjectStoreConformance(
+  name: string,
+  makeStore: () => Promise<StoreFixture>,
+): void {
+  const withStore = (test: (store: ObjectStore) => Promise<void>) => async () => {
+    const fixture = await makeStore();
+    try {
+      await fixture.store.create();
+      await test(fixture.store);
+    } finally {
+      await fixture.store.close();
+      await fixture.cleanup();
+    }
+  };
+
+  void describe(`ObjectStore conformance: ${name}`, () => {
+    void it(
+      'create is idempotent and keeps existing objects',
+      withStore(async (store) => {
+        const obj = testObject(1);
+        await store.put('snapshot', obj.name, obj.data);
+        await store.create();
+        assert.deepEqual(await store.get('snapshot', obj.name), obj.data);
+      }),
+    );
+
+    void it(
+      'round-trips small, empty and 20 MiB objects',
+      withStore(async (store) => {
+        for (const [seed, size] of [
+          [2, 1],
+          [3, 0],
+          [4, 1000],
+          [5, 20 * MiB + 3],
+        ] as const) {
+          const obj = testObject(seed, size);
+          await store.put('pack', obj.name, obj.data);
+          const back = await store.get('pack', obj.name);
+          assert.equal(back.length, size);
+          assert.ok(back.equals(obj.data), `content of a ${size}-byte object`);
+          assert.deepEqual(await store.stat('pack', obj.name), { name: obj.name, size });
+        }
+      }),
+    );
+
+    void it(
+      'keeps its own copy of the bytes',
+      withStore(async (store) => {
+        const obj = testObject(6);
+        const input = Buffer.from(obj.data);
+        await store.put('index', obj.name, input);
+        input.fill(0);
+        const first = await store.get('index', obj.name);
+        first.fill(0);
+        assert.ok((await store.get('index', obj.name)).equals(obj.data));
+      }),
+    );
+
+    void it(
+      'reads byte ranges at the start, middle and end',
+      withStore(async (store) => {
+        const obj = testObject(7, 4096);
+        await store.put('pack', obj.name, obj.data);
+        const ranges = [
+          [0, 10],
+          [1000, 2000],
+          [4000, 96],
+          [0, 4096],
+          [4096, 0],
+          [17, 0],
+        ] as const;
+        for (const [offset, length] of ranges) {
+          const part = await store.get('pack', obj.name, { offset, length });
+          assert.ok(part.equals(obj.data.subarray(offset, offset + length)), `${offset}+${length}`);
+        }
+      }),
+    );
+
+    void it(
+      'rejects ranges past the end with INTEGRITY',
+      withStore(async (store) => {
+        const obj = testObject(8, 100);
+        await store.put('pack', obj.name, obj.data);
+        for (const [offset, length] of [
+          [90, 11],
+          [100, 1],
+          [101, 0],
+          [5000, 10],
+        ] as const) {
+          await rejectsWithCode(store.get('pack', obj.name, { offset, length }), 'INTEGRITY');
+        }
+      }),
+    );
+
+    void it(
+      'rejects malformed ranges',
+      withStore(async (store) => {
+        const obj = testObject(9, 100);
+        await store.put('pack', obj.name, obj.data);
+        for (const [offset, length] of [
+          [-1, 10],
+          [0, -1],
+          [0.5, 1],
+          [Number.NaN, 1],
+        ] as const) {
+          await rejectsWithCode(store.get('pack', obj.name, { offset, length }), 'FAILURE');
+        }
+      }),
+    );
+
+    void it(
+      'is write-once: a second put rejects with OBJECT_EXISTS',
+      withStore(async (store) => {
+        const obj = testObject(10);
+        await store.put('pack', obj.name, obj.data);
+        const err = await rejectsWithCode(
+          store.put('pack', obj.name, testObject(11).data),
+          'OBJECT_EXISTS',
+        );
+        assert.match(err.message, new RegExp(obj.name));
+        await rejectsWithCode(store.put('pack', obj.name, obj.data), 'OBJECT_EXISTS');
+        assert.ok((await store.get('pack', obj.name)).equals(obj.data));
+        assert.equal((await collect(store.list('pack'))).length, 1);
+      }),
+    );
+
+    void it(
+      'lets exactly one of many concurrent puts of a name win, intact',
+      withStore(async (store) => {
+        const name = testObject(12).name;
+        const contents = Array.from({ length: 12 }, (_, i) => seededBytes(100 + i, 256 * 1024));
+        const results = await Promise.allSettled(
+          contents.map((data) => store.put('pack', name, data)),
+        );
+        const winners = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+        assert.equal(winners.length, 1, 'exactly one put succeeds');
+        for (const r of results) {
+          if (r.status === 'rejected')
+            assert.ok(isHoldfastError(r.reason, 'OBJECT_EXISTS'), String(r.reason));
+        }
+        assert.ok(
+          (await store.get('pack', name)).equals(contents[winners[0] ?? -1] ?? Buffer.alloc(0)),
+        );
+        assert.deepEqual(await collect(store.list('pack')), [{ name, size: 256 * 1024 }]);
+      }),
+    );
+
+    void it(
+      'reports missing objects: get NOT_FOUND naming it, stat undefined',
+      withStore(async (store) => {
+        const { name: missing } = testObject(13);
+        for (const kind of OBJECT_KINDS) {
+          const objectName = kind === 'config' ? 'config' : missing;
+          const err = await rejectsWithCode(store.get(kind, objectName), 'NOT_FOUND');
+          assert.match(
+            err.message,
+            new RegExp(kind === 'config' ? 'config' : `${kind} ${missing}`),
+          );
+          await rejectsWithCode(store.get(kind, objectName, { offset: 0, length: 1 }), 'NOT_FOUND');
+          assert.equal(await store.stat(kind, objectName), undefined);
+        }
+      }),
+    );
+
+    void it(
+      'keeps kinds apart: one name in every kind is a separate object',
+      withStore(async (store) => {
+        const { name } = testObject(14);
+        for (const [i, kind] of ID_KINDS.entries()) {
+          await store.put(kind, name, seededBytes(i, 10 + i));
+        }
+        for (const [i, kind] of ID_KINDS.entries()) {
+          assert.ok((await store.get(kind, name)).equals(seededBytes(i, 10 + i)), kind);
+          assert.deepEqual(await collect(store.list(kind)), [{ name, size: 10 + i }], kind);
+        }
+        assert.deepEqual(await collect(store.list('config')), []);
+      }),
+    );
+
+    void it(
+      'lists 1500 objects, each once with its size',
+      withStore(async (store) => {
+        const objects = Array.from({ length: 1500 }, (_, i) => testObject(1000 + i, 32 + (i % 50)));
+        await inParallel(objects, 32, (o) => store.put('pack', o.name, o.data));
+        await store.put('index', testObject(5).name, Buffer.alloc(3));
+        const listed = byName(await collect(store.list('pack')));
+        const expected = byName(objects.map((o) => ({ name: o.name, size: o.data.length })));
+        assert.deepEqual(listed, expected);
+      }),
+    );
+
+    void it(
+      'lists nothing for an empty kind',
+      withStore(async (store) => {
+        for (const kind of OBJECT_KINDS)
+          assert.deepEqual(await collect(store.list(kind)), [], kind);
+      }),
+    );
+
+    void it(
+      'deletes idempotently; a deleted name can be put again',
+      withStore(async (store) => {
+        const obj = testObject(15);
+        await store.put('lock', obj.name, obj.data);
+        await store.delete('lock', obj.name);
+        await rejectsWithCode(store.get('lock', obj.name), 'NOT_FOUND');
+        assert.equal(await store.stat('lock', obj.name), undefined);
+        assert.deepEqual(await collect(store.list('lock')), []);
+        await store.delete('lock', obj.name);
+        await store.delete('pack', testObject(16).name);
+        await store.put('lock', obj.name, obj.data);
+        assert.ok((await store.get('lock', obj.name)).equals(obj.data));
+      }),
+    );
+
+    void it(
+      'stores the config object under its fixed name',
+      withStore(async (store) => {
+        const data = seededBytes(17, 300);
+        await store.put('config', 'config', data);
+        assert.ok((await store.get('config', 'config')).equals(data));
+        assert.deepEqual(await store.stat('config', 'config'), { name: 'config', size: 300 });
+        assert.deepEqual(await collect(store.list('config')), [{ name: 'config', size: 300 }]);
+        await rejectsWithCode(store.put('config', 'config', Buffer.alloc(1)), 'OBJECT_EXISTS');
+        await rejectsWithCode(store.put('config', testObject(18).name, data), 'FAILURE');
+      }),
+    );
+
+    void it(
+      'spreads packs over every name prefix 00..ff',
+      withStore(async (store) => {
+        const tail = testObject(19).name.slice(2);
+        const names = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0') + tail);
+        await inParallel(names, 32, (n) => store.put('pack', n, Buffer.from(n)));
+        const listed = (await collect(store.list('pack'))).map((i) => i.name).sort();
+        assert.deepEqual(listed, names);
+        for (const n of ['00', '7f', 'a0', 'ff']) {
+          assert.equal((await store.get('pack', n + tail)).toString(), n + tail);
+        }
+      }),
+    );
+
+    void it(
+      'rejects invalid names without storing anything',
+      withStore(async (store) => {
+        const hex = testObject(20).name;
+        const bad = [
+          '',
+          '../config',
+          `../${hex.slice(3)}`,
+          hex.toUpperCase(),
+          hex.slice(1),
+          `${hex}0`,
+          `${hex}.tmp`,
+          'config',
+        ];
+        for (const n of bad) {
+          await rejectsWithCode(store.put('pack', n, Buffer.alloc(1)), 'FAILURE');
+          await rejectsWithCode(store.get('pack', n), 'FAILURE');
+          await rejectsWithCode(store.stat('pack', n), 'FAILURE');
+          await rejectsWithCode(store.delete('pack', n), 'FAILURE');
+        }
+        for (const kind of OBJECT_KINDS)
+          assert.deepEqual(await collect(store.list(kind)), [], kind);
+      }),
+    );
+
+    void it(
+      'rejects calls with an aborted signal with INTERRUPTED',
+      withStore(async (store) => {
+        const obj = testObject(21);
+        await store.put('pack', obj.name, obj.data);
+        const signal = AbortSignal.abort();
+        const other = testObject(22);
+        await rejectsWithCode(store.create({ signal }), 'INTERRUPTED');
+        await rejectsWithCode(store.put('pack', other.name, other.data, { signal }), 'INTERRUPTED');
+        await rejectsWithCode(store.get('pack', obj.name, undefined, { signal }), 'INTERRUPTED');
+        await rejectsWithCode(store.stat('pack', obj.name, { signal }), 'INTERRUPTED');
+        await rejectsWithCode(collect(store.list('pack', { signal })), 'INTERRUPTED');
+        await rejectsWithCode(store.delete('pack', obj.name, { signal }), 'INTERRUPTED');
+        assert.deepEqual(await collect(store.list('pack')), [
+          { name: obj.name, size: obj.data.length },
+        ]);
+      }),
+    );
+
+    void it(
+      'an abort during a put rejects with INTERRUPTED and stores nothing',
+      withStore(async (store) => {
+        const obj = testObject(23, 8 * MiB);
+        const controller = new AbortController();
+        const put = store.put('pack', obj.name, obj.data, { signal: controller.signal });
+        controller.abort();
+        await rejectsWithCode(put, 'INTERRUPTED');
+        assert.equal(await store.stat('pack', obj.name), undefined);
+        await store.put('pack', obj.name, obj.data);
+      }),
+    );
+
+    void it(
+      'rejects use after close',
+      withStore(async (store) => {
+        await store.close();
+        await assert.rejects(store.stat('pack', testObject(24).name));
+      }),
+    );
+  });
+}
