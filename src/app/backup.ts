@@ -4,6 +4,7 @@
  * writes no snapshot; what it uploaded stays unreferenced and is reused by the next backup.
  */
 import { userInfo } from 'node:os';
+import { resolve } from 'node:path';
 import { HoldfastError, type SnapshotId } from '../core/index.js';
 import {
   Archiver,
@@ -72,8 +73,14 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
     ({ tree, counters } = await backupStream(repo, writer, req.stdin, start, signal));
     paths = [`/${req.stdin.filename}`];
   } else {
-    if (req.paths.length === 0) throw new HoldfastError('USAGE', 'nothing to back up', { hint: 'name one or more paths, or use --stdin' });
-    const parent = req.parent === 'none' ? undefined : (req.parent ?? (await findParent(repo, req.hostname, req.paths, signal)));
+    if (req.paths.length === 0)
+      throw new HoldfastError('USAGE', 'nothing to back up', {
+        hint: 'name one or more paths, or use --stdin',
+      });
+    const parent =
+      req.parent === 'none'
+        ? undefined
+        : (req.parent ?? (await findParent(repo, req.hostname, req.paths, signal)));
     parentId = parent?.id;
     const archiver = new Archiver({
       repo,
@@ -108,17 +115,34 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
     summary: summaryFrom(counters, stats, start, end),
   };
   const snapshotId = req.dryRun ? undefined : await repo.saveSnapshot(snapshot, signal);
-  return { snapshotId, snapshot, errors, warnings, durationSeconds: (end.getTime() - start.getTime()) / 1000 };
+  return {
+    snapshotId,
+    snapshot,
+    errors,
+    warnings,
+    durationSeconds: (end.getTime() - start.getTime()) / 1000,
+  };
 }
 
 /** The latest snapshot of the same host and the same set of paths: its files need not be read again. */
-export async function findParent(repo: Repository, hostname: string, paths: readonly string[], signal?: AbortSignal): Promise<SnapshotEntry | undefined> {
-  const { resolve } = await import('node:path');
+export async function findParent(
+  repo: Repository,
+  hostname: string,
+  paths: readonly string[],
+  signal?: AbortSignal,
+): Promise<SnapshotEntry | undefined> {
   const wanted = [...new Set(paths.map((p) => resolve(p)))].sort().join('\0');
   const all = await repo.listSnapshots(signal);
   const now = repo.clock.now().toISOString();
   // Never take a future-dated snapshot (clock skew, forgery) as parent.
-  return all.filter((e) => e.snapshot.hostname === hostname && [...e.snapshot.paths].sort().join('\0') === wanted && e.snapshot.time <= now).at(-1);
+  return all
+    .filter(
+      (e) =>
+        e.snapshot.hostname === hostname &&
+        [...e.snapshot.paths].sort().join('\0') === wanted &&
+        e.snapshot.time <= now,
+    )
+    .at(-1);
 }
 
 async function backupStream(
@@ -129,7 +153,9 @@ async function backupStream(
   signal: AbortSignal | undefined,
 ): Promise<{ tree: Snapshot['tree']; counters: ReturnType<typeof newCounters> }> {
   if (source.filename.length === 0 || source.filename.includes('/')) {
-    throw new HoldfastError('USAGE', `invalid --stdin-filename "${source.filename}"`, { hint: 'use a plain file name without "/"' });
+    throw new HoldfastError('USAGE', `invalid --stdin-filename "${source.filename}"`, {
+      hint: 'use a plain file name without "/"',
+    });
   }
   const command = source.command ? commandStream(source.command, signal) : undefined;
   const stream = command?.output ?? source.stream;

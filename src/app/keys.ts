@@ -15,12 +15,22 @@ export async function listKeys(repo: Repository): Promise<KeyInfo[]> {
   const out: KeyInfo[] = [];
   for await (const info of repo.store.list('key')) {
     const file = parseKeyFile(await repo.store.get('key', info.name), `key ${info.name}`);
-    out.push({ id: info.name as KeyId, current: info.name === repo.keyId, userName: file.username, hostName: file.hostname, created: file.created });
+    out.push({
+      id: info.name as KeyId,
+      current: info.name === repo.keyId,
+      userName: file.username,
+      hostName: file.hostname,
+      created: file.created,
+    });
   }
   return out.sort((a, b) => a.created.localeCompare(b.created));
 }
 
-export async function addKey(repo: Repository, newPassword: string, cost?: KdfCost): Promise<KeyId> {
+export async function addKey(
+  repo: Repository,
+  newPassword: string,
+  cost?: KdfCost,
+): Promise<KeyId> {
   return repo.addKey(newPassword, currentOwner(), cost);
 }
 
@@ -28,18 +38,28 @@ export async function removeKey(repo: Repository, ref: string): Promise<KeyId> {
   const keys = await listKeys(repo);
   const matches = keys.filter((k) => k.id.startsWith(ref));
   if (matches.length !== 1) {
-    throw new HoldfastError(matches.length ? 'AMBIGUOUS_ID' : 'NOT_FOUND', matches.length ? `key prefix ${ref} is ambiguous` : `no key ${ref}`, { hint: 'see "holdfast key list"' });
+    throw new HoldfastError(
+      matches.length ? 'AMBIGUOUS_ID' : 'NOT_FOUND',
+      matches.length ? `key prefix ${ref} is ambiguous` : `no key ${ref}`,
+      { hint: 'see "holdfast key list"' },
+    );
   }
   const key = matches[0]!;
   if (key.current) {
-    throw new HoldfastError('USAGE', 'refusing to remove the key in use', { hint: 'open the repository with another password to remove this key, or use "key passwd"' });
+    throw new HoldfastError('USAGE', 'refusing to remove the key in use', {
+      hint: 'open the repository with another password to remove this key, or use "key passwd"',
+    });
   }
   await repo.store.delete('key', key.id);
   return key.id;
 }
 
 /** Adds a key for the new password, then removes the key in use: never a moment without a key. */
-export async function changePassword(repo: Repository, newPassword: string, cost?: KdfCost): Promise<KeyId> {
+export async function changePassword(
+  repo: Repository,
+  newPassword: string,
+  cost?: KdfCost,
+): Promise<KeyId> {
   const id = await repo.addKey(newPassword, currentOwner(), cost);
   await repo.store.delete('key', repo.keyId);
   return id;

@@ -4,7 +4,14 @@
  * so a crash at any point leaves a readable index.
  */
 import { describeError, mapLimit, type IndexId, type PackId } from '../core/index.js';
-import { decodePackHeader, encodeIndexFile, fileIdOf, PACK_TRAILER_BYTES, type IndexedPack, type Repository } from '../engine/index.js';
+import {
+  decodePackHeader,
+  encodeIndexFile,
+  fileIdOf,
+  PACK_TRAILER_BYTES,
+  type IndexedPack,
+  type Repository,
+} from '../engine/index.js';
 
 export interface RepairResult {
   readonly packs: number;
@@ -16,7 +23,11 @@ export interface RepairResult {
 
 const PACKS_PER_INDEX = 1000;
 
-export async function repairIndex(repo: Repository, signal?: AbortSignal, onProgress?: (done: number, total: number) => void): Promise<RepairResult> {
+export async function repairIndex(
+  repo: Repository,
+  signal?: AbortSignal,
+  onProgress?: (done: number, total: number) => void,
+): Promise<RepairResult> {
   const opt = signal ? { signal } : {};
   const oldIndexes: IndexId[] = [];
   for await (const i of repo.store.list('index', opt)) oldIndexes.push(i.name as IndexId);
@@ -26,11 +37,21 @@ export async function repairIndex(repo: Repository, signal?: AbortSignal, onProg
   let done = 0;
   const indexed = await mapLimit(packs, 8, async (p): Promise<IndexedPack | undefined> => {
     try {
-      const trailer = await repo.store.get('pack', p.name, { offset: p.size - PACK_TRAILER_BYTES, length: PACK_TRAILER_BYTES }, opt);
+      const trailer = await repo.store.get(
+        'pack',
+        p.name,
+        { offset: p.size - PACK_TRAILER_BYTES, length: PACK_TRAILER_BYTES },
+        opt,
+      );
       const headerLength = trailer.readUInt32LE(0);
       const tailLength = headerLength + PACK_TRAILER_BYTES;
       if (tailLength > p.size) throw new Error('header length exceeds the pack');
-      const tail = await repo.store.get('pack', p.name, { offset: p.size - tailLength, length: tailLength }, opt);
+      const tail = await repo.store.get(
+        'pack',
+        p.name,
+        { offset: p.size - tailLength, length: tailLength },
+        opt,
+      );
       const entries = decodePackHeader(repo.masterKeyForCheck(), tail, p.size, `pack ${p.name}`);
       return { packId: p.name as PackId, entries };
     } catch (err) {
@@ -43,12 +64,21 @@ export async function repairIndex(repo: Repository, signal?: AbortSignal, onProg
   const good = indexed.filter((x): x is IndexedPack => x !== undefined);
   let written = 0;
   for (let i = 0; i < Math.max(good.length, 1); i += PACKS_PER_INDEX) {
-    const bytes = encodeIndexFile(repo.masterKeyForCheck(), { supersedes: oldIndexes, packs: good.slice(i, i + PACKS_PER_INDEX) });
+    const bytes = encodeIndexFile(repo.masterKeyForCheck(), {
+      supersedes: oldIndexes,
+      packs: good.slice(i, i + PACKS_PER_INDEX),
+    });
     await repo.store.put('index', fileIdOf<IndexId>(bytes), bytes, opt).catch((err: unknown) => {
       if (!(err instanceof Error && 'code' in err && err.code === 'OBJECT_EXISTS')) throw err;
     });
     written++;
   }
   for (const old of oldIndexes) await repo.store.delete('index', old, opt);
-  return { packs: good.length, blobs: good.reduce((n, p) => n + p.entries.length, 0), unreadable, indexesWritten: written, indexesRemoved: oldIndexes.length };
+  return {
+    packs: good.length,
+    blobs: good.reduce((n, p) => n + p.entries.length, 0),
+    unreadable,
+    indexesWritten: written,
+    indexesRemoved: oldIndexes.length,
+  };
 }

@@ -4,7 +4,13 @@
  */
 import { hostname, userInfo } from 'node:os';
 import { type Clock, type Logger } from '../core/index.js';
-import { Repository, type ChunkerParams, type CompressionMode, type KdfCost, type RepositoryConfig } from '../engine/index.js';
+import {
+  Repository,
+  type ChunkerParams,
+  type CompressionMode,
+  type KdfCost,
+  type RepositoryConfig,
+} from '../engine/index.js';
 import { openStore } from '../storage/index.js';
 
 export interface AccessOptions {
@@ -13,7 +19,11 @@ export interface AccessOptions {
   readonly clock?: Clock;
 }
 
-export async function openRepository(location: string, password: string, options: AccessOptions = {}): Promise<Repository> {
+export async function openRepository(
+  location: string,
+  password: string,
+  options: AccessOptions = {},
+): Promise<Repository> {
   const store = openStore(location);
   return Repository.open(store, password, options);
 }
@@ -26,7 +36,11 @@ export interface CreateOptions extends AccessOptions {
   readonly contentKeysFrom?: RepositoryConfig;
 }
 
-export async function createRepository(location: string, password: string, options: CreateOptions = {}): Promise<Repository> {
+export async function createRepository(
+  location: string,
+  password: string,
+  options: CreateOptions = {},
+): Promise<Repository> {
   const store = openStore(location);
   return Repository.init(store, password, {
     owner: currentOwner(),

@@ -1,5 +1,11 @@
 /** The restore use case: pick the snapshot, select paths by include/exclude, restore, report. */
-import { Restorer, type Node, type Repository, type RestoreResult, type SnapshotEntry } from '../engine/index.js';
+import {
+  Restorer,
+  type Node,
+  type Repository,
+  type RestoreResult,
+  type SnapshotEntry,
+} from '../engine/index.js';
 
 export type PathTest = (path: string, isDir: boolean) => boolean;
 

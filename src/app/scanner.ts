@@ -42,7 +42,10 @@ export async function scanTargets(
       continue;
     }
     for (const e of listing.entries) {
-      const path = dir.length === 1 ? Buffer.concat([dir, e.name]) : Buffer.concat([dir, Buffer.from('/'), e.name]);
+      const path =
+        dir.length === 1
+          ? Buffer.concat([dir, e.name])
+          : Buffer.concat([dir, Buffer.from('/'), e.name]);
       if (exclude?.(path, e.type === 'dir')) continue;
       if (e.type === 'dir') stack.push(path);
       else if (e.type === 'file') {

@@ -39,7 +39,8 @@ export class Context {
 
   repositoryLocation(): string {
     const loc = this.flags.repo ?? this.io.env.HOLDFAST_REPOSITORY;
-    if (loc !== undefined && loc.length === 0) throw new HoldfastError('USAGE', 'empty repository location');
+    if (loc !== undefined && loc.length === 0)
+      throw new HoldfastError('USAGE', 'empty repository location');
     return loc ?? defaultRepository(this.io.env);
   }
 
@@ -50,10 +51,17 @@ export class Context {
   async open(): Promise<Repository> {
     const location = this.repositoryLocation();
     const password = await this.password();
-    return openRepository(location, password, { ...(this.signal && { signal: this.signal }), logger: this.logger() });
+    return openRepository(location, password, {
+      ...(this.signal && { signal: this.signal }),
+      logger: this.logger(),
+    });
   }
 
-  async snapshot(repo: Repository, ref: string, filter: SnapshotFilter = {}): Promise<SnapshotEntry> {
+  async snapshot(
+    repo: Repository,
+    ref: string,
+    filter: SnapshotFilter = {},
+  ): Promise<SnapshotEntry> {
     return findSnapshot(await repo.listSnapshots(this.signal), ref, filter);
   }
 

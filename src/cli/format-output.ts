@@ -16,16 +16,30 @@ export function nsToRfc3339(ns: bigint): string {
   return new Date(ms).toISOString().slice(0, 19) + '.' + frac + 'Z';
 }
 
-const TYPE_CHAR: Record<Node['type'], string> = { file: '-', dir: 'd', symlink: 'L', dev: 'D', chardev: 'c', fifo: 'p', socket: 'S' };
+const TYPE_CHAR: Record<Node['type'], string> = {
+  file: '-',
+  dir: 'd',
+  symlink: 'L',
+  dev: 'D',
+  chardev: 'c',
+  fifo: 'p',
+  socket: 'S',
+};
 
 export function permissionString(node: Node): string {
   const m = node.mode;
   const bit = (mask: number, c: string): string => (m & mask ? c : '-');
   return (
     TYPE_CHAR[node.type] +
-    bit(0o400, 'r') + bit(0o200, 'w') + (m & 0o4000 ? 's' : bit(0o100, 'x')) +
-    bit(0o40, 'r') + bit(0o20, 'w') + (m & 0o2000 ? 's' : bit(0o10, 'x')) +
-    bit(0o4, 'r') + bit(0o2, 'w') + (m & 0o1000 ? 't' : bit(0o1, 'x'))
+    bit(0o400, 'r') +
+    bit(0o200, 'w') +
+    (m & 0o4000 ? 's' : bit(0o100, 'x')) +
+    bit(0o40, 'r') +
+    bit(0o20, 'w') +
+    (m & 0o2000 ? 's' : bit(0o10, 'x')) +
+    bit(0o4, 'r') +
+    bit(0o2, 'w') +
+    (m & 0o1000 ? 't' : bit(0o1, 'x'))
   );
 }
 
@@ -52,5 +66,7 @@ export function nodeJson(path: string, n: Node): Record<string, unknown> {
 export function table(rows: readonly (readonly string[])[]): string {
   const widths: number[] = [];
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+  return rows
+    .map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  '))
+    .join('\n');
 }

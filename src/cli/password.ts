@@ -18,14 +18,23 @@ async function fromFile(path: string): Promise<string> {
   try {
     return firstLine(await readFile(path, 'utf8'));
   } catch (err) {
-    throw new HoldfastError('CONFIG_INVALID', `cannot read password file ${path}: ${describeError(err)}`, { hint: 'check the path given to --password-file / HOLDFAST_PASSWORD_FILE' });
+    throw new HoldfastError(
+      'CONFIG_INVALID',
+      `cannot read password file ${path}: ${describeError(err)}`,
+      { hint: 'check the path given to --password-file / HOLDFAST_PASSWORD_FILE' },
+    );
   }
 }
 
 function fromCommand(command: string): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile('/bin/sh', ['-c', command], { maxBuffer: 1 << 20 }, (err, stdout) => {
-      if (err) reject(new HoldfastError('CONFIG_INVALID', `password command failed (${err.code ?? 'error'})`, { hint: 'run the --password-command yourself to see why it fails' }));
+      if (err)
+        reject(
+          new HoldfastError('CONFIG_INVALID', `password command failed (${err.code ?? 'error'})`, {
+            hint: 'run the --password-command yourself to see why it fails',
+          }),
+        );
       else resolve(firstLine(stdout));
     });
   });
@@ -49,17 +58,24 @@ export async function prompt(io: Io, question: string): Promise<string> {
   }
 }
 
-export async function readPassword(io: Io, flags: PasswordFlags, purpose = 'enter password for repository: ', confirm = false): Promise<string> {
+export async function readPassword(
+  io: Io,
+  flags: PasswordFlags,
+  purpose = 'enter password for repository: ',
+  confirm = false,
+): Promise<string> {
   const env = io.env;
   let password: string | undefined;
   if (flags.passwordFile) password = await fromFile(flags.passwordFile);
   else if (flags.passwordCommand) password = await fromCommand(flags.passwordCommand);
   else if (env.HOLDFAST_PASSWORD_FILE) password = await fromFile(env.HOLDFAST_PASSWORD_FILE);
-  else if (env.HOLDFAST_PASSWORD_COMMAND) password = await fromCommand(env.HOLDFAST_PASSWORD_COMMAND);
+  else if (env.HOLDFAST_PASSWORD_COMMAND)
+    password = await fromCommand(env.HOLDFAST_PASSWORD_COMMAND);
   else if (env.HOLDFAST_PASSWORD !== undefined) password = env.HOLDFAST_PASSWORD;
   else if (io.interactive && (io.stdin as { isTTY?: boolean }).isTTY) {
     password = await prompt(io, purpose);
-    if (confirm && (await prompt(io, 'enter password again: ')) !== password) throw new HoldfastError('USAGE', 'passwords do not match');
+    if (confirm && (await prompt(io, 'enter password again: ')) !== password)
+      throw new HoldfastError('USAGE', 'passwords do not match');
   }
   if (password === undefined) {
     throw new HoldfastError('PASSWORD_REQUIRED', 'no password given', {
@@ -71,7 +87,11 @@ export async function readPassword(io: Io, flags: PasswordFlags, purpose = 'ente
 }
 
 /** A new password for init / key add / key passwd: --new-password-file, or asked twice on a terminal. */
-export async function readNewPassword(io: Io, file: string | undefined, fallback?: () => Promise<string>): Promise<string> {
+export async function readNewPassword(
+  io: Io,
+  file: string | undefined,
+  fallback?: () => Promise<string>,
+): Promise<string> {
   if (file) return fromFile(file);
   if (io.interactive && (io.stdin as { isTTY?: boolean }).isTTY) {
     const a = await prompt(io, 'enter new password: ');
@@ -81,5 +101,7 @@ export async function readNewPassword(io: Io, file: string | undefined, fallback
     return a;
   }
   if (fallback) return fallback();
-  throw new HoldfastError('PASSWORD_REQUIRED', 'no new password given', { hint: 'pass --new-password-file FILE' });
+  throw new HoldfastError('PASSWORD_REQUIRED', 'no new password given', {
+    hint: 'pass --new-password-file FILE',
+  });
 }

@@ -16,7 +16,15 @@ export interface ProgressState {
 }
 
 export function newProgressState(): ProgressState {
-  return { filesDone: 0, bytesDone: 0, totalFiles: 0, totalBytes: 0, totalsKnown: false, errors: 0, current: new Set() };
+  return {
+    filesDone: 0,
+    bytesDone: 0,
+    totalFiles: 0,
+    totalBytes: 0,
+    totalsKnown: false,
+    errors: 0,
+    current: new Set(),
+  };
 }
 
 function clock(seconds: number): string {

@@ -44,7 +44,10 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     .version(VERSION, '-V, --version')
     .option('-r, --repo <location>', 'repository: a path or local:PATH (env HOLDFAST_REPOSITORY)')
     .option('--password-file <file>', 'read the password from a file (env HOLDFAST_PASSWORD_FILE)')
-    .option('--password-command <command>', 'run a command that prints the password (env HOLDFAST_PASSWORD_COMMAND)')
+    .option(
+      '--password-command <command>',
+      'run a command that prints the password (env HOLDFAST_PASSWORD_COMMAND)',
+    )
     .option('--json', 'machine-readable output')
     .option('-q, --quiet', 'print only errors and requested data')
     .option('-v, --verbose', 'print more detail')
@@ -63,26 +66,48 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
   } catch (err) {
-    return reportError(err, io, argv.includes('--json'), argv.includes('-v') || argv.includes('--verbose'));
+    return reportError(
+      err,
+      io,
+      argv.includes('--json'),
+      argv.includes('-v') || argv.includes('--verbose'),
+    );
   }
 }
 
 function configure(cmd: Command, io: Io): void {
-  cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  cmd
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   for (const sub of cmd.commands) configure(sub, io);
 }
 
 function reportError(err: unknown, io: Io, json: boolean, verbose: boolean): number {
   if (err instanceof CommanderError) {
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT_OK;
+    if (
+      err.code === 'commander.helpDisplayed' ||
+      err.code === 'commander.version' ||
+      err.code === 'commander.help'
+    )
+      return EXIT_OK;
     return EXIT_CODES.USAGE; // commander already printed the message
   }
   const code = err instanceof HoldfastError ? err.code : 'FAILURE';
   const message = describeError(err);
   const hint = err instanceof HoldfastError ? err.hint : undefined;
-  if (json) io.stderr.write(JSON.stringify({ message_type: 'exit_error', code: EXIT_CODES[code], error_code: code, message, ...(hint && { hint }) }) + '\n');
+  if (json)
+    io.stderr.write(
+      JSON.stringify({
+        message_type: 'exit_error',
+        code: EXIT_CODES[code],
+        error_code: code,
+        message,
+        ...(hint && { hint }),
+      }) + '\n',
+    );
   else io.stderr.write(`error: ${message}\n${hint ? `hint: ${hint}\n` : ''}`);
   if (verbose && err instanceof Error && err.stack) io.stderr.write(err.stack + '\n');
-  if (!(err instanceof HoldfastError) && !json) io.stderr.write('this is unexpected; please report it with the output of --verbose\n');
+  if (!(err instanceof HoldfastError) && !json)
+    io.stderr.write('this is unexpected; please report it with the output of --verbose\n');
   return EXIT_CODES[code];
 }

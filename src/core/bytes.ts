@@ -12,7 +12,9 @@ export function formatBytes(n: number): string {
     value /= 1024;
     unit++;
   }
-  return unit === 0 ? `${value} B` : `${value.toFixed(value < 10 ? 2 : value < 100 ? 1 : 0)} ${UNITS[unit]}`;
+  return unit === 0
+    ? `${value} B`
+    : `${value.toFixed(value < 10 ? 2 : value < 100 ? 1 : 0)} ${UNITS[unit]}`;
 }
 
 /** Parses "512K", "1MiB", "16M", "2g", plain numbers (bytes). */

@@ -53,7 +53,7 @@ export function isHoldfastError(err: unknown, code?: ErrorCode): err is Holdfast
 /** The errno code of a Node system error (`ENOENT`, ...), or undefined. */
 export function errnoCode(err: unknown): string | undefined {
   if (typeof err === 'object' && err !== null && 'code' in err) {
-    const code = (err as { code: unknown }).code;
+    const code: unknown = err.code;
     return typeof code === 'string' ? code : undefined;
   }
   return undefined;

@@ -1,4 +1,5 @@
 /** `holdfast backup`: files, stdin or a command's output into a new snapshot. */
+import type { Command } from 'commander';
 import { hostname } from 'node:os';
 import { runBackup, scanTargets, type BackupOutcome, type ScanTotals } from '../../app/index.js';
 import { formatBytes, HoldfastError } from '../../core/index.js';
@@ -7,7 +8,12 @@ import { ExcludeMatcher, readExcludeFile } from '../../sources/index.js';
 import { collect, splitTags, type RegisterCommand } from '../command-kit.js';
 import type { Context } from '../context.js';
 import { EXIT_PARTIAL } from '../exit-codes.js';
-import { newProgressState, progressText, statusJson, type ProgressState } from '../progress-line.js';
+import {
+  newProgressState,
+  progressText,
+  statusJson,
+  type ProgressState,
+} from '../progress-line.js';
 
 interface BackupFlags {
   tag?: string[];
@@ -27,15 +33,21 @@ interface BackupFlags {
 /** Accepts RFC 3339 or restic's "2006-01-02 15:04:05" (local time). */
 export function parseTime(text: string): Date {
   const d = new Date(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/.test(text) ? text.replace(' ', 'T') : text);
-  if (Number.isNaN(d.getTime())) throw new HoldfastError('USAGE', `invalid --time "${text}"`, { hint: 'use "2024-05-01 13:00:00" or an RFC 3339 time' });
+  if (Number.isNaN(d.getTime()))
+    throw new HoldfastError('USAGE', `invalid --time "${text}"`, {
+      hint: 'use "2024-05-01 13:00:00" or an RFC 3339 time',
+    });
   return d;
 }
 
 export const registerBackup: RegisterCommand = (program, kit) => {
   program
     .command('backup')
-    .description('create a snapshot of files, of stdin, or of a command\'s output')
-    .argument('[paths...]', 'files and directories to back up (with --stdin-from-command: the command)')
+    .description("create a snapshot of files, of stdin, or of a command's output")
+    .argument(
+      '[paths...]',
+      'files and directories to back up (with --stdin-from-command: the command)',
+    )
     .option('--tag <tags>', 'add tags (comma-separated, repeatable)', collect)
     .option('--host <name>', 'hostname to record (default: this host)')
     .option('--time <time>', 'snapshot time instead of now (for imports)')
@@ -46,20 +58,30 @@ export const registerBackup: RegisterCommand = (program, kit) => {
     .option('-n, --dry-run', 'do everything but write to the repository')
     .option('--stdin', 'read the content to back up from standard input')
     .option('--stdin-filename <name>', 'file name for --stdin / --stdin-from-command', 'stdin')
-    .option('--stdin-from-command', 'back up the standard output of the command given after --; a non-zero exit writes no snapshot')
+    .option(
+      '--stdin-from-command',
+      'back up the standard output of the command given after --; a non-zero exit writes no snapshot',
+    )
     .option('-f, --force', 'read every file again, ignoring the parent snapshot')
-    .action(async (paths: string[], opts: BackupFlags, cmd) => {
+    .action(async (paths: string[], opts: BackupFlags, cmd: Command) => {
       const ctx = kit.context(cmd);
-      if (opts.stdin && opts.stdinFromCommand) throw new HoldfastError('USAGE', '--stdin and --stdin-from-command exclude each other');
-      if ((opts.stdin && paths.length > 0)) throw new HoldfastError('USAGE', '--stdin takes no paths');
+      if (opts.stdin && opts.stdinFromCommand)
+        throw new HoldfastError('USAGE', '--stdin and --stdin-from-command exclude each other');
+      if (opts.stdin && paths.length > 0)
+        throw new HoldfastError('USAGE', '--stdin takes no paths');
       const patterns = [...(opts.exclude ?? [])];
       for (const f of opts.excludeFile ?? []) patterns.push(...(await readExcludeFile(f)));
       const matcher = patterns.length ? new ExcludeMatcher(patterns) : undefined;
-      const exclude = matcher ? (p: Buffer, isDir: boolean): boolean => matcher.matches(p, isDir) : undefined;
+      const exclude = matcher
+        ? (p: Buffer, isDir: boolean): boolean => matcher.matches(p, isDir)
+        : undefined;
       const repo = await ctx.open();
       const progress = newProgressState();
       const totals: ScanTotals = { files: 0, bytes: 0, done: false };
-      const scanning = opts.stdin || opts.stdinFromCommand ? undefined : scanTargets(paths, exclude, totals, ctx.signal).catch(() => undefined);
+      const scanning =
+        opts.stdin || opts.stdinFromCommand
+          ? undefined
+          : scanTargets(paths, exclude, totals, ctx.signal).catch(() => undefined);
       const stop = startReporting(ctx, progress, totals);
       let outcome: BackupOutcome;
       try {
@@ -74,7 +96,9 @@ export const registerBackup: RegisterCommand = (program, kit) => {
           ...(opts.oneFileSystem && { oneFileSystem: true }),
           ...(opts.dryRun && { dryRun: true }),
           ...(opts.force && { parent: 'none' as const }),
-          ...(opts.stdin && { stdin: { filename: opts.stdinFilename, stream: ctx.io.stdin as AsyncIterable<Buffer> } }),
+          ...(opts.stdin && {
+            stdin: { filename: opts.stdinFilename, stream: ctx.io.stdin as AsyncIterable<Buffer> },
+          }),
           ...(opts.stdinFromCommand && { stdin: { filename: opts.stdinFilename, command: paths } }),
           ...(ctx.signal && { signal: ctx.signal }),
           onEvent: (e) => track(ctx, progress, e),
@@ -101,12 +125,25 @@ function track(ctx: Context, p: ProgressState, e: BackupEvent): void {
       p.bytesDone += e.bytes;
       break;
     case 'warning':
-      if (ctx.json) ctx.emit({ message_type: 'error', error: { message: e.message }, during: 'archival', item: e.path, severity: 'warning' });
+      if (ctx.json)
+        ctx.emit({
+          message_type: 'error',
+          error: { message: e.message },
+          during: 'archival',
+          item: e.path,
+          severity: 'warning',
+        });
       else ctx.warn(`${e.path}: ${e.message}`);
       break;
     case 'error':
       p.errors++;
-      if (ctx.json) ctx.emit({ message_type: 'error', error: { message: e.message }, during: 'archival', item: e.path });
+      if (ctx.json)
+        ctx.emit({
+          message_type: 'error',
+          error: { message: e.message },
+          during: 'archival',
+          item: e.path,
+        });
       else ctx.io.stderr.write(`error: ${e.path}: ${e.message}\n`);
       break;
   }
@@ -122,7 +159,11 @@ function startReporting(ctx: Context, p: ProgressState, totals: ScanTotals): () 
     p.totalsKnown = totals.done;
     const elapsed = (Date.now() - started) / 1000;
     if (ctx.json) ctx.emit(statusJson(p, elapsed));
-    else ctx.io.stderr.write('\r\x1b[K' + progressText(p, elapsed, (ctx.io.stderr as { columns?: number }).columns ?? 100));
+    else
+      ctx.io.stderr.write(
+        '\r\x1b[K' +
+          progressText(p, elapsed, (ctx.io.stderr as { columns?: number }).columns ?? 100),
+      );
   };
   const timer = setInterval(tick, ctx.json ? 1000 : 250);
   timer.unref();
@@ -135,14 +176,32 @@ function startReporting(ctx: Context, p: ProgressState, totals: ScanTotals): () 
 function report(ctx: Context, o: BackupOutcome): void {
   const s = o.snapshot.summary!;
   if (ctx.json) {
-    ctx.emit({ message_type: 'summary', ...s, total_duration: o.durationSeconds, ...(o.snapshotId && { snapshot_id: o.snapshotId }), ...(o.snapshot.partial && { partial: true }), dry_run: o.snapshotId === undefined });
+    ctx.emit({
+      message_type: 'summary',
+      ...s,
+      total_duration: o.durationSeconds,
+      ...(o.snapshotId && { snapshot_id: o.snapshotId }),
+      ...(o.snapshot.partial && { partial: true }),
+      dry_run: o.snapshotId === undefined,
+    });
     return;
   }
   if (ctx.flags.quiet) return;
-  ctx.out(`Files:       ${s.files_new} new, ${s.files_changed} changed, ${s.files_unmodified} unmodified`);
-  ctx.out(`Dirs:        ${s.dirs_new} new, ${s.dirs_changed} changed, ${s.dirs_unmodified} unmodified`);
-  ctx.out(`Added to the repository: ${formatBytes(s.data_added)} (${formatBytes(s.data_added_packed)} stored)`);
-  ctx.out(`processed ${s.total_files_processed} files, ${formatBytes(s.total_bytes_processed)} in ${o.durationSeconds.toFixed(2)}s`);
-  if (o.snapshotId) ctx.out(`snapshot ${o.snapshotId.slice(0, 8)} saved${o.snapshot.partial ? ' (partial: some files could not be read, see the errors above)' : ''}`);
+  ctx.out(
+    `Files:       ${s.files_new} new, ${s.files_changed} changed, ${s.files_unmodified} unmodified`,
+  );
+  ctx.out(
+    `Dirs:        ${s.dirs_new} new, ${s.dirs_changed} changed, ${s.dirs_unmodified} unmodified`,
+  );
+  ctx.out(
+    `Added to the repository: ${formatBytes(s.data_added)} (${formatBytes(s.data_added_packed)} stored)`,
+  );
+  ctx.out(
+    `processed ${s.total_files_processed} files, ${formatBytes(s.total_bytes_processed)} in ${o.durationSeconds.toFixed(2)}s`,
+  );
+  if (o.snapshotId)
+    ctx.out(
+      `snapshot ${o.snapshotId.slice(0, 8)} saved${o.snapshot.partial ? ' (partial: some files could not be read, see the errors above)' : ''}`,
+    );
   else ctx.out('dry run: nothing was written');
 }

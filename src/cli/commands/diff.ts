@@ -1,4 +1,5 @@
 /** `holdfast diff A B`: what changed between two snapshots. */
+import type { Command } from 'commander';
 import { diffSnapshots } from '../../app/index.js';
 import type { RegisterCommand } from '../command-kit.js';
 
@@ -8,7 +9,7 @@ export const registerDiff: RegisterCommand = (program, kit) => {
     .description('show differences between two snapshots')
     .argument('<snapshot-a>')
     .argument('<snapshot-b>')
-    .action(async (a: string, b: string, _o, cmd) => {
+    .action(async (a: string, b: string, _o, cmd: Command) => {
       const ctx = kit.context(cmd);
       const repo = await ctx.open();
       const [sa, sb] = [await ctx.snapshot(repo, a), await ctx.snapshot(repo, b)];
@@ -19,8 +20,23 @@ export const registerDiff: RegisterCommand = (program, kit) => {
         if (ctx.json) ctx.emit({ message_type: 'change', path: d.path, modifier: d.change });
         else ctx.out(`${d.change}    ${d.path}`);
       }
-      const stats = { added: counts['+'], removed: counts['-'], changed: counts.M, type_changed: counts.T, metadata_changed: counts.U };
-      if (ctx.json) ctx.emit({ message_type: 'statistics', source_snapshot: sa.id, target_snapshot: sb.id, ...stats });
-      else ctx.out(`\nadded: ${stats.added}  removed: ${stats.removed}  changed: ${stats.changed}  type changed: ${stats.type_changed}  metadata changed: ${stats.metadata_changed}`);
+      const stats = {
+        added: counts['+'],
+        removed: counts['-'],
+        changed: counts.M,
+        type_changed: counts.T,
+        metadata_changed: counts.U,
+      };
+      if (ctx.json)
+        ctx.emit({
+          message_type: 'statistics',
+          source_snapshot: sa.id,
+          target_snapshot: sb.id,
+          ...stats,
+        });
+      else
+        ctx.out(
+          `\nadded: ${stats.added}  removed: ${stats.removed}  changed: ${stats.changed}  type changed: ${stats.type_changed}  metadata changed: ${stats.metadata_changed}`,
+        );
     });
 };

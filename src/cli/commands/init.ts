@@ -1,4 +1,5 @@
 /** `holdfast init`: create a repository; never overwrites one. */
+import type { Command } from 'commander';
 import { createRepository, openRepository } from '../../app/index.js';
 import { HoldfastError, parseBytes } from '../../core/index.js';
 import { parseCompressionMode, type ChunkerParams } from '../../engine/index.js';
@@ -7,7 +8,10 @@ import type { RegisterCommand } from '../command-kit.js';
 
 function size(text: string, what: string): number {
   const n = parseBytes(text);
-  if (n === undefined) throw new HoldfastError('USAGE', `invalid size for ${what}: "${text}"`, { hint: 'use e.g. 512K, 1M, 16MiB' });
+  if (n === undefined)
+    throw new HoldfastError('USAGE', `invalid size for ${what}: "${text}"`, {
+      hint: 'use e.g. 512K, 1M, 16MiB',
+    });
   return n;
 }
 
@@ -20,13 +24,21 @@ export const registerInit: RegisterCommand = (program, kit) => {
     .option('--chunker-min <size>', 'minimum chunk size', '512KiB')
     .option('--chunker-avg <size>', 'average chunk size (power of two)', '1MiB')
     .option('--chunker-max <size>', 'maximum chunk size', '8MiB')
-    .option('--copy-chunker-params', 'use the chunker and blob-id keys of --from-repo, so copies deduplicate')
+    .option(
+      '--copy-chunker-params',
+      'use the chunker and blob-id keys of --from-repo, so copies deduplicate',
+    )
     .option('--from-repo <location>', 'repository to copy chunker parameters from')
     .option('--from-password-file <file>', 'password file of --from-repo')
-    .action(async (opts: Record<string, string | boolean | undefined>, cmd) => {
+    .action(async (opts: Record<string, string | boolean | undefined>, cmd: Command) => {
       const ctx = kit.context(cmd);
       const location = ctx.repositoryLocation();
-      const password = await readPassword(ctx.io, ctx.flags, 'enter password for new repository: ', true);
+      const password = await readPassword(
+        ctx.io,
+        ctx.flags,
+        'enter password for new repository: ',
+        true,
+      );
       const chunker: ChunkerParams = {
         minSize: size(String(opts.chunkerMin), '--chunker-min'),
         avgSize: size(String(opts.chunkerAvg), '--chunker-avg'),
@@ -34,8 +46,12 @@ export const registerInit: RegisterCommand = (program, kit) => {
       };
       let contentKeysFrom;
       if (opts.copyChunkerParams) {
-        if (typeof opts.fromRepo !== 'string') throw new HoldfastError('USAGE', '--copy-chunker-params needs --from-repo');
-        const fromPassword = await readPassword(ctx.io, typeof opts.fromPasswordFile === 'string' ? { passwordFile: opts.fromPasswordFile } : {});
+        if (typeof opts.fromRepo !== 'string')
+          throw new HoldfastError('USAGE', '--copy-chunker-params needs --from-repo');
+        const fromPassword = await readPassword(
+          ctx.io,
+          typeof opts.fromPasswordFile === 'string' ? { passwordFile: opts.fromPasswordFile } : {},
+        );
         contentKeysFrom = (await openRepository(opts.fromRepo, fromPassword)).config;
       }
       const repo = await createRepository(location, password, {
@@ -45,7 +61,11 @@ export const registerInit: RegisterCommand = (program, kit) => {
         ...(contentKeysFrom && { contentKeysFrom }),
         ...(ctx.signal && { signal: ctx.signal }),
       });
-      if (ctx.json) ctx.emit({ message_type: 'initialized', id: repo.config.id, repository: location });
-      else if (!ctx.flags.quiet) ctx.out(`created holdfast repository ${repo.config.id.slice(0, 10)} at ${location}\n\nPlease note that knowledge of your password is required to access\nthe repository. Losing your password means that your data is\nirrecoverably lost.`);
+      if (ctx.json)
+        ctx.emit({ message_type: 'initialized', id: repo.config.id, repository: location });
+      else if (!ctx.flags.quiet)
+        ctx.out(
+          `created holdfast repository ${repo.config.id.slice(0, 10)} at ${location}\n\nPlease note that knowledge of your password is required to access\nthe repository. Losing your password means that your data is\nirrecoverably lost.`,
+        );
     });
 };

@@ -94,7 +94,9 @@ export class Archiver {
     parentTree: BlobId | undefined,
   ): Promise<BlobId> {
     const parents = await this.parentNodes(parentTree);
-    const names = [...dir.children.keys()].map((n) => Buffer.from(n)).sort(Buffer.compare);
+    const names = [...dir.children.keys()]
+      .map((n) => Buffer.from(n))
+      .sort((a, b) => Buffer.compare(a, b));
     const nodes: Node[] = [];
     for (const name of names) {
       const child = dir.children.get(name.toString())!;

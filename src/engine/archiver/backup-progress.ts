@@ -20,7 +20,16 @@ export type BackupEvent =
   | { readonly kind: 'error'; readonly path: string; readonly message: string };
 
 export function newCounters(): BackupCounters {
-  return { filesNew: 0, filesChanged: 0, filesUnmodified: 0, dirsNew: 0, dirsChanged: 0, dirsUnmodified: 0, filesDone: 0, bytesDone: 0 };
+  return {
+    filesNew: 0,
+    filesChanged: 0,
+    filesUnmodified: 0,
+    dirsNew: 0,
+    dirsChanged: 0,
+    dirsUnmodified: 0,
+    filesDone: 0,
+    bytesDone: 0,
+  };
 }
 
 export function summaryFrom(

@@ -9,9 +9,15 @@ export interface TargetDir {
   readonly children: Map<string, TargetDir | 'target'>;
 }
 
-export function targetTree(paths: readonly string[]): { root: TargetDir; whole: boolean; targets: string[] } {
+export function targetTree(paths: readonly string[]): {
+  root: TargetDir;
+  whole: boolean;
+  targets: string[];
+} {
   const targets = [...new Set(paths.map((p) => resolve(p)))].sort();
-  const kept = targets.filter((t) => !targets.some((o) => o !== t && (o === '/' || t.startsWith(o + '/'))));
+  const kept = targets.filter(
+    (t) => !targets.some((o) => o !== t && (o === '/' || t.startsWith(o + '/'))),
+  );
   const root: TargetDir = { children: new Map() };
   if (kept.includes('/')) return { root, whole: true, targets: ['/'] };
   for (const t of kept) {

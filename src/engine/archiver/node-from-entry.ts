@@ -3,7 +3,10 @@ import type { BlobId } from '../../core/index.js';
 import type { FsEntry } from '../../sources/index.js';
 import type { Node } from '../format/index.js';
 
-export function nodeFromEntry(entry: FsEntry, extra: { content?: readonly BlobId[]; subtree?: BlobId } = {}): Node {
+export function nodeFromEntry(
+  entry: FsEntry,
+  extra: { content?: readonly BlobId[]; subtree?: BlobId } = {},
+): Node {
   return {
     name: entry.name,
     type: entry.type,
@@ -22,7 +25,8 @@ export function nodeFromEntry(entry: FsEntry, extra: { content?: readonly BlobId
     ...(extra.content !== undefined && { content: extra.content }),
     ...(extra.subtree !== undefined && { subtree: extra.subtree }),
     ...(entry.linkTarget !== undefined && { linkTarget: entry.linkTarget }),
-    ...(entry.rdev !== undefined && (entry.type === 'dev' || entry.type === 'chardev') && { rdev: entry.rdev }),
+    ...(entry.rdev !== undefined &&
+      (entry.type === 'dev' || entry.type === 'chardev') && { rdev: entry.rdev }),
     ...(entry.xattrs !== undefined && entry.xattrs.length > 0 && { xattrs: entry.xattrs }),
     ...(entry.sparse === true && { sparse: true }),
   };
@@ -32,7 +36,10 @@ export function nodeFromEntry(entry: FsEntry, extra: { content?: readonly BlobId
  * A file is unchanged, and its content list can be reused without reading it, when size, mtime,
  * ctime and inode all equal the parent snapshot's node (ctime catches changes that keep mtime).
  */
-export function unchangedSinceParent(entry: FsEntry, parent: Node | undefined): parent is Node & { content: readonly BlobId[] } {
+export function unchangedSinceParent(
+  entry: FsEntry,
+  parent: Node | undefined,
+): parent is Node & { content: readonly BlobId[] } {
   return (
     parent !== undefined &&
     parent.type === 'file' &&

@@ -19,7 +19,8 @@ export class TreeBuilder {
   }
 
   async finish(): Promise<BlobId> {
-    if (this.parts.length === 0) return (await this.writer.save('tree', encodeTree({ nodes: this.nodes }))).id;
+    if (this.parts.length === 0)
+      return (await this.writer.save('tree', encodeTree({ nodes: this.nodes }))).id;
     if (this.nodes.length > 0) await this.flushPart();
     return (await this.writer.save('tree', encodeTree({ parts: this.parts }))).id;
   }

@@ -5,7 +5,14 @@
  * against the index, and decrypts and re-hashes every blob. Every damaged object is named, and
  * so are the snapshots and files it affects.
  */
-import { describeError, mapLimit, throwIfAborted, type BlobId, type PackId, type SnapshotId } from '../../core/index.js';
+import {
+  describeError,
+  mapLimit,
+  throwIfAborted,
+  type BlobId,
+  type PackId,
+  type SnapshotId,
+} from '../../core/index.js';
 import { fileIdOf } from '../crypto/index.js';
 import { decodeIndexFile, decodePackHeader, type PackEntry } from '../format/index.js';
 import type { Repository } from '../repository/index.js';
@@ -45,13 +52,15 @@ export async function checkRepository(options: CheckOptions): Promise<CheckResul
 
   // 1. Index files, each on its own so one damaged file does not hide the others.
   const indexNames: string[] = [];
-  for await (const info of repo.store.list('index', signal ? { signal } : {})) indexNames.push(info.name);
+  for await (const info of repo.store.list('index', signal ? { signal } : {}))
+    indexNames.push(info.name);
   await mapLimit(indexNames, 8, async (name) => {
     try {
       const bytes = await repo.store.get('index', name);
       if (fileIdOf(bytes) !== name) throw new Error('content does not match its name');
       const content = decodeIndexFile(repo.masterKeyForCheck(), bytes, `index ${name}`);
-      for (const p of content.packs) indexed.set(p.packId, [...(indexed.get(p.packId) ?? []), ...p.entries]);
+      for (const p of content.packs)
+        indexed.set(p.packId, [...(indexed.get(p.packId) ?? []), ...p.entries]);
     } catch (err) {
       errors.push({ object: `index ${name}`, message: describeError(err) });
     }
@@ -61,20 +70,29 @@ export async function checkRepository(options: CheckOptions): Promise<CheckResul
 
   // 2. Packs: indexed ones must exist; unindexed ones are only wasted space.
   const stored = new Map<string, number>();
-  for await (const info of repo.store.list('pack', signal ? { signal } : {})) stored.set(info.name, info.size);
+  for await (const info of repo.store.list('pack', signal ? { signal } : {}))
+    stored.set(info.name, info.size);
   for (const packId of indexed.keys()) {
     if (!stored.has(packId)) {
-      errors.push({ object: `pack ${packId}`, message: 'listed in the index but missing from storage' });
+      errors.push({
+        object: `pack ${packId}`,
+        message: 'listed in the index but missing from storage',
+      });
       for (const e of indexed.get(packId)!) damaged.add(e.id);
     }
   }
   for (const name of stored.keys()) {
-    if (!indexed.has(name as PackId)) warnings.push({ object: `pack ${name}`, message: 'not referenced by any index (run "holdfast repair index" to index it)' });
+    if (!indexed.has(name as PackId))
+      warnings.push({
+        object: `pack ${name}`,
+        message: 'not referenced by any index (run "holdfast repair index" to index it)',
+      });
   }
 
   // 3. Snapshots and the trees and blobs they reference.
   const snapshotNames: SnapshotId[] = [];
-  for await (const info of repo.store.list('snapshot', signal ? { signal } : {})) snapshotNames.push(info.name as SnapshotId);
+  for await (const info of repo.store.list('snapshot', signal ? { signal } : {}))
+    snapshotNames.push(info.name as SnapshotId);
   const snapshots: { id: SnapshotId; tree: BlobId }[] = [];
   for (const id of snapshotNames) {
     try {
@@ -92,7 +110,10 @@ export async function checkRepository(options: CheckOptions): Promise<CheckResul
     onMissingBlob: (blob) => {
       if (damaged.has(blob)) return;
       damaged.add(blob);
-      errors.push({ object: `blob ${blob}`, message: 'referenced by a snapshot but not in any index' });
+      errors.push({
+        object: `blob ${blob}`,
+        message: 'referenced by a snapshot but not in any index',
+      });
     },
   });
 
@@ -109,18 +130,38 @@ export async function checkRepository(options: CheckOptions): Promise<CheckResul
       const entries = indexed.get(packId)!;
       try {
         const bytes = await repo.store.get('pack', packId, undefined, signal ? { signal } : {});
-        if (fileIdOf(bytes) !== packId) errors.push({ object: `pack ${packId}`, message: 'content does not match its name (damaged)' });
+        if (fileIdOf(bytes) !== packId)
+          errors.push({
+            object: `pack ${packId}`,
+            message: 'content does not match its name (damaged)',
+          });
         let header: PackEntry[] = [];
         try {
-          header = decodePackHeader(repo.masterKeyForCheck(), bytes, bytes.length, `pack ${packId}`);
+          header = decodePackHeader(
+            repo.masterKeyForCheck(),
+            bytes,
+            bytes.length,
+            `pack ${packId}`,
+          );
         } catch (err) {
           errors.push({ object: `pack ${packId}`, message: describeError(err) });
         }
         const headerIds = new Set(header.map((h) => `${h.id}:${h.offset}`));
         for (const e of entries) {
-          if (header.length > 0 && !headerIds.has(`${e.id}:${e.offset}`)) errors.push({ object: `pack ${packId}`, message: `index lists blob ${e.id} the pack header does not` });
+          if (header.length > 0 && !headerIds.has(`${e.id}:${e.offset}`))
+            errors.push({
+              object: `pack ${packId}`,
+              message: `index lists blob ${e.id} the pack header does not`,
+            });
           try {
-            repo.decodeBlob(e.type, e.id, bytes.subarray(e.offset, e.offset + e.length), e.compression, e.rawLength, `pack ${packId}`);
+            repo.decodeBlob(
+              e.type,
+              e.id,
+              bytes.subarray(e.offset, e.offset + e.length),
+              e.compression,
+              e.rawLength,
+              `pack ${packId}`,
+            );
           } catch (err) {
             damaged.add(e.id);
             errors.push({ object: `blob ${e.id}`, message: describeError(err) });

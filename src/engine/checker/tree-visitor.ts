@@ -8,7 +8,11 @@ export interface WalkHandlers {
   onMissingBlob(blob: BlobId): void;
 }
 
-export async function walkSnapshots(repo: Repository, snapshots: readonly { id: SnapshotId; tree: BlobId }[], h: WalkHandlers): Promise<void> {
+export async function walkSnapshots(
+  repo: Repository,
+  snapshots: readonly { id: SnapshotId; tree: BlobId }[],
+  h: WalkHandlers,
+): Promise<void> {
   const seen = new Set<string>();
   const stack: BlobId[] = snapshots.map((s) => s.tree);
   while (stack.length > 0) {

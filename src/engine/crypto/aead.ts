@@ -48,9 +48,13 @@ export function open(key: Buffer, sealed: Uint8Array, aad: Uint8Array, what: str
     const tail = decipher.final();
     return tail.length === 0 ? head : Buffer.concat([head, tail]);
   } catch (cause) {
-    throw new HoldfastError('INTEGRITY', `${what}: authentication failed (data damaged or tampered)`, {
-      cause,
-      hint: 'run "holdfast check --read-data" to find every damaged object',
-    });
+    throw new HoldfastError(
+      'INTEGRITY',
+      `${what}: authentication failed (data damaged or tampered)`,
+      {
+        cause,
+        hint: 'run "holdfast check --read-data" to find every damaged object',
+      },
+    );
   }
 }

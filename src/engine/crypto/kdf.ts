@@ -29,7 +29,15 @@ export function validateKdfParams(params: KdfParams): void {
   const { N, r, p } = params;
   const powerOfTwo = Number.isInteger(N) && N >= 2 && (N & (N - 1)) === 0;
   // Upper bounds stop a forged key file from making us allocate unbounded memory.
-  if (params.algorithm !== 'scrypt' || !powerOfTwo || N > 1 << 22 || r < 1 || r > 32 || p < 1 || p > 16) {
+  if (
+    params.algorithm !== 'scrypt' ||
+    !powerOfTwo ||
+    N > 1 << 22 ||
+    r < 1 ||
+    r > 32 ||
+    p < 1 ||
+    p > 16
+  ) {
     throw new HoldfastError('INTEGRITY', `key file has unsupported KDF parameters`);
   }
 }
@@ -39,9 +47,18 @@ export function deriveKeyEncryptionKey(password: string, params: KdfParams): Pro
   const salt = Buffer.from(params.salt, 'base64');
   const maxmem = 128 * params.N * params.r * 2 + 1024 * 1024;
   return new Promise((resolve, reject) => {
-    scrypt(password.normalize('NFC'), salt, 32, { N: params.N, r: params.r, p: params.p, maxmem }, (err, key) => {
-      if (err) reject(new HoldfastError('FAILURE', `key derivation failed: ${err.message}`, { cause: err }));
-      else resolve(key);
-    });
+    scrypt(
+      password.normalize('NFC'),
+      salt,
+      32,
+      { N: params.N, r: params.r, p: params.p, maxmem },
+      (err, key) => {
+        if (err)
+          reject(
+            new HoldfastError('FAILURE', `key derivation failed: ${err.message}`, { cause: err }),
+          );
+        else resolve(key);
+      },
+    );
   });
 }

@@ -9,7 +9,14 @@
  * "Superseded" names index files this one replaces (written by repair and prune); readers
  * ignore a superseded index once the superseding one is present.
  */
-import { HoldfastError, idFromBytes, idToBytes, type BlobId, type IndexId, type PackId } from '../../core/index.js';
+import {
+  HoldfastError,
+  idFromBytes,
+  idToBytes,
+  type BlobId,
+  type IndexId,
+  type PackId,
+} from '../../core/index.js';
 import { BLOB_TYPE_CODES, blobTypeFromCode } from './blob-type.js';
 import type { CompressionCode, PackEntry } from './pack-entry.js';
 import { openFile, sealFile } from './sealed-file.js';
@@ -69,7 +76,8 @@ export function decodeIndexFile(masterKey: Buffer, bytes: Buffer, what: string):
   pos += 4;
   need(supersededCount * 32);
   const supersedes: IndexId[] = [];
-  for (let i = 0; i < supersededCount; i++, pos += 32) supersedes.push(idFromBytes<IndexId>(buf.subarray(pos, pos + 32)));
+  for (let i = 0; i < supersededCount; i++, pos += 32)
+    supersedes.push(idFromBytes<IndexId>(buf.subarray(pos, pos + 32)));
   need(4);
   const packCount = buf.readUInt32LE(pos);
   pos += 4;

@@ -36,24 +36,41 @@ export function encodePackHeader(masterKey: Buffer, entries: readonly PackEntry[
 }
 
 /** Parses the header at the end of `pack` (the whole pack, or at least its tail). */
-export function decodePackHeader(masterKey: Buffer, pack: Buffer, packSize: number, what: string): PackEntry[] {
-  if (pack.length < PACK_TRAILER_BYTES) throw new HoldfastError('INTEGRITY', `${what}: too short to be a pack`);
+export function decodePackHeader(
+  masterKey: Buffer,
+  pack: Buffer,
+  packSize: number,
+  what: string,
+): PackEntry[] {
+  if (pack.length < PACK_TRAILER_BYTES)
+    throw new HoldfastError('INTEGRITY', `${what}: too short to be a pack`);
   const headerLength = pack.readUInt32LE(pack.length - PACK_TRAILER_BYTES);
   const headerStart = pack.length - PACK_TRAILER_BYTES - headerLength;
-  if (headerStart < 0) throw new HoldfastError('INTEGRITY', `${what}: header length ${headerLength} exceeds pack`);
-  const plain = openFile(masterKey, 'pack-header', pack.subarray(headerStart, headerStart + headerLength), `${what} header`);
+  if (headerStart < 0)
+    throw new HoldfastError('INTEGRITY', `${what}: header length ${headerLength} exceeds pack`);
+  const plain = openFile(
+    masterKey,
+    'pack-header',
+    pack.subarray(headerStart, headerStart + headerLength),
+    `${what} header`,
+  );
   if (plain[0] !== PACK_HEADER_VERSION) {
-    throw new HoldfastError('UNSUPPORTED_FORMAT', `${what}: unknown pack header version ${plain[0]}`);
+    throw new HoldfastError(
+      'UNSUPPORTED_FORMAT',
+      `${what}: unknown pack header version ${plain[0]}`,
+    );
   }
   const count = plain.readUInt32LE(1);
-  if (plain.length !== 5 + count * ENTRY_BYTES) throw new HoldfastError('INTEGRITY', `${what}: header size mismatch`);
+  if (plain.length !== 5 + count * ENTRY_BYTES)
+    throw new HoldfastError('INTEGRITY', `${what}: header size mismatch`);
   const blobsEnd = packSize - PACK_TRAILER_BYTES - headerLength;
   const entries: PackEntry[] = [];
   let offset = 0;
   for (let i = 0, pos = 5; i < count; i++, pos += ENTRY_BYTES) {
     const type = blobTypeFromCode(plain[pos]!);
     const compression = plain[pos + 1]!;
-    if (type === undefined || compression > 1) throw new HoldfastError('INTEGRITY', `${what}: bad header entry ${i}`);
+    if (type === undefined || compression > 1)
+      throw new HoldfastError('INTEGRITY', `${what}: bad header entry ${i}`);
     const length = plain.readUInt32LE(pos + 2);
     entries.push({
       type,
@@ -65,7 +82,8 @@ export function decodePackHeader(masterKey: Buffer, pack: Buffer, packSize: numb
     });
     offset += length;
   }
-  if (offset !== blobsEnd) throw new HoldfastError('INTEGRITY', `${what}: blobs do not add up to the pack size`);
+  if (offset !== blobsEnd)
+    throw new HoldfastError('INTEGRITY', `${what}: blobs do not add up to the pack size`);
   return entries;
 }
 

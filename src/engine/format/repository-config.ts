@@ -26,11 +26,20 @@ export function validateRepositoryConfig(value: unknown): RepositoryConfig {
     throw new HoldfastError('INTEGRITY', 'repository config is malformed');
   }
   if (c.version > REPOSITORY_VERSION) {
-    throw new HoldfastError('UNSUPPORTED_FORMAT', `repository format version ${c.version} is newer than this holdfast supports (${REPOSITORY_VERSION})`, {
-      hint: 'upgrade holdfast to read this repository',
-    });
+    throw new HoldfastError(
+      'UNSUPPORTED_FORMAT',
+      `repository format version ${c.version} is newer than this holdfast supports (${REPOSITORY_VERSION})`,
+      {
+        hint: 'upgrade holdfast to read this repository',
+      },
+    );
   }
-  if (typeof c.chunker !== 'object' || typeof c.blob_id_key !== 'string' || typeof c.pack_size !== 'number' || typeof c.id !== 'string') {
+  if (
+    typeof c.chunker !== 'object' ||
+    typeof c.blob_id_key !== 'string' ||
+    typeof c.pack_size !== 'number' ||
+    typeof c.id !== 'string'
+  ) {
     throw new HoldfastError('INTEGRITY', 'repository config is malformed');
   }
   return c as RepositoryConfig;

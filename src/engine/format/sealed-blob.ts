@@ -14,12 +14,22 @@ function blobContext(type: BlobType, id: BlobId): Buffer {
   return ctx;
 }
 
-export function sealBlob(masterKey: Buffer, type: BlobType, id: BlobId, stored: Uint8Array): Buffer {
+export function sealBlob(
+  masterKey: Buffer,
+  type: BlobType,
+  id: BlobId,
+  stored: Uint8Array,
+): Buffer {
   const ctx = blobContext(type, id);
   return seal(deriveSubkey(masterKey, 'holdfast blob v1', ctx), stored, ctx);
 }
 
-export function openBlob(masterKey: Buffer, type: BlobType, id: BlobId, sealed: Uint8Array): Buffer {
+export function openBlob(
+  masterKey: Buffer,
+  type: BlobType,
+  id: BlobId,
+  sealed: Uint8Array,
+): Buffer {
   const ctx = blobContext(type, id);
   return open(deriveSubkey(masterKey, 'holdfast blob v1', ctx), sealed, ctx, `${type} blob ${id}`);
 }

@@ -15,7 +15,13 @@ export const SEALED_FILE_VERSION = 1;
 export const SALT_BYTES = 16;
 const HEAD_BYTES = 2 + SALT_BYTES;
 
-export const SEALED_KINDS = { config: 1, index: 2, snapshot: 3, lock: 4, 'pack-header': 5 } as const;
+export const SEALED_KINDS = {
+  config: 1,
+  index: 2,
+  snapshot: 3,
+  lock: 4,
+  'pack-header': 5,
+} as const;
 export type SealedKind = keyof typeof SEALED_KINDS;
 
 export function sealFile(masterKey: Buffer, kind: SealedKind, plaintext: Uint8Array): Buffer {
@@ -27,7 +33,12 @@ export function sealFile(masterKey: Buffer, kind: SealedKind, plaintext: Uint8Ar
   return Buffer.concat([head, seal(key, plaintext, head)]);
 }
 
-export function openFile(masterKey: Buffer, kind: SealedKind, bytes: Uint8Array, what: string): Buffer {
+export function openFile(
+  masterKey: Buffer,
+  kind: SealedKind,
+  bytes: Uint8Array,
+  what: string,
+): Buffer {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.length < HEAD_BYTES) {
     throw new HoldfastError('INTEGRITY', `${what}: file too short (${buf.length} bytes)`);
@@ -49,7 +60,12 @@ export function sealJson(masterKey: Buffer, kind: SealedKind, value: unknown): B
   return sealFile(masterKey, kind, Buffer.from(JSON.stringify(value), 'utf8'));
 }
 
-export function openJson(masterKey: Buffer, kind: SealedKind, bytes: Uint8Array, what: string): unknown {
+export function openJson(
+  masterKey: Buffer,
+  kind: SealedKind,
+  bytes: Uint8Array,
+  what: string,
+): unknown {
   const plain = openFile(masterKey, kind, bytes, what);
   try {
     return JSON.parse(plain.toString('utf8')) as unknown;

@@ -128,7 +128,8 @@ function nodeToJson(n: Node): NodeJson {
 }
 
 function bigintField(value: unknown, field: string): bigint {
-  if (typeof value !== 'string' || !/^-?\d+$/.test(value)) throw badTree(`field ${field} is not an integer string`);
+  if (typeof value !== 'string' || !/^-?\d+$/.test(value))
+    throw badTree(`field ${field} is not an integer string`);
   return BigInt(value);
 }
 
@@ -140,7 +141,8 @@ function nodeFromJson(j: NodeJson): Node {
   const rec = j as unknown as Record<string, unknown>;
   const name = getBytes(rec, 'name');
   if (name === undefined || name.length === 0) throw badTree('node without a name');
-  if (!(NODE_TYPES as readonly string[]).includes(j.type)) throw badTree(`unknown node type ${j.type}`);
+  if (!(NODE_TYPES as readonly string[]).includes(j.type))
+    throw badTree(`unknown node type ${j.type}`);
   const linkTarget = getBytes(rec, 'link_target');
   return {
     name,

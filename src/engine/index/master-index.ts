@@ -99,7 +99,10 @@ export class MasterIndex {
     m[i * WORDS] = pack;
     m[i * WORDS + 1] = e.offset;
     m[i * WORDS + 2] = e.length;
-    m[i * WORDS + 3] = (e.rawLength & RAW_MASK) | (e.type === 'tree' ? TYPE_BIT : 0) | (e.compression ? ZSTD_BIT : 0);
+    m[i * WORDS + 3] =
+      (e.rawLength & RAW_MASK) |
+      (e.type === 'tree' ? TYPE_BIT : 0) |
+      (e.compression ? ZSTD_BIT : 0);
     this.insertSlot(i);
   }
 

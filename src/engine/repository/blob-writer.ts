@@ -8,7 +8,14 @@
 import { HoldfastError, type BlobId, type IndexId, type PackId } from '../../core/index.js';
 import { compressBlob, type CompressionMode } from '../compression/index.js';
 import { fileIdOf } from '../crypto/index.js';
-import { COMPRESSION_NONE, COMPRESSION_ZSTD, encodeIndexFile, sealBlob, type BlobType, type IndexedPack } from '../format/index.js';
+import {
+  COMPRESSION_NONE,
+  COMPRESSION_ZSTD,
+  encodeIndexFile,
+  sealBlob,
+  type BlobType,
+  type IndexedPack,
+} from '../format/index.js';
 import type { ObjectStore } from '../../storage/index.js';
 import type { MasterIndex } from '../index/index.js';
 import { Packer } from './packer.js';
@@ -53,8 +60,15 @@ export class BlobWriter {
   private readonly pending = new Set<string>();
   private readonly uploads = new Set<Promise<void>>();
   private unindexed: IndexedPack[] = [];
-  private failure: unknown;
-  readonly stats: WriterStats = { dataBlobs: 0, treeBlobs: 0, dataAdded: 0, dataAddedPacked: 0, packsWritten: 0, indexesWritten: [] };
+  private failure: Error | undefined;
+  readonly stats: WriterStats = {
+    dataBlobs: 0,
+    treeBlobs: 0,
+    dataAdded: 0,
+    dataAddedPacked: 0,
+    packsWritten: 0,
+    indexesWritten: [],
+  };
 
   constructor(private readonly options: BlobWriterOptions) {}
 
@@ -62,9 +76,13 @@ export class BlobWriter {
   async save(type: BlobType, plaintext: Buffer, knownId?: BlobId): Promise<SaveResult> {
     this.throwIfFailed();
     const id = knownId ?? this.options.blobId(plaintext);
-    if (this.pending.has(id) || this.options.index.has(id)) return { id, added: false, storedLength: 0 };
+    if (this.pending.has(id) || this.options.index.has(id))
+      return { id, added: false, storedLength: 0 };
     this.pending.add(id);
-    const compressed = compressBlob(plaintext, type === 'tree' && this.options.compression === 'off' ? 'off' : this.options.compression);
+    const compressed = compressBlob(
+      plaintext,
+      type === 'tree' && this.options.compression === 'off' ? 'off' : this.options.compression,
+    );
     const stored = compressed ?? plaintext;
     const sealed = sealBlob(this.options.masterKey, type, id, stored);
     const packer = this.packerFor(type);
@@ -106,7 +124,7 @@ export class BlobWriter {
     while (this.uploads.size >= limit) await Promise.race(this.uploads);
     this.throwIfFailed();
     const upload = this.upload(packer).catch((err: unknown) => {
-      this.failure ??= err;
+      this.failure ??= err instanceof Error ? err : new Error(String(err));
     });
     this.uploads.add(upload);
     void upload.finally(() => this.uploads.delete(upload));
@@ -116,7 +134,8 @@ export class BlobWriter {
     const { bytes, entries } = packer.finish(this.options.masterKey);
     const packId = fileIdOf<PackId>(bytes);
     try {
-      if (!this.options.dryRun) await this.options.store.put('pack', packId, bytes, this.signalOption());
+      if (!this.options.dryRun)
+        await this.options.store.put('pack', packId, bytes, this.signalOption());
     } catch (err) {
       // Same name means same bytes (content-addressed): an earlier attempt already stored it.
       if (!(err instanceof HoldfastError && err.code === 'OBJECT_EXISTS')) throw err;

@@ -14,25 +14,45 @@ export interface SnapshotFilter {
 export function matchesFilter(entry: SnapshotEntry, filter: SnapshotFilter): boolean {
   const s = entry.snapshot;
   if (filter.hosts?.length && !filter.hosts.includes(s.hostname)) return false;
-  if (filter.tags?.length && !filter.tags.every((t) => t.split(',').some((x) => s.tags?.includes(x)))) return false;
+  if (
+    filter.tags?.length &&
+    !filter.tags.every((t) => t.split(',').some((x) => s.tags?.includes(x)))
+  )
+    return false;
   if (filter.paths?.length && !filter.paths.every((p) => s.paths.includes(p))) return false;
   return true;
 }
 
-export function findSnapshot(entries: readonly SnapshotEntry[], ref: string, filter: SnapshotFilter = {}): SnapshotEntry {
+export function findSnapshot(
+  entries: readonly SnapshotEntry[],
+  ref: string,
+  filter: SnapshotFilter = {},
+): SnapshotEntry {
   if (ref === 'latest') {
     const matching = entries.filter((e) => matchesFilter(e, filter));
     const last = matching[matching.length - 1];
-    if (!last) throw new HoldfastError('NOT_FOUND', 'no snapshot matches "latest"', { hint: 'list them with "holdfast snapshots"' });
+    if (!last)
+      throw new HoldfastError('NOT_FOUND', 'no snapshot matches "latest"', {
+        hint: 'list them with "holdfast snapshots"',
+      });
     return last;
   }
   if (!/^[0-9a-f]{1,64}$/.test(ref)) {
-    throw new HoldfastError('USAGE', `"${ref}" is not a snapshot id`, { hint: 'use "latest", a full id or a unique prefix of one' });
+    throw new HoldfastError('USAGE', `"${ref}" is not a snapshot id`, {
+      hint: 'use "latest", a full id or a unique prefix of one',
+    });
   }
   const found = entries.filter((e) => e.id.startsWith(ref));
-  if (found.length === 0) throw new HoldfastError('NOT_FOUND', `no snapshot with id ${ref}`, { hint: 'list them with "holdfast snapshots"' });
+  if (found.length === 0)
+    throw new HoldfastError('NOT_FOUND', `no snapshot with id ${ref}`, {
+      hint: 'list them with "holdfast snapshots"',
+    });
   if (found.length > 1) {
-    throw new HoldfastError('AMBIGUOUS_ID', `snapshot prefix ${ref} matches ${found.length} snapshots`, { hint: 'type more digits of the id' });
+    throw new HoldfastError(
+      'AMBIGUOUS_ID',
+      `snapshot prefix ${ref} matches ${found.length} snapshots`,
+      { hint: 'type more digits of the id' },
+    );
   }
   return found[0]!;
 }

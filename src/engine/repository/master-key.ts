@@ -4,7 +4,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { HoldfastError, type KeyId } from '../../core/index.js';
-import { deriveKeyEncryptionKey, fileIdOf, newKdfParams, open, seal, type KdfCost } from '../crypto/index.js';
+import {
+  deriveKeyEncryptionKey,
+  fileIdOf,
+  newKdfParams,
+  open,
+  seal,
+  type KdfCost,
+} from '../crypto/index.js';
 import { KEY_FILE_AAD, parseKeyFile, type KeyFile } from '../format/index.js';
 
 export function newMasterKey(): Buffer {
@@ -40,7 +47,11 @@ export async function createKeyFile(
 }
 
 /** The master key if `password` opens this key file, undefined if it does not. */
-export async function unlockKeyFile(bytes: Buffer, password: string, what: string): Promise<Buffer | undefined> {
+export async function unlockKeyFile(
+  bytes: Buffer,
+  password: string,
+  what: string,
+): Promise<Buffer | undefined> {
   const file = parseKeyFile(bytes, what);
   const kek = await deriveKeyEncryptionKey(password, file.kdf);
   let payload: Buffer;
@@ -49,7 +60,11 @@ export async function unlockKeyFile(bytes: Buffer, password: string, what: strin
   } catch {
     return undefined; // wrong password for this key (or a damaged key file): try the next one
   }
-  const master = Buffer.from((JSON.parse(payload.toString('utf8')) as { master: string }).master, 'base64');
-  if (master.length !== 32) throw new HoldfastError('INTEGRITY', `${what}: master key has the wrong size`);
+  const master = Buffer.from(
+    (JSON.parse(payload.toString('utf8')) as { master: string }).master,
+    'base64',
+  );
+  if (master.length !== 32)
+    throw new HoldfastError('INTEGRITY', `${what}: master key has the wrong size`);
   return master;
 }

@@ -4,14 +4,22 @@
  * bounded by the pack size plus one blob.
  */
 import type { BlobId } from '../../core/index.js';
-import { encodePackHeader, type BlobType, type CompressionCode, type PackEntry } from '../format/index.js';
+import {
+  encodePackHeader,
+  type BlobType,
+  type CompressionCode,
+  type PackEntry,
+} from '../format/index.js';
 
 export class Packer {
   private readonly parts: Buffer[] = [];
   private readonly entries: PackEntry[] = [];
   private bytes = 0;
 
-  constructor(readonly type: BlobType, private readonly targetSize: number) {}
+  constructor(
+    readonly type: BlobType,
+    private readonly targetSize: number,
+  ) {}
 
   get size(): number {
     return this.bytes;
@@ -26,7 +34,14 @@ export class Packer {
   }
 
   add(id: BlobId, sealed: Buffer, rawLength: number, compression: CompressionCode): void {
-    this.entries.push({ type: this.type, id, offset: this.bytes, length: sealed.length, rawLength, compression });
+    this.entries.push({
+      type: this.type,
+      id,
+      offset: this.bytes,
+      length: sealed.length,
+      rawLength,
+      compression,
+    });
     this.parts.push(sealed);
     this.bytes += sealed.length;
   }

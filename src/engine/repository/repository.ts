@@ -17,7 +17,11 @@ import {
   mapLimit,
 } from '../../core/index.js';
 import type { ObjectStore } from '../../storage/index.js';
-import { DEFAULT_CHUNKER_PARAMS, validateChunkerParams, type ChunkerParams } from '../chunker/index.js';
+import {
+  DEFAULT_CHUNKER_PARAMS,
+  validateChunkerParams,
+  type ChunkerParams,
+} from '../chunker/index.js';
 import { decompressBlob, type CompressionMode } from '../compression/index.js';
 import { blobIdOf, fileIdOf, type KdfCost } from '../crypto/index.js';
 import {
@@ -38,7 +42,6 @@ import {
 import { MasterIndex } from '../index/index.js';
 import { BlobWriter, type BlobWriterOptions } from './blob-writer.js';
 import { createKeyFile, newMasterKey, unlockKeyFile, type KeyOwner } from './master-key.js';
-
 
 export const DEFAULT_PACK_SIZE = 16 * 1024 * 1024;
 
@@ -82,16 +85,28 @@ export class Repository {
   ) {
     this.idKey = Buffer.from(config.blob_id_key, 'base64');
     this.chunkerKey = Buffer.from(config.chunker.key, 'base64');
-    this.chunkerParams = { minSize: config.chunker.min_size, avgSize: config.chunker.avg_size, maxSize: config.chunker.max_size };
+    this.chunkerParams = {
+      minSize: config.chunker.min_size,
+      avgSize: config.chunker.avg_size,
+      maxSize: config.chunker.max_size,
+    };
   }
 
   /** Creates a new repository; refuses when one exists at the location. */
-  static async init(store: ObjectStore, password: string, options: InitOptions): Promise<Repository> {
+  static async init(
+    store: ObjectStore,
+    password: string,
+    options: InitOptions,
+  ): Promise<Repository> {
     const clock = options.clock ?? systemClock;
     if (await store.stat('config', 'config').catch(() => undefined)) {
-      throw new HoldfastError('REPOSITORY_EXISTS', `a repository already exists at ${store.location}`, {
-        hint: 'choose another location; init never overwrites a repository',
-      });
+      throw new HoldfastError(
+        'REPOSITORY_EXISTS',
+        `a repository already exists at ${store.location}`,
+        {
+          hint: 'choose another location; init never overwrites a repository',
+        },
+      );
     }
     const chunker = options.chunker ?? DEFAULT_CHUNKER_PARAMS;
     validateChunkerParams(chunker);
@@ -102,13 +117,24 @@ export class Repository {
       created: clock.now().toISOString(),
       chunker: from
         ? { ...from.chunker }
-        : { min_size: chunker.minSize, avg_size: chunker.avgSize, max_size: chunker.maxSize, key: randomBytes(32).toString('base64') },
+        : {
+            min_size: chunker.minSize,
+            avg_size: chunker.avgSize,
+            max_size: chunker.maxSize,
+            key: randomBytes(32).toString('base64'),
+          },
       blob_id_key: from ? from.blob_id_key : randomBytes(32).toString('base64'),
       pack_size: options.packSize ?? DEFAULT_PACK_SIZE,
       compression: options.compression ?? 'auto',
     };
     const masterKey = newMasterKey();
-    const key = await createKeyFile(masterKey, password, options.owner, clock.now(), options.kdfCost);
+    const key = await createKeyFile(
+      masterKey,
+      password,
+      options.owner,
+      clock.now(),
+      options.kdfCost,
+    );
     const signal = options.signal ? { signal: options.signal } : {};
     await store.create(signal);
     // Key before config: a repository is only "found" once its config exists, and by then a key opens it.
@@ -117,7 +143,11 @@ export class Repository {
     return new Repository(store, config, masterKey, key.id, clock, silentLogger);
   }
 
-  static async open(store: ObjectStore, password: string, options: OpenOptions = {}): Promise<Repository> {
+  static async open(
+    store: ObjectStore,
+    password: string,
+    options: OpenOptions = {},
+  ): Promise<Repository> {
     const signal = options.signal ? { signal: options.signal } : {};
     const configInfo = await store.stat('config', 'config', signal);
     if (!configInfo) {
@@ -127,8 +157,17 @@ export class Repository {
     }
     const unlocked = await unlockWithPassword(store, password, options.signal);
     const configBytes = await store.get('config', 'config', undefined, signal);
-    const config = validateRepositoryConfig(openJson(unlocked.masterKey, 'config', configBytes, 'config'));
-    return new Repository(store, config, unlocked.masterKey, unlocked.keyId, options.clock ?? systemClock, options.logger ?? silentLogger);
+    const config = validateRepositoryConfig(
+      openJson(unlocked.masterKey, 'config', configBytes, 'config'),
+    );
+    return new Repository(
+      store,
+      config,
+      unlocked.masterKey,
+      unlocked.keyId,
+      options.clock ?? systemClock,
+      options.logger ?? silentLogger,
+    );
   }
 
   blobId(plaintext: Uint8Array): BlobId {
@@ -153,14 +192,21 @@ export class Repository {
   }
 
   /** Every index file, decoded. Damaged ones throw INTEGRITY naming the file. */
-  async readIndexFiles(signal?: AbortSignal): Promise<{ id: IndexId; content: IndexFileContent }[]> {
+  async readIndexFiles(
+    signal?: AbortSignal,
+  ): Promise<{ id: IndexId; content: IndexFileContent }[]> {
     const names: string[] = [];
-    for await (const info of this.store.list('index', signal ? { signal } : {})) names.push(info.name);
+    for await (const info of this.store.list('index', signal ? { signal } : {}))
+      names.push(info.name);
     return mapLimit(names, 8, async (name) => {
       throwIfAborted(signal);
       const bytes = await this.store.get('index', name, undefined, signal ? { signal } : {});
-      if (fileIdOf(bytes) !== name) throw new HoldfastError('INTEGRITY', `index ${name}: content does not match its name`);
-      return { id: name as IndexId, content: decodeIndexFile(this.masterKey, bytes, `index ${name}`) };
+      if (fileIdOf(bytes) !== name)
+        throw new HoldfastError('INTEGRITY', `index ${name}: content does not match its name`);
+      return {
+        id: name as IndexId,
+        content: decodeIndexFile(this.masterKey, bytes, `index ${name}`),
+      };
     });
   }
 
@@ -172,16 +218,31 @@ export class Repository {
         hint: 'run "holdfast check"; if packs exist that the index misses, "holdfast repair index"',
       });
     }
-    const sealed = await this.store.get('pack', loc.packId, { offset: loc.offset, length: loc.length }, signal ? { signal } : {});
+    const sealed = await this.store.get(
+      'pack',
+      loc.packId,
+      { offset: loc.offset, length: loc.length },
+      signal ? { signal } : {},
+    );
     return this.decodeBlob(type, id, sealed, loc.compression, loc.rawLength, `pack ${loc.packId}`);
   }
 
   /** Opens a sealed blob read from a pack and verifies its id. */
-  decodeBlob(type: BlobType, id: BlobId, sealed: Buffer, compression: number, rawLength: number, where: string): Buffer {
+  decodeBlob(
+    type: BlobType,
+    id: BlobId,
+    sealed: Buffer,
+    compression: number,
+    rawLength: number,
+    where: string,
+  ): Buffer {
     const stored = openBlob(this.masterKey, type, id, sealed);
     const plain = compression === 1 ? decompressBlob(stored, rawLength) : stored;
     if (plain.length !== rawLength || this.blobId(plain) !== id) {
-      throw new HoldfastError('INTEGRITY', `${type} blob ${id} in ${where}: content does not match its id`);
+      throw new HoldfastError(
+        'INTEGRITY',
+        `${type} blob ${id} in ${where}: content does not match its id`,
+      );
     }
     return plain;
   }
@@ -190,7 +251,14 @@ export class Repository {
     return decodeTree(await this.loadBlob('tree', id, signal));
   }
 
-  writer(options: Partial<Pick<BlobWriterOptions, 'compression' | 'uploadConcurrency' | 'signal' | 'onPackWritten' | 'dryRun'>> = {}): BlobWriter {
+  writer(
+    options: Partial<
+      Pick<
+        BlobWriterOptions,
+        'compression' | 'uploadConcurrency' | 'signal' | 'onPackWritten' | 'dryRun'
+      >
+    > = {},
+  ): BlobWriter {
     return new BlobWriter({
       store: this.store,
       index: this.index,
@@ -212,16 +280,26 @@ export class Repository {
 
   async loadSnapshot(id: SnapshotId, signal?: AbortSignal): Promise<Snapshot> {
     const bytes = await this.store.get('snapshot', id, undefined, signal ? { signal } : {});
-    if (fileIdOf(bytes) !== id) throw new HoldfastError('INTEGRITY', `snapshot ${id}: content does not match its name`);
-    return validateSnapshot(openJson(this.masterKey, 'snapshot', bytes, `snapshot ${id}`), `snapshot ${id}`);
+    if (fileIdOf(bytes) !== id)
+      throw new HoldfastError('INTEGRITY', `snapshot ${id}: content does not match its name`);
+    return validateSnapshot(
+      openJson(this.masterKey, 'snapshot', bytes, `snapshot ${id}`),
+      `snapshot ${id}`,
+    );
   }
 
   /** All snapshots, oldest first. */
   async listSnapshots(signal?: AbortSignal): Promise<SnapshotEntry[]> {
     const ids: SnapshotId[] = [];
-    for await (const info of this.store.list('snapshot', signal ? { signal } : {})) ids.push(info.name as SnapshotId);
-    const entries = await mapLimit(ids, 16, async (id) => ({ id, snapshot: await this.loadSnapshot(id, signal) }));
-    return entries.sort((a, b) => a.snapshot.time.localeCompare(b.snapshot.time) || a.id.localeCompare(b.id));
+    for await (const info of this.store.list('snapshot', signal ? { signal } : {}))
+      ids.push(info.name as SnapshotId);
+    const entries = await mapLimit(ids, 16, async (id) => ({
+      id,
+      snapshot: await this.loadSnapshot(id, signal),
+    }));
+    return entries.sort(
+      (a, b) => a.snapshot.time.localeCompare(b.snapshot.time) || a.id.localeCompare(b.id),
+    );
   }
 
   /** The master key, for the checker and repair, which decode files below the Repository API. */
@@ -246,7 +324,11 @@ export class Repository {
   }
 }
 
-async function unlockWithPassword(store: ObjectStore, password: string, signal?: AbortSignal): Promise<{ masterKey: Buffer; keyId: KeyId }> {
+async function unlockWithPassword(
+  store: ObjectStore,
+  password: string,
+  signal?: AbortSignal,
+): Promise<{ masterKey: Buffer; keyId: KeyId }> {
   const opt = signal ? { signal } : {};
   const names: string[] = [];
   for await (const info of store.list('key', opt)) names.push(info.name);

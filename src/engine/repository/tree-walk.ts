@@ -6,7 +6,11 @@ import type { BlobId } from '../../core/index.js';
 import type { Node } from '../format/index.js';
 import type { Repository } from './repository.js';
 
-export async function* treeNodes(repo: Repository, treeId: BlobId, signal?: AbortSignal): AsyncGenerator<Node> {
+export async function* treeNodes(
+  repo: Repository,
+  treeId: BlobId,
+  signal?: AbortSignal,
+): AsyncGenerator<Node> {
   const tree = await repo.loadTree(treeId, signal);
   if ('parts' in tree) {
     for (const part of tree.parts) yield* treeNodes(repo, part, signal);
@@ -16,7 +20,11 @@ export async function* treeNodes(repo: Repository, treeId: BlobId, signal?: Abor
 }
 
 /** Tree ids a tree blob references directly: its parts, or its nodes' subtrees. */
-export async function treeChildren(repo: Repository, treeId: BlobId, signal?: AbortSignal): Promise<{ trees: BlobId[]; nodes: Node[] }> {
+export async function treeChildren(
+  repo: Repository,
+  treeId: BlobId,
+  signal?: AbortSignal,
+): Promise<{ trees: BlobId[]; nodes: Node[] }> {
   const tree = await repo.loadTree(treeId, signal);
   if ('parts' in tree) return { trees: [...tree.parts], nodes: [] };
   const trees: BlobId[] = [];
@@ -25,7 +33,12 @@ export async function treeChildren(repo: Repository, treeId: BlobId, signal?: Ab
 }
 
 /** Finds the node at `path` (components as raw bytes) below `treeId`; undefined if absent. */
-export async function findNode(repo: Repository, treeId: BlobId, components: readonly Buffer[], signal?: AbortSignal): Promise<Node | undefined> {
+export async function findNode(
+  repo: Repository,
+  treeId: BlobId,
+  components: readonly Buffer[],
+  signal?: AbortSignal,
+): Promise<Node | undefined> {
   let current: BlobId | undefined = treeId;
   let found: Node | undefined;
   for (const name of components) {

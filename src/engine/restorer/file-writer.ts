@@ -26,24 +26,38 @@ function isAllZero(buf: Buffer): boolean {
 }
 const ZERO = Buffer.alloc(64 * 1024);
 
-export function blobOffsets(repo: Repository, content: readonly BlobId[], what: string): { id: BlobId; offset: number; length: number }[] {
+export function blobOffsets(
+  repo: Repository,
+  content: readonly BlobId[],
+  what: string,
+): { id: BlobId; offset: number; length: number }[] {
   let offset = 0;
   return content.map((id) => {
     const loc = repo.index.lookup(id);
-    if (!loc) throw new HoldfastError('INTEGRITY', `${what}: data blob ${id} is not in the repository index`);
+    if (!loc)
+      throw new HoldfastError(
+        'INTEGRITY',
+        `${what}: data blob ${id} is not in the repository index`,
+      );
     const item = { id, offset, length: loc.rawLength };
     offset += loc.rawLength;
     return item;
   });
 }
 
-export async function writeFileContent(path: Buffer, node: Node, ctx: FileWriterContext): Promise<number> {
+export async function writeFileContent(
+  path: Buffer,
+  node: Node,
+  ctx: FileWriterContext,
+): Promise<number> {
   const what = path.toString();
   const parts = blobOffsets(ctx.repo, node.content ?? [], what);
   const size = parts.reduce((n, p) => n + p.length, 0);
   const handle = await open(path, 'w', 0o600);
   try {
-    await Promise.all(parts.map((p) => ctx.blobs.run(() => writePart(handle, p, node.sparse === true, ctx, what))));
+    await Promise.all(
+      parts.map((p) => ctx.blobs.run(() => writePart(handle, p, node.sparse === true, ctx, what))),
+    );
     if (node.sparse === true) await handle.truncate(size);
   } finally {
     await handle.close();
@@ -51,13 +65,23 @@ export async function writeFileContent(path: Buffer, node: Node, ctx: FileWriter
   return size;
 }
 
-async function writePart(handle: FileHandle, p: { id: BlobId; offset: number; length: number }, sparse: boolean, ctx: FileWriterContext, what: string): Promise<void> {
+async function writePart(
+  handle: FileHandle,
+  p: { id: BlobId; offset: number; length: number },
+  sparse: boolean,
+  ctx: FileWriterContext,
+  what: string,
+): Promise<void> {
   throwIfAborted(ctx.signal);
   let data: Buffer;
   try {
     data = await ctx.repo.loadBlob('data', p.id, ctx.signal);
   } catch (err) {
-    if (err instanceof HoldfastError) throw new HoldfastError(err.code, `${what}: ${err.message}`, { cause: err, ...(err.hint !== undefined && { hint: err.hint }) });
+    if (err instanceof HoldfastError)
+      throw new HoldfastError(err.code, `${what}: ${err.message}`, {
+        cause: err,
+        ...(err.hint !== undefined && { hint: err.hint }),
+      });
     throw err;
   }
   if (!(sparse && isAllZero(data))) {
@@ -79,7 +103,10 @@ export async function verifyFileContent(path: Buffer, node: Node, repo: Reposito
       const buf = Buffer.allocUnsafe(p.length);
       const { bytesRead } = await handle.read(buf, 0, p.length, p.offset);
       if (bytesRead !== p.length || repo.blobId(buf) !== p.id) {
-        throw new HoldfastError('INTEGRITY', `${path.toString()}: restored content at offset ${p.offset} does not match the snapshot`);
+        throw new HoldfastError(
+          'INTEGRITY',
+          `${path.toString()}: restored content at offset ${p.offset} does not match the snapshot`,
+        );
       }
     }
   } finally {

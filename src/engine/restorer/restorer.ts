@@ -6,7 +6,14 @@
  * the rest restores.
  */
 import { mkdir, link, rm, lstat } from 'node:fs/promises';
-import { describeError, errnoCode, HoldfastError, Semaphore, throwIfAborted, type BlobId } from '../../core/index.js';
+import {
+  describeError,
+  errnoCode,
+  HoldfastError,
+  Semaphore,
+  throwIfAborted,
+  type BlobId,
+} from '../../core/index.js';
 import { applyMetadata, createSpecial, createSymlink } from '../../sources/index.js';
 import type { Node } from '../format/index.js';
 import { treeNodes, type Repository } from '../repository/index.js';
@@ -59,18 +66,26 @@ export class Restorer {
     await mkdir(target, { recursive: true });
     await this.restoreDir(this.options.tree, target, '', false);
     // Deepest directories first: their times must be set after everything inside them.
-    for (const d of this.dirsToFinish.reverse()) await this.guard(d.path, () => this.applyMeta(d.path, d.node));
+    for (const d of this.dirsToFinish.reverse())
+      await this.guard(d.path, () => this.applyMeta(d.path, d.node));
     return { files: this.files, dirs: this.dirs, bytes: this.bytes, errors: this.errors };
   }
 
-  private async restoreDir(treeId: BlobId, dirPath: Buffer, snapshotPath: string, selected: boolean): Promise<boolean> {
+  private async restoreDir(
+    treeId: BlobId,
+    dirPath: Buffer,
+    snapshotPath: string,
+    selected: boolean,
+  ): Promise<boolean> {
     let restoredAny = false;
     const pending: Promise<void>[] = [];
     for await (const node of treeNodes(this.options.repo, treeId, this.options.signal)) {
       throwIfAborted(this.options.signal);
       const childSnapshotPath = `${snapshotPath}/${node.name.toString()}`;
       const childPath = Buffer.concat([dirPath, SLASH, node.name]);
-      const decision = selected ? 'restore' : (this.options.select?.(childSnapshotPath, node) ?? 'restore');
+      const decision = selected
+        ? 'restore'
+        : (this.options.select?.(childSnapshotPath, node) ?? 'restore');
       if (decision === 'skip') continue;
       if (node.type === 'dir') {
         if (decision === 'descend') {
@@ -83,7 +98,8 @@ export class Restorer {
             await mkdir(childPath, { recursive: true, mode: 0o700 });
             this.dirs++;
             this.dirsToFinish.push({ path: childPath, node });
-            if (node.subtree) await this.restoreDir(node.subtree, childPath, childSnapshotPath, true);
+            if (node.subtree)
+              await this.restoreDir(node.subtree, childPath, childSnapshotPath, true);
           });
           restoredAny = true;
         }
@@ -101,7 +117,8 @@ export class Restorer {
 
   private async restoreLeaf(path: Buffer, node: Node): Promise<void> {
     await removeExisting(path);
-    const linkKey = node.links > 1 && node.type !== 'dir' ? `${node.deviceId}:${node.inode}` : undefined;
+    const linkKey =
+      node.links > 1 && node.type !== 'dir' ? `${node.deviceId}:${node.inode}` : undefined;
     if (!linkKey) return this.createLeaf(path, node);
     // The first path of a hardlink group is restored; the others wait for it, then link to it.
     const first = this.hardlinks.get(linkKey);
@@ -143,7 +160,11 @@ export class Restorer {
       case 'fifo':
       case 'dev':
       case 'chardev':
-        await createSpecial(path, { type: node.type, mode: node.mode, ...(node.rdev !== undefined && { rdev: node.rdev }) });
+        createSpecial(path, {
+          type: node.type,
+          mode: node.mode,
+          ...(node.rdev !== undefined && { rdev: node.rdev }),
+        });
         break;
       default:
         return; // a socket belongs to a running process; nothing to restore
@@ -156,7 +177,15 @@ export class Restorer {
   private async applyMeta(path: Buffer, node: Node): Promise<void> {
     await applyMetadata(
       path,
-      { type: node.type, mode: node.mode, uid: node.uid, gid: node.gid, atimeNs: node.atimeNs, mtimeNs: node.mtimeNs, ...(node.xattrs && { xattrs: node.xattrs }) },
+      {
+        type: node.type,
+        mode: node.mode,
+        uid: node.uid,
+        gid: node.gid,
+        atimeNs: node.atimeNs,
+        mtimeNs: node.mtimeNs,
+        ...(node.xattrs && { xattrs: node.xattrs }),
+      },
       { owner: this.options.owner },
     );
   }
@@ -166,7 +195,11 @@ export class Restorer {
       await fn();
     } catch (err) {
       if (err instanceof HoldfastError && err.code === 'INTERRUPTED') throw err;
-      this.errors.push({ path: path.toString(), message: describeError(err), integrity: err instanceof HoldfastError && err.code === 'INTEGRITY' });
+      this.errors.push({
+        path: path.toString(),
+        message: describeError(err),
+        integrity: err instanceof HoldfastError && err.code === 'INTEGRITY',
+      });
     }
   }
 }

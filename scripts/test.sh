@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh Debian/Ubuntu machine with Node >= 20: installs the system
+# packages the tests use, the npm dependencies (building the native addon and zstd), builds,
+# runs the static checks (types, lint, layer rules, formatting) and every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_packages=()
+command -v rsync >/dev/null || apt_packages+=(rsync)
+command -v runuser >/dev/null || apt_packages+=(util-linux)
+if [ ${#apt_packages[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "error: the tests need ${apt_packages[*]}; run as root or install them with apt-get" >&2
+    exit 1
+  fi
+  echo "installing ${apt_packages[*]} (apt-get)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+[ -f build/Release/holdfast_native.node ] || npm run build:native
+
+npm run build
+echo "== static checks"
+npm run --silent lint
+npm run --silent layers
+npm run --silent format:check
+
+echo "== tests"
+# Tests run from dist/ (type-checked by the build above). Files run in parallel on all cores.
+node --test --test-reporter=spec "${@:-dist/}"
