@@ -12,3 +12,5 @@ export * from './repair-index.js';
 export { checkRepository, type CheckResult, type CheckProblem } from '../engine/index.js';
 export * from './scanner.js';
 export type { Repository, SnapshotEntry } from '../engine/index.js';
+export * from './with-lock.js';
+export { listLocks, removeLocks } from '../engine/index.js';

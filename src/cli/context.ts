@@ -4,8 +4,8 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { HoldfastError, type Logger } from '../core/index.js';
-import { openRepository, type Repository, type SnapshotEntry } from '../app/index.js';
+import { HoldfastError, parseDuration, type Logger } from '../core/index.js';
+import { openRepository, withLock, type Repository, type SnapshotEntry } from '../app/index.js';
 import { findSnapshot, type SnapshotFilter } from '../engine/index.js';
 import type { Io } from './io.js';
 import { readPassword, type PasswordFlags } from './password.js';
@@ -15,6 +15,7 @@ export interface GlobalFlags extends PasswordFlags {
   readonly json?: boolean;
   readonly quiet?: boolean;
   readonly verbose?: boolean;
+  readonly retryLock?: string;
 }
 
 /** Where repositories live when neither --repo nor HOLDFAST_REPOSITORY says otherwise. */
@@ -55,6 +56,19 @@ export class Context {
       ...(this.signal && { signal: this.signal }),
       logger: this.logger(),
     });
+  }
+
+  /** Runs `fn` holding a shared or exclusive lock, honouring --retry-lock. */
+  async locked<T>(repo: Repository, exclusive: boolean, fn: () => Promise<T>): Promise<T> {
+    let retryMs: number | undefined;
+    if (this.flags.retryLock !== undefined) {
+      retryMs = parseDuration(this.flags.retryLock);
+      if (retryMs === undefined)
+        throw new HoldfastError('USAGE', `invalid --retry-lock "${this.flags.retryLock}"`, {
+          hint: 'use e.g. 30s, 5m or 1h',
+        });
+    }
+    return withLock(repo, exclusive, retryMs, this.signal, fn);
   }
 
   async snapshot(

@@ -18,6 +18,7 @@ import { registerRepair } from './commands/repair.js';
 import { registerRestore } from './commands/restore.js';
 import { registerSnapshots } from './commands/snapshots.js';
 import { registerStats } from './commands/stats.js';
+import { registerUnlock } from './commands/unlock.js';
 import { Context, type GlobalFlags } from './context.js';
 import { EXIT_CODES, EXIT_OK } from './exit-codes.js';
 import type { Io } from './io.js';
@@ -35,6 +36,7 @@ const COMMANDS: RegisterCommand[] = [
   registerRestore,
   registerCheck,
   registerRepair,
+  registerUnlock,
 ];
 
 export async function run(argv: readonly string[], io: Io): Promise<number> {
@@ -51,6 +53,10 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     .option('--json', 'machine-readable output')
     .option('-q, --quiet', 'print only errors and requested data')
     .option('-v, --verbose', 'print more detail')
+    .option(
+      '--retry-lock <duration>',
+      'keep retrying for this long when the repository is locked (e.g. 5m)',
+    )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });

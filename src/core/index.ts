@@ -10,3 +10,4 @@ export * from './progress.js';
 export * from './logger.js';
 export * from './map-limit.js';
 export * from './semaphore.js';
+export * from './duration.js';

@@ -12,3 +12,4 @@ export * from './repository/index.js';
 export * from './archiver/index.js';
 export * from './restorer/index.js';
 export * from './checker/index.js';
+export * from './lock/index.js';

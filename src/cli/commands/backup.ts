@@ -85,24 +85,31 @@ export const registerBackup: RegisterCommand = (program, kit) => {
       const stop = startReporting(ctx, progress, totals);
       let outcome: BackupOutcome;
       try {
-        outcome = await runBackup({
-          repo,
-          paths,
-          hostname: opts.host ?? hostname(),
-          tags: splitTags(opts.tag),
-          ...(opts.time && { time: parseTime(opts.time) }),
-          ...(exclude && { exclude, excludePatterns: patterns }),
-          ...(opts.excludeCaches && { excludeCaches: true }),
-          ...(opts.oneFileSystem && { oneFileSystem: true }),
-          ...(opts.dryRun && { dryRun: true }),
-          ...(opts.force && { parent: 'none' as const }),
-          ...(opts.stdin && {
-            stdin: { filename: opts.stdinFilename, stream: ctx.io.stdin as AsyncIterable<Buffer> },
+        outcome = await ctx.locked(repo, false, () =>
+          runBackup({
+            repo,
+            paths,
+            hostname: opts.host ?? hostname(),
+            tags: splitTags(opts.tag),
+            ...(opts.time && { time: parseTime(opts.time) }),
+            ...(exclude && { exclude, excludePatterns: patterns }),
+            ...(opts.excludeCaches && { excludeCaches: true }),
+            ...(opts.oneFileSystem && { oneFileSystem: true }),
+            ...(opts.dryRun && { dryRun: true }),
+            ...(opts.force && { parent: 'none' as const }),
+            ...(opts.stdin && {
+              stdin: {
+                filename: opts.stdinFilename,
+                stream: ctx.io.stdin as AsyncIterable<Buffer>,
+              },
+            }),
+            ...(opts.stdinFromCommand && {
+              stdin: { filename: opts.stdinFilename, command: paths },
+            }),
+            ...(ctx.signal && { signal: ctx.signal }),
+            onEvent: (e) => track(ctx, progress, e),
           }),
-          ...(opts.stdinFromCommand && { stdin: { filename: opts.stdinFilename, command: paths } }),
-          ...(ctx.signal && { signal: ctx.signal }),
-          onEvent: (e) => track(ctx, progress, e),
-        });
+        );
       } finally {
         stop();
       }

@@ -29,12 +29,14 @@ export const registerCheck: RegisterCommand = (program, kit) => {
         'checking index, packs, snapshots and trees' +
           (opts.readData || fraction ? ', reading data' : ''),
       );
-      const r = await checkRepository({
-        repo,
-        readData: opts.readData === true || fraction !== undefined,
-        ...(fraction !== undefined && { readDataSubset: fraction }),
-        ...(ctx.signal && { signal: ctx.signal }),
-      });
+      const r = await ctx.locked(repo, false, () =>
+        checkRepository({
+          repo,
+          readData: opts.readData === true || fraction !== undefined,
+          ...(fraction !== undefined && { readDataSubset: fraction }),
+          ...(ctx.signal && { signal: ctx.signal }),
+        }),
+      );
       if (ctx.json) {
         ctx.emit({
           message_type: 'summary',

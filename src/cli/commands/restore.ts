@@ -46,15 +46,17 @@ export const registerRestore: RegisterCommand = (program, kit) => {
           `restoring snapshot ${snap.id.slice(0, 8)} of [${snap.snapshot.paths.join(' ')}] to ${opts.target}`,
         );
         const started = Date.now();
-        const result = await runRestore({
-          repo,
-          snapshot: snap,
-          target: opts.target,
-          ...(inc && { include: (p: string, d: boolean) => inc.matches(p, d) }),
-          ...(exc && { exclude: (p: string, d: boolean) => exc.matches(p, d) }),
-          ...(opts.verify && { verify: true }),
-          ...(ctx.signal && { signal: ctx.signal }),
-        });
+        const result = await ctx.locked(repo, false, () =>
+          runRestore({
+            repo,
+            snapshot: snap,
+            target: opts.target,
+            ...(inc && { include: (p: string, d: boolean) => inc.matches(p, d) }),
+            ...(exc && { exclude: (p: string, d: boolean) => exc.matches(p, d) }),
+            ...(opts.verify && { verify: true }),
+            ...(ctx.signal && { signal: ctx.signal }),
+          }),
+        );
         const seconds = (Date.now() - started) / 1000;
         for (const e of result.errors) {
           if (ctx.json)

@@ -1,0 +1,21 @@
+/** Runs a use case under a repository lock, released even when the use case fails. */
+import { RepositoryLock, type Repository } from '../engine/index.js';
+
+export async function withLock<T>(
+  repo: Repository,
+  exclusive: boolean,
+  retryMs: number | undefined,
+  signal: AbortSignal | undefined,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const lock = await RepositoryLock.acquire(repo, {
+    exclusive,
+    ...(retryMs !== undefined && { retryMs }),
+    ...(signal && { signal }),
+  });
+  try {
+    return await fn();
+  } finally {
+    await lock.release();
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * Repository locks (repository-format.md, "Locks"). Operations that only add data (backup) take
+ * a shared lock; operations that remove or rewrite (repair index) take an exclusive one. A lock
+ * is a sealed, write-once object; refreshing writes a new one and deletes the old, so locks work
+ * on write-once storage too.
+ *
+ * A lock is stale when its holder stopped refreshing it (older than STALE_AFTER_MS) or when it
+ * was taken on this host by a process that no longer exists. Stale locks never block anyone;
+ * `unlock` deletes them.
+ */
+import { hostname, userInfo } from 'node:os';
+import { describeError, HoldfastError, type Clock } from '../../core/index.js';
+import { fileIdOf } from '../crypto/index.js';
+import type { Repository } from '../repository/index.js';
+
+export const REFRESH_EVERY_MS = 5 * 60_000;
+export const STALE_AFTER_MS = 30 * 60_000;
+
+export interface LockInfo {
+  time: string;
+  exclusive: boolean;
+  hostname: string;
+  username: string;
+  pid: number;
+}
+
+export interface LockEntry {
+  readonly name: string;
+  readonly info: LockInfo | undefined;
+}
+
+export function isStale(info: LockInfo | undefined, clock: Clock, host = hostname()): boolean {
+  if (!info) return true; // undecryptable or malformed: nobody can hold it
+  if (clock.now().getTime() - new Date(info.time).getTime() > STALE_AFTER_MS) return true;
+  if (info.hostname === host) {
+    try {
+      process.kill(info.pid, 0);
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'ESRCH';
+    }
+  }
+  return false;
+}
+
+export async function listLocks(repo: Repository): Promise<LockEntry[]> {
+  const out: LockEntry[] = [];
+  for await (const o of repo.store.list('lock')) {
+    try {
+      const bytes = await repo.store.get('lock', o.name);
+      out.push({ name: o.name, info: repo.openLock(bytes, `lock ${o.name}`) as LockInfo });
+    } catch (err) {
+      if (err instanceof HoldfastError && err.code === 'NOT_FOUND') continue; // released meanwhile
+      out.push({ name: o.name, info: undefined });
+    }
+  }
+  return out;
+}
+
+function conflicts(mine: boolean, theirs: LockInfo): boolean {
+  return mine || theirs.exclusive;
+}
+
+export interface LockOptions {
+  readonly exclusive: boolean;
+  /** How long to keep retrying while another process holds a conflicting lock. */
+  readonly retryMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+export class RepositoryLock {
+  private name: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly repo: Repository,
+    private readonly exclusive: boolean,
+  ) {}
+
+  static async acquire(repo: Repository, options: LockOptions): Promise<RepositoryLock> {
+    const lock = new RepositoryLock(repo, options.exclusive);
+    const deadline = Date.now() + (options.retryMs ?? 0);
+    for (let delay = 500; ; delay = Math.min(delay * 2, 10_000)) {
+      const blocker = await lock.tryAcquire();
+      if (!blocker) break;
+      if (Date.now() + delay > deadline) {
+        const who = `${blocker.username}@${blocker.hostname} (pid ${blocker.pid}, ${blocker.exclusive ? 'exclusive' : 'shared'}, since ${blocker.time})`;
+        throw new HoldfastError('LOCK_FAILED', `repository is locked by ${who}`, {
+          hint: 'wait for that operation to finish, use --retry-lock DURATION, or run "holdfast unlock" if it is dead',
+        });
+      }
+      await new Promise((r) => setTimeout(r, delay));
+      if (options.signal?.aborted)
+        throw new HoldfastError('INTERRUPTED', 'interrupted while waiting for the lock');
+    }
+    lock.timer = setInterval(() => {
+      lock.refreshing = lock.refresh().catch(() => undefined);
+    }, REFRESH_EVERY_MS);
+    lock.timer.unref();
+    return lock;
+  }
+
+  /** Writes our lock, then re-checks: if a conflicting lock appeared, removes ours and reports it. */
+  private async tryAcquire(): Promise<LockInfo | undefined> {
+    const blocker = await this.conflicting();
+    if (blocker) return blocker;
+    await this.write();
+    const after = await this.conflicting();
+    if (after) {
+      await this.remove();
+      return after;
+    }
+    return undefined;
+  }
+
+  private async conflicting(): Promise<LockInfo | undefined> {
+    for (const l of await listLocks(this.repo)) {
+      if (l.name === this.name || isStale(l.info, this.repo.clock)) continue;
+      if (conflicts(this.exclusive, l.info!)) return l.info;
+    }
+    return undefined;
+  }
+
+  private async write(): Promise<void> {
+    const info: LockInfo = {
+      time: this.repo.clock.now().toISOString(),
+      exclusive: this.exclusive,
+      hostname: hostname(),
+      username: userInfo().username,
+      pid: process.pid,
+    };
+    const bytes = this.repo.sealLock(info);
+    const name = fileIdOf(bytes);
+    await this.repo.store.put('lock', name, bytes);
+    this.name = name;
+  }
+
+  private async remove(): Promise<void> {
+    if (this.name) await this.repo.store.delete('lock', this.name);
+    this.name = undefined;
+  }
+
+  private async refresh(): Promise<void> {
+    const old = this.name;
+    await this.write();
+    if (old) await this.repo.store.delete('lock', old);
+  }
+
+  async release(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.refreshing;
+    try {
+      await this.remove();
+    } catch (err) {
+      throw new HoldfastError('STORAGE_FAILED', `could not remove lock: ${describeError(err)}`, {
+        hint: 'run "holdfast unlock" later',
+      });
+    }
+  }
+}
+
+/** Deletes stale locks (or all with `all`); returns how many were removed. */
+export async function removeLocks(repo: Repository, all: boolean): Promise<number> {
+  let n = 0;
+  for (const l of await listLocks(repo)) {
+    if (all || isStale(l.info, repo.clock)) {
+      await repo.store.delete('lock', l.name);
+      n++;
+    }
+  }
+  return n;
+}
