@@ -4,7 +4,9 @@
  * Compact by design, because memory is the first scaling wall of deduplicating backup tools:
  * per blob it keeps the first 16 bytes of the id and four 32-bit words (pack number, offset,
  * sealed length, raw length with type and compression in the top bits) = 32 B, plus a 4-byte
- * open-addressing slot at load factor ≤ 0.75, so ≈ 37 B per blob (≤ 48 B while growing).
+ * open-addressing slot at load factor between 0.375 and 0.75 (5.3–10.7 B). Entry arrays grow by
+ * 1.5×, so spare capacity adds up to 16 B right after a growth step. Measured: 41–45 B per blob
+ * at 1–3 million blobs; bound: 59 B.
  *
  * Keying by a 128-bit prefix is safe because ids are keyed HMACs: nobody without the key can
  * aim for a collision, and a random one among 10^9 blobs has probability < 2^-68. A lookup that

@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import { isHoldfastError } from '../../core/index.js';
+import { deriveSubkey, open, seal, SEAL_OVERHEAD } from './aead.js';
+import { blobIdOf } from './keyed-hash.js';
+import { deriveKeyEncryptionKey, newKdfParams, validateKdfParams } from './kdf.js';
+
+const key = Buffer.alloc(32, 7);
+const aad = Buffer.from('context');
+
+void test('seal/open round trip with fresh nonces', () => {
+  const plain = Buffer.from('hello holdfast');
+  const a = seal(key, plain, aad);
+  const b = seal(key, plain, aad);
+  assert.equal(a.length, plain.length + SEAL_OVERHEAD);
+  assert.notDeepEqual(a, b, 'two seals of the same plaintext differ (random nonce)');
+  assert.deepEqual(open(key, a, aad, 'x'), plain);
+});
+
+void test('any flipped bit, wrong AAD or wrong key fails authentication', () => {
+  const sealed = seal(key, randomBytes(100), aad);
+  for (const pos of [0, 11, 12, 60, sealed.length - 1]) {
+    const bad = Buffer.from(sealed);
+    bad[pos]! ^= 0x01;
+    assert.throws(
+      () => open(key, bad, aad, 'blob x'),
+      (e) => isHoldfastError(e, 'INTEGRITY') && /blob x/.test(e.message),
+    );
+  }
+  assert.throws(
+    () => open(key, sealed, Buffer.from('other'), 'x'),
+    (e) => isHoldfastError(e, 'INTEGRITY'),
+  );
+  assert.throws(
+    () => open(Buffer.alloc(32, 8), sealed, aad, 'x'),
+    (e) => isHoldfastError(e, 'INTEGRITY'),
+  );
+  assert.throws(
+    () => open(key, sealed.subarray(0, 10), aad, 'x'),
+    (e) => isHoldfastError(e, 'INTEGRITY'),
+  );
+});
+
+void test('subkeys differ by label and context', () => {
+  const a = deriveSubkey(key, 'holdfast blob v1', Buffer.from([0, 1]));
+  assert.notDeepEqual(a, deriveSubkey(key, 'holdfast file v1', Buffer.from([0, 1])));
+  assert.notDeepEqual(a, deriveSubkey(key, 'holdfast blob v1', Buffer.from([0, 2])));
+  assert.deepEqual(a, deriveSubkey(key, 'holdfast blob v1', Buffer.from([0, 1])));
+});
+
+void test('blob ids are keyed: same data, different keys, different ids (vector)', () => {
+  const data = Buffer.from('abc');
+  assert.notEqual(blobIdOf(Buffer.alloc(32, 0), data), blobIdOf(Buffer.alloc(32, 1), data));
+  // HMAC-SHA256(key = 32 zero bytes, "abc"), computed independently with openssl.
+  assert.equal(blobIdOf(Buffer.alloc(32, 0), data), HMAC_ZERO_KEY_ABC);
+});
+const HMAC_ZERO_KEY_ABC = 'fd7adb152c05ef80dccf50a1fa4c05d5a3ec6da95575fc312ae7c5d091836351';
+
+void test('scrypt key derivation is deterministic per salt and rejects absurd parameters', async () => {
+  const params = newKdfParams({ N: 1024, r: 8, p: 1 });
+  const a = await deriveKeyEncryptionKey('pw', params);
+  assert.deepEqual(a, await deriveKeyEncryptionKey('pw', params));
+  assert.notDeepEqual(a, await deriveKeyEncryptionKey('pw2', params));
+  assert.throws(
+    () => validateKdfParams({ ...params, N: 1 << 30 }),
+    (e) => isHoldfastError(e, 'INTEGRITY'),
+  );
+  assert.throws(
+    () => validateKdfParams({ ...params, N: 1000 }),
+    (e) => isHoldfastError(e, 'INTEGRITY'),
+  );
+});

@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import { isHoldfastError, type BlobId, type IndexId, type PackId } from '../../core/index.js';
+import { decodeIndexFile, encodeIndexFile } from './index-file.js';
+import { decodePackHeader, encodePackHeader } from './pack-header.js';
+import type { PackEntry } from './pack-entry.js';
+import { openFile, sealFile } from './sealed-file.js';
+import { decodeTree, encodeTree, type Node } from './tree.js';
+
+const master = randomBytes(32);
+const id = (n: number): string => n.toString(16).padStart(64, '0');
+
+function entries(count: number): PackEntry[] {
+  let offset = 0;
+  return Array.from({ length: count }, (_, i) => {
+    const e: PackEntry = {
+      type: i % 2 ? 'tree' : 'data',
+      id: id(i + 1) as BlobId,
+      offset,
+      length: 100 + i,
+      rawLength: 1000 + i,
+      compression: i % 2 ? 1 : 0,
+    };
+    offset += e.length;
+    return e;
+  });
+}
+
+void test('sealed files refuse to open as another kind', () => {
+  const sealed = sealFile(master, 'snapshot', Buffer.from('{}'));
+  assert.deepEqual(openFile(master, 'snapshot', sealed, 's'), Buffer.from('{}'));
+  assert.throws(
+    () => openFile(master, 'index', sealed, 's'),
+    (e) => isHoldfastError(e, 'INTEGRITY'),
+  );
+  const future = Buffer.from(sealed);
+  future[0] = 9;
+  assert.throws(
+    () => openFile(master, 'snapshot', future, 's'),
+    (e) => isHoldfastError(e, 'UNSUPPORTED_FORMAT'),
+  );
+});
+
+void test('pack header round trip recomputes offsets from lengths', () => {
+  const list = entries(5);
+  const blobsLength = list.reduce((n, e) => n + e.length, 0);
+  const header = encodePackHeader(master, list);
+  const pack = Buffer.concat([Buffer.alloc(blobsLength), header]);
+  assert.deepEqual(decodePackHeader(master, pack, pack.length, 'p'), list);
+  assert.throws(
+    () => decodePackHeader(master, pack, pack.length + 1, 'p'),
+    (e) => isHoldfastError(e, 'INTEGRITY'),
+  );
+});
+
+void test('index file round trip with supersedes, and truncation is detected', () => {
+  const content = {
+    supersedes: [id(77) as IndexId],
+    packs: [
+      { packId: id(9) as PackId, entries: entries(3) },
+      { packId: id(10) as PackId, entries: [] },
+    ],
+  };
+  const bytes = encodeIndexFile(master, content);
+  assert.deepEqual(decodeIndexFile(master, bytes, 'i'), content);
+  assert.throws(
+    () => decodeIndexFile(master, bytes.subarray(0, bytes.length - 1), 'i'),
+    (e) => isHoldfastError(e, 'INTEGRITY'),
+  );
+});
+
+void test('trees keep non-UTF-8 names, link targets, xattrs and nanosecond times exactly', () => {
+  const node: Node = {
+    name: Buffer.from([0x66, 0xff, 0x6f]),
+    type: 'symlink',
+    mode: 0o777,
+    uid: 1234,
+    gid: 5678,
+    mtimeNs: 1700000000123456789n,
+    atimeNs: 1n,
+    ctimeNs: 1700000000999999999n,
+    inode: 18446744073709551615n,
+    deviceId: 2049n,
+    links: 1,
+    linkTarget: Buffer.from([0x2f, 0xfe]),
+    xattrs: [{ name: Buffer.from('user.a'), value: Buffer.from([0, 1, 2]) }],
+  };
+  const file: Node = {
+    ...node,
+    name: Buffer.from('plain.txt'),
+    type: 'file',
+    size: 3,
+    content: [id(5) as BlobId],
+    sparse: true,
+    linkTarget: undefined as never,
+  };
+  delete (file as { linkTarget?: Buffer }).linkTarget;
+  const decoded = decodeTree(encodeTree({ nodes: [node, file] }));
+  assert.ok('nodes' in decoded);
+  assert.deepEqual(decoded.nodes, [node, file]);
+  assert.deepEqual(decodeTree(encodeTree({ parts: [id(1) as BlobId] })), { parts: [id(1)] });
+  assert.throws(
+    () => decodeTree(Buffer.from('{"nodes":[{"type":"file"}]}')),
+    (e) => isHoldfastError(e, 'INTEGRITY'),
+  );
+});

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import { isHoldfastError } from '../../core/index.js';
+import { MemoryStore } from '../../storage/index.js';
+import { Repository } from './repository.js';
+
+const owner = { username: 'u', hostname: 'h' };
+const cheap = { N: 1024, r: 8, p: 1 };
+
+async function fresh(): Promise<{ store: MemoryStore; repo: Repository }> {
+  const store = new MemoryStore();
+  const repo = await Repository.init(store, 'pw', { owner, kdfCost: cheap, packSize: 64 * 1024 });
+  return { store, repo };
+}
+
+void test('init refuses an existing repository; open needs the right password', async () => {
+  const { store } = await fresh();
+  await assert.rejects(Repository.init(store, 'pw', { owner, kdfCost: cheap }), (e) =>
+    isHoldfastError(e, 'REPOSITORY_EXISTS'),
+  );
+  await assert.rejects(Repository.open(store, 'wrong'), (e) =>
+    isHoldfastError(e, 'WRONG_PASSWORD'),
+  );
+  await assert.rejects(Repository.open(new MemoryStore(), 'pw'), (e) =>
+    isHoldfastError(e, 'REPOSITORY_NOT_FOUND'),
+  );
+  const again = await Repository.open(store, 'pw');
+  assert.equal(again.config.version, 1);
+});
+
+void test('a second key opens the same master key', async () => {
+  const { store, repo } = await fresh();
+  await repo.addKey('other', owner, cheap);
+  const viaOther = await Repository.open(store, 'other');
+  assert.equal(viaOther.config.id, repo.config.id);
+});
+
+void test('blobs written through the writer are deduplicated, packed, indexed and read back', async () => {
+  const { store, repo } = await fresh();
+  const writer = repo.writer();
+  const data = Array.from({ length: 40 }, () => randomBytes(4096));
+  const first = await Promise.all(data.map((d) => writer.save('data', d)));
+  const dup = await writer.save('data', Buffer.from(data[0]!));
+  assert.equal(dup.added, false);
+  assert.equal(dup.id, first[0]!.id);
+  const stats = await writer.flush();
+  assert.equal(stats.dataBlobs, 40);
+  assert.ok(stats.packsWritten >= 2, 'small pack size splits into several packs');
+  // A new session sees everything through the index files alone.
+  const reopened = await Repository.open(store, 'pw');
+  await reopened.loadIndex();
+  assert.equal(reopened.index.size, 40);
+  for (let i = 0; i < data.length; i++)
+    assert.deepEqual(await reopened.loadBlob('data', first[i]!.id), data[i]);
+});
+
+void test('data and tree blobs never share a pack', async () => {
+  const { store, repo } = await fresh();
+  const w = repo.writer();
+  await w.save('data', Buffer.from('d'));
+  await w.save('tree', Buffer.from('{"nodes":[]}'));
+  await w.flush();
+  const packs = [];
+  for await (const p of store.list('pack')) packs.push(p.name);
+  assert.equal(packs.length, 2);
+});
