@@ -4,6 +4,7 @@
  * writes no snapshot; what it uploaded stays unreferenced and is reused by the next backup.
  */
 import { userInfo } from 'node:os';
+import { lstat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { HoldfastError, type SnapshotId } from '../core/index.js';
 import {
@@ -77,6 +78,7 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
       throw new HoldfastError('USAGE', 'nothing to back up', {
         hint: 'name one or more paths, or use --stdin',
       });
+    await requireSomeTarget(req.paths);
     const parent =
       req.parent === 'none'
         ? undefined
@@ -122,6 +124,25 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
     warnings,
     durationSeconds: (end.getTime() - start.getTime()) / 1000,
   };
+}
+
+/** Fails when no target exists at all: there is nothing to snapshot (a missing one among others is a partial backup). */
+async function requireSomeTarget(paths: readonly string[]): Promise<void> {
+  const found = await Promise.all(
+    paths.map((p) =>
+      lstat(p).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
+  if (!found.some(Boolean)) {
+    throw new HoldfastError(
+      'SOURCE_UNAVAILABLE',
+      `none of the paths to back up exist: ${paths.join(', ')}`,
+      { hint: 'check the paths; no snapshot was written' },
+    );
+  }
 }
 
 /** The latest snapshot of the same host and the same set of paths: its files need not be read again. */
