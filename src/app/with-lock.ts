@@ -1,15 +1,15 @@
 /** Runs a use case under a repository lock, released even when the use case fails. */
-import { RepositoryLock, type Repository } from '../engine/index.js';
+import { RepositoryLock, type LockMode, type Repository } from '../engine/index.js';
 
 export async function withLock<T>(
   repo: Repository,
-  exclusive: boolean,
+  mode: LockMode,
   retryMs: number | undefined,
   signal: AbortSignal | undefined,
   fn: () => Promise<T>,
 ): Promise<T> {
   const lock = await RepositoryLock.acquire(repo, {
-    exclusive,
+    mode,
     ...(retryMs !== undefined && { retryMs }),
     ...(signal && { signal }),
   });

@@ -85,7 +85,7 @@ export const registerBackup: RegisterCommand = (program, kit) => {
       const stop = startReporting(ctx, progress, totals);
       let outcome: BackupOutcome;
       try {
-        outcome = await ctx.locked(repo, false, () =>
+        outcome = await ctx.locked(repo, 'shared', () =>
           runBackup({
             repo,
             paths,

@@ -29,7 +29,7 @@ export const registerCheck: RegisterCommand = (program, kit) => {
         'checking index, packs, snapshots and trees' +
           (opts.readData || fraction ? ', reading data' : ''),
       );
-      const r = await ctx.locked(repo, false, () =>
+      const r = await ctx.locked(repo, 'shared', () =>
         checkRepository({
           repo,
           readData: opts.readData === true || fraction !== undefined,

@@ -11,7 +11,7 @@ export const registerRepair: RegisterCommand = (program, kit) => {
     .action(async (_o, cmd: Command) => {
       const ctx = kit.context(cmd);
       const repo = await ctx.open();
-      const r = await ctx.locked(repo, true, () => repairIndex(repo, ctx.signal));
+      const r = await ctx.locked(repo, 'exclusive', () => repairIndex(repo, ctx.signal));
       for (const u of r.unreadable)
         ctx.warn(`pack ${u.pack} could not be read and is not indexed: ${u.message}`);
       if (ctx.json) ctx.emit({ message_type: 'summary', ...r });

@@ -46,7 +46,7 @@ export const registerRestore: RegisterCommand = (program, kit) => {
           `restoring snapshot ${snap.id.slice(0, 8)} of [${snap.snapshot.paths.join(' ')}] to ${opts.target}`,
         );
         const started = Date.now();
-        const result = await ctx.locked(repo, false, () =>
+        const result = await ctx.locked(repo, 'shared', () =>
           runRestore({
             repo,
             snapshot: snap,

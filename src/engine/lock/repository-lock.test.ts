@@ -14,16 +14,16 @@ async function repo(): Promise<Repository> {
 
 void test('shared locks coexist; an exclusive lock excludes everyone', async () => {
   const r = await repo();
-  const a = await RepositoryLock.acquire(r, { exclusive: false });
-  const b = await RepositoryLock.acquire(r, { exclusive: false });
+  const a = await RepositoryLock.acquire(r, { mode: 'shared' });
+  const b = await RepositoryLock.acquire(r, { mode: 'shared' });
   await assert.rejects(
-    RepositoryLock.acquire(r, { exclusive: true }),
+    RepositoryLock.acquire(r, { mode: 'exclusive' }),
     (e) => isHoldfastError(e, 'LOCK_FAILED') && /pid/.test(e.message),
   );
   await a.release();
   await b.release();
-  const x = await RepositoryLock.acquire(r, { exclusive: true });
-  await assert.rejects(RepositoryLock.acquire(r, { exclusive: false }), (e) =>
+  const x = await RepositoryLock.acquire(r, { mode: 'exclusive' });
+  await assert.rejects(RepositoryLock.acquire(r, { mode: 'shared' }), (e) =>
     isHoldfastError(e, 'LOCK_FAILED'),
   );
   await x.release();
@@ -48,7 +48,7 @@ void test('locks of dead processes and old locks are stale and removed by unlock
   );
   const bytes = r.sealLock(dead);
   await r.store.put('lock', (await import('../crypto/index.js')).fileIdOf(bytes), bytes);
-  const shared = await RepositoryLock.acquire(r, { exclusive: true }); // a stale lock blocks nobody
+  const shared = await RepositoryLock.acquire(r, { mode: 'exclusive' }); // a stale lock blocks nobody
   await shared.release();
   assert.equal(await removeLocks(r, false), 1);
 });

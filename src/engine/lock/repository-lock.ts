@@ -8,6 +8,7 @@
  * was taken on this host by a process that no longer exists. Stale locks never block anyone;
  * `unlock` deletes them.
  */
+import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { describeError, HoldfastError, type Clock } from '../../core/index.js';
 import { fileIdOf } from '../crypto/index.js';
@@ -16,9 +17,19 @@ import type { Repository } from '../repository/index.js';
 export const REFRESH_EVERY_MS = 5 * 60_000;
 export const STALE_AFTER_MS = 30 * 60_000;
 
+/**
+ * shared: adds data or reads (backup, restore, check). prune: removes unreferenced data, may run
+ * beside shared holders but not beside another prune. exclusive: rewrites the index (repair).
+ */
+export type LockMode = 'shared' | 'prune' | 'exclusive';
+
 export interface LockInfo {
   time: string;
+  /** True for mode exclusive; kept for readers that only know shared/exclusive. */
   exclusive: boolean;
+  mode?: LockMode;
+  /** Random id, stable across refreshes: identifies one running operation (see prune). */
+  session?: string;
   hostname: string;
   username: string;
   pid: number;
@@ -32,6 +43,11 @@ export interface LockEntry {
 export function isStale(info: LockInfo | undefined, clock: Clock, host = hostname()): boolean {
   if (!info) return true; // undecryptable or malformed: nobody can hold it
   if (clock.now().getTime() - new Date(info.time).getTime() > STALE_AFTER_MS) return true;
+  return isDeadOnThisHost(info, host);
+}
+
+/** True only when the holder ran on this host and its process is gone: no clock involved. */
+export function isDeadOnThisHost(info: LockInfo, host = hostname()): boolean {
   if (info.hostname === host) {
     try {
       process.kill(info.pid, 0);
@@ -56,12 +72,17 @@ export async function listLocks(repo: Repository): Promise<LockEntry[]> {
   return out;
 }
 
-function conflicts(mine: boolean, theirs: LockInfo): boolean {
-  return mine || theirs.exclusive;
+export function lockMode(info: LockInfo): LockMode {
+  return info.mode ?? (info.exclusive ? 'exclusive' : 'shared');
+}
+
+function conflicts(mine: LockMode, theirs: LockMode): boolean {
+  if (mine === 'exclusive' || theirs === 'exclusive') return true;
+  return mine === 'prune' && theirs === 'prune';
 }
 
 export interface LockOptions {
-  readonly exclusive: boolean;
+  readonly mode: LockMode;
   /** How long to keep retrying while another process holds a conflicting lock. */
   readonly retryMs?: number;
   readonly signal?: AbortSignal;
@@ -71,20 +92,21 @@ export class RepositoryLock {
   private name: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> = Promise.resolve();
+  readonly session = randomBytes(16).toString('hex');
 
   private constructor(
     private readonly repo: Repository,
-    private readonly exclusive: boolean,
+    private readonly mode: LockMode,
   ) {}
 
   static async acquire(repo: Repository, options: LockOptions): Promise<RepositoryLock> {
-    const lock = new RepositoryLock(repo, options.exclusive);
+    const lock = new RepositoryLock(repo, options.mode);
     const deadline = Date.now() + (options.retryMs ?? 0);
     for (let delay = 500; ; delay = Math.min(delay * 2, 10_000)) {
       const blocker = await lock.tryAcquire();
       if (!blocker) break;
       if (Date.now() + delay > deadline) {
-        const who = `${blocker.username}@${blocker.hostname} (pid ${blocker.pid}, ${blocker.exclusive ? 'exclusive' : 'shared'}, since ${blocker.time})`;
+        const who = `${blocker.username}@${blocker.hostname} (pid ${blocker.pid}, ${lockMode(blocker)}, since ${blocker.time})`;
         throw new HoldfastError('LOCK_FAILED', `repository is locked by ${who}`, {
           hint: 'wait for that operation to finish, use --retry-lock DURATION, or run "holdfast unlock" if it is dead',
         });
@@ -116,7 +138,7 @@ export class RepositoryLock {
   private async conflicting(): Promise<LockInfo | undefined> {
     for (const l of await listLocks(this.repo)) {
       if (l.name === this.name || isStale(l.info, this.repo.clock)) continue;
-      if (conflicts(this.exclusive, l.info!)) return l.info;
+      if (conflicts(this.mode, lockMode(l.info!))) return l.info;
     }
     return undefined;
   }
@@ -124,7 +146,9 @@ export class RepositoryLock {
   private async write(): Promise<void> {
     const info: LockInfo = {
       time: this.repo.clock.now().toISOString(),
-      exclusive: this.exclusive,
+      exclusive: this.mode === 'exclusive',
+      mode: this.mode,
+      session: this.session,
       hostname: hostname(),
       username: userInfo().username,
       pid: process.pid,
