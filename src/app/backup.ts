@@ -1,12 +1,14 @@
 /**
  * The backup use case: choose the parent snapshot, archive the targets (or a stream), flush
  * packs and index, then write the snapshot — the commit point. An interrupted or failed backup
- * writes no snapshot; what it uploaded stays unreferenced and is reused by the next backup.
+ * writes no snapshot; what it uploaded stays unreferenced. Packs already listed in an index file
+ * (written every 32 packs) are reused by the next backup; the rest is re-uploaded, and the
+ * leftovers are removed by prune.
  */
 import { userInfo } from 'node:os';
 import { lstat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { HoldfastError, type SnapshotId } from '../core/index.js';
+import { HoldfastError, throwIfAborted, type SnapshotId } from '../core/index.js';
 import {
   Archiver,
   encodeTree,
@@ -14,6 +16,7 @@ import {
   saveStream,
   ChunkerPool,
   summaryFrom,
+  targetTree,
   type BackupEvent,
   type Node,
   type ProblemItem,
@@ -152,7 +155,7 @@ export async function findParent(
   paths: readonly string[],
   signal?: AbortSignal,
 ): Promise<SnapshotEntry | undefined> {
-  const wanted = [...new Set(paths.map((p) => resolve(p)))].sort().join('\0');
+  const wanted = targetTree(paths).targets.join('\0');
   const all = await repo.listSnapshots(signal);
   const now = repo.clock.now().toISOString();
   // Never take a future-dated snapshot (clock skew, forgery) as parent.
@@ -185,11 +188,13 @@ async function backupStream(
   let saved;
   try {
     saved = await saveStream(stream, { writer, chunkers, ...(signal && { signal }) });
+    await command?.completed; // a failing command must not produce a snapshot
   } catch (err) {
     command?.kill();
+    // Stopping the command on an interrupt makes it fail too: report the interrupt (exit 130).
+    throwIfAborted(signal);
     throw err;
   }
-  await command?.completed; // a failing command must not produce a snapshot
   const user = userInfo();
   const nowNs = BigInt(start.getTime()) * 1_000_000n;
   const node: Node = {

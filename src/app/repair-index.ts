@@ -3,13 +3,21 @@
  * index files are written first and supersede all old ones; only then are the old ones deleted,
  * so a crash at any point leaves a readable index.
  */
-import { describeError, mapLimit, type IndexId, type PackId } from '../core/index.js';
+import {
+  describeError,
+  HoldfastError,
+  isHoldfastError,
+  mapLimit,
+  type IndexId,
+  type PackId,
+} from '../core/index.js';
 import {
   decodePackHeader,
   encodeIndexFile,
   fileIdOf,
   PACK_TRAILER_BYTES,
   type IndexedPack,
+  type IndexFileContent,
   type Repository,
 } from '../engine/index.js';
 
@@ -45,7 +53,8 @@ export async function repairIndex(
       );
       const headerLength = trailer.readUInt32LE(0);
       const tailLength = headerLength + PACK_TRAILER_BYTES;
-      if (tailLength > p.size) throw new Error('header length exceeds the pack');
+      if (tailLength > p.size)
+        throw new HoldfastError('INTEGRITY', 'header length exceeds the pack');
       const tail = await repo.store.get(
         'pack',
         p.name,
@@ -55,6 +64,9 @@ export async function repairIndex(
       const entries = decodePackHeader(repo.masterKeyForCheck(), tail, p.size, `pack ${p.name}`);
       return { packId: p.name as PackId, entries };
     } catch (err) {
+      // Only damage may leave a pack out; a storage hiccup must abort before old indexes go.
+      if (!isHoldfastError(err, 'INTEGRITY') && !isHoldfastError(err, 'UNSUPPORTED_FORMAT'))
+        throw err;
       unreadable.push({ pack: p.name, message: describeError(err) });
       return undefined;
     } finally {
@@ -62,15 +74,16 @@ export async function repairIndex(
     }
   });
   const good = indexed.filter((x): x is IndexedPack => x !== undefined);
+  // New index files first, superseding nothing; then one small marker that supersedes every old
+  // file at once. A crash before the marker leaves old and new side by side (duplicates are
+  // harmless); after it, readers see exactly the new view.
   let written = 0;
-  for (let i = 0; i < Math.max(good.length, 1); i += PACKS_PER_INDEX) {
-    const bytes = encodeIndexFile(repo.masterKeyForCheck(), {
-      supersedes: oldIndexes,
-      packs: good.slice(i, i + PACKS_PER_INDEX),
-    });
-    await repo.store.put('index', fileIdOf<IndexId>(bytes), bytes, opt).catch((err: unknown) => {
-      if (!(err instanceof Error && 'code' in err && err.code === 'OBJECT_EXISTS')) throw err;
-    });
+  for (let i = 0; i < good.length; i += PACKS_PER_INDEX) {
+    await putIndex(repo, { supersedes: [], packs: good.slice(i, i + PACKS_PER_INDEX) }, opt);
+    written++;
+  }
+  if (oldIndexes.length > 0) {
+    await putIndex(repo, { supersedes: oldIndexes, packs: [] }, opt);
     written++;
   }
   for (const old of oldIndexes) await repo.store.delete('index', old, opt);
@@ -81,4 +94,17 @@ export async function repairIndex(
     indexesWritten: written,
     indexesRemoved: oldIndexes.length,
   };
+}
+
+async function putIndex(
+  repo: Repository,
+  content: IndexFileContent,
+  opt: { signal?: AbortSignal },
+): Promise<void> {
+  const bytes = encodeIndexFile(repo.masterKeyForCheck(), content);
+  try {
+    await repo.store.put('index', fileIdOf<IndexId>(bytes), bytes, opt);
+  } catch (err) {
+    if (!isHoldfastError(err, 'OBJECT_EXISTS')) throw err;
+  }
 }

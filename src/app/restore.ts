@@ -23,10 +23,14 @@ export interface RestoreRequest {
 export async function runRestore(req: RestoreRequest): Promise<RestoreResult> {
   const { include, exclude } = req;
   await req.repo.loadIndex(req.signal);
-  const select = (path: string, node: Node): 'restore' | 'skip' | 'descend' => {
+  const select = (
+    path: string,
+    node: Node,
+    underSelected: boolean,
+  ): 'restore' | 'skip' | 'descend' => {
     const isDir = node.type === 'dir';
     if (exclude?.(path, isDir)) return 'skip';
-    if (!include || include(path, isDir)) return 'restore';
+    if (underSelected || !include || include(path, isDir)) return 'restore';
     return isDir ? 'descend' : 'skip';
   };
   const restorer = new Restorer({

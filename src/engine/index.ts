@@ -13,3 +13,4 @@ export * from './archiver/index.js';
 export * from './restorer/index.js';
 export * from './checker/index.js';
 export * from './lock/index.js';
+export * from './pruner/index.js';

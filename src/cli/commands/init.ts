@@ -46,6 +46,15 @@ export const registerInit: RegisterCommand = (program, kit) => {
       };
       let contentKeysFrom;
       if (opts.copyChunkerParams) {
+        const explicit = ['chunkerMin', 'chunkerAvg', 'chunkerMax'].filter(
+          (o) => cmd.getOptionValueSource(o) === 'cli',
+        );
+        if (explicit.length > 0) {
+          throw new HoldfastError(
+            'USAGE',
+            '--copy-chunker-params takes the chunker parameters from --from-repo; do not also give --chunker-min/-avg/-max',
+          );
+        }
         if (typeof opts.fromRepo !== 'string')
           throw new HoldfastError('USAGE', '--copy-chunker-params needs --from-repo');
         const fromPassword = await readPassword(

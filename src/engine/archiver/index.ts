@@ -7,3 +7,4 @@ export * from './backup-progress.js';
 export * from './file-saver.js';
 export * from './tree-saver.js';
 export * from './node-from-entry.js';
+export * from './backup-targets.js';

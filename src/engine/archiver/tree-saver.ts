@@ -14,8 +14,9 @@ export class TreeBuilder {
 
   /** Nodes must arrive in name order. */
   async add(node: Node): Promise<void> {
+    // Split only when a directory has more than TREE_PART_SIZE nodes.
+    if (this.nodes.length === TREE_PART_SIZE) await this.flushPart();
     this.nodes.push(node);
-    if (this.nodes.length >= TREE_PART_SIZE) await this.flushPart();
   }
 
   async finish(): Promise<BlobId> {

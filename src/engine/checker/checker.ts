@@ -7,6 +7,7 @@
  */
 import {
   describeError,
+  HoldfastError,
   mapLimit,
   throwIfAborted,
   type BlobId,
@@ -14,7 +15,12 @@ import {
   type SnapshotId,
 } from '../../core/index.js';
 import { fileIdOf } from '../crypto/index.js';
-import { decodeIndexFile, decodePackHeader, type PackEntry } from '../format/index.js';
+import {
+  decodeIndexFile,
+  decodePackHeader,
+  type IndexFileContent,
+  type PackEntry,
+} from '../format/index.js';
 import type { Repository } from '../repository/index.js';
 import { findAffected } from './affected.js';
 import { walkSnapshots } from './tree-visitor.js';
@@ -50,21 +56,33 @@ export async function checkRepository(options: CheckOptions): Promise<CheckResul
   const damaged = new Set<string>();
   const indexed = new Map<PackId, PackEntry[]>();
 
-  // 1. Index files, each on its own so one damaged file does not hide the others.
+  // 1. Index files, each on its own so one damaged file does not hide the others. Files that a
+  // later file supersedes are ignored, as every reader ignores them.
   const indexNames: string[] = [];
   for await (const info of repo.store.list('index', signal ? { signal } : {}))
     indexNames.push(info.name);
+  const decoded: { name: string; content: IndexFileContent }[] = [];
   await mapLimit(indexNames, 8, async (name) => {
     try {
       const bytes = await repo.store.get('index', name);
       if (fileIdOf(bytes) !== name) throw new Error('content does not match its name');
-      const content = decodeIndexFile(repo.masterKeyForCheck(), bytes, `index ${name}`);
-      for (const p of content.packs)
-        indexed.set(p.packId, [...(indexed.get(p.packId) ?? []), ...p.entries]);
+      decoded.push({
+        name,
+        content: decodeIndexFile(repo.masterKeyForCheck(), bytes, `index ${name}`),
+      });
     } catch (err) {
+      if (err instanceof HoldfastError && err.code === 'NOT_FOUND') return; // replaced by a prune meanwhile
       errors.push({ object: `index ${name}`, message: describeError(err) });
     }
   });
+  const superseded = new Set<string>(decoded.flatMap((d) => d.content.supersedes));
+  const pendingDeletion = new Set<string>();
+  for (const { name, content } of decoded) {
+    if (superseded.has(name)) continue;
+    for (const p of content.packs)
+      indexed.set(p.packId, [...(indexed.get(p.packId) ?? []), ...p.entries]);
+    for (const d of content.deletions ?? []) for (const p of d.packs) pendingDeletion.add(p);
+  }
   await repo.loadIndex(signal).catch(() => undefined);
   options.onProgress?.({ phase: 'index', done: indexNames.length, total: indexNames.length });
 
@@ -82,11 +100,11 @@ export async function checkRepository(options: CheckOptions): Promise<CheckResul
     }
   }
   for (const name of stored.keys()) {
-    if (!indexed.has(name as PackId))
-      warnings.push({
-        object: `pack ${name}`,
-        message: 'not referenced by any index (run "holdfast repair index" to index it)',
-      });
+    if (indexed.has(name as PackId) || pendingDeletion.has(name)) continue;
+    warnings.push({
+      object: `pack ${name}`,
+      message: 'not referenced by any index (run "holdfast repair index" to index it)',
+    });
   }
 
   // 3. Snapshots and the trees and blobs they reference.

@@ -20,7 +20,7 @@ export async function walkSnapshots(
     const tree = stack.pop()!;
     if (seen.has(tree)) continue;
     seen.add(tree);
-    if (!repo.index.has(tree)) {
+    if (repo.index.lookup(tree)?.type !== 'tree') {
       h.onMissingBlob(tree);
       continue;
     }
@@ -38,7 +38,7 @@ export async function walkSnapshots(
     for (const node of loaded.nodes) {
       if (node.subtree) stack.push(node.subtree);
       for (const blob of node.content ?? []) {
-        if (!seen.has(blob) && !repo.index.has(blob)) {
+        if (!seen.has(blob) && repo.index.lookup(blob)?.type !== 'data') {
           seen.add(blob);
           h.onMissingBlob(blob);
         }

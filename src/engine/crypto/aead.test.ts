@@ -49,13 +49,20 @@ void test('subkeys differ by label and context', () => {
   assert.deepEqual(a, deriveSubkey(key, 'holdfast blob v1', Buffer.from([0, 1])));
 });
 
-void test('blob ids are keyed: same data, different keys, different ids (vector)', () => {
+void test('blob ids are keyed and typed (vectors computed independently with openssl)', () => {
   const data = Buffer.from('abc');
-  assert.notEqual(blobIdOf(Buffer.alloc(32, 0), data), blobIdOf(Buffer.alloc(32, 1), data));
-  // HMAC-SHA256(key = 32 zero bytes, "abc"), computed independently with openssl.
-  assert.equal(blobIdOf(Buffer.alloc(32, 0), data), HMAC_ZERO_KEY_ABC);
+  const zero = Buffer.alloc(32, 0);
+  assert.notEqual(blobIdOf(zero, 'data', data), blobIdOf(Buffer.alloc(32, 1), 'data', data));
+  // HMAC-SHA256(key = 32 zero bytes, 0x00 || "abc") and (…, 0x01 || "abc").
+  assert.equal(
+    blobIdOf(zero, 'data', data),
+    '903d1971280c31bac8fe41c9ac79d4ee20e3905103378fe718a2d2b052bd0f5c',
+  );
+  assert.equal(
+    blobIdOf(zero, 'tree', data),
+    'ca067552e7ff4259d7ecea0dbf6787d0f65c47629ad45f3ccc036541e5eecf81',
+  );
 });
-const HMAC_ZERO_KEY_ABC = 'fd7adb152c05ef80dccf50a1fa4c05d5a3ec6da95575fc312ae7c5d091836351';
 
 void test('scrypt key derivation is deterministic per salt and rejects absurd parameters', async () => {
   const params = newKdfParams({ N: 1024, r: 8, p: 1 });

@@ -27,16 +27,17 @@ export function newKdfParams(cost: KdfCost = DEFAULT_KDF_COST): KdfParams {
 
 export function validateKdfParams(params: KdfParams): void {
   const { N, r, p } = params;
-  const powerOfTwo = Number.isInteger(N) && N >= 2 && (N & (N - 1)) === 0;
-  // Upper bounds stop a forged key file from making us allocate unbounded memory.
+  const powerOfTwo = Number.isInteger(N) && N >= 1024 && (N & (N - 1)) === 0;
+  // Upper bounds stop a forged key file from making every open allocate gigabytes or spin for
+  // minutes: at most 2^20 × 16 × 128 B = 2 GiB and p ≤ 4 (a few seconds here at the extreme).
   if (
     params.algorithm !== 'scrypt' ||
     !powerOfTwo ||
-    N > 1 << 22 ||
+    N > 1 << 20 ||
     r < 1 ||
-    r > 32 ||
+    r > 16 ||
     p < 1 ||
-    p > 16
+    p > 4
   ) {
     throw new HoldfastError('INTEGRITY', `key file has unsupported KDF parameters`);
   }

@@ -1,13 +1,20 @@
 /**
- * Blob ids: HMAC-SHA256 of the plaintext under the repository's id key (docs/adr/0003-blob-id.md).
- * Keyed so that an id cannot confirm that a repository holds a known file; SHA-256 because
- * Node runs it with the CPU's SHA extensions.
+ * Blob ids: HMAC-SHA256 under the repository's id key of the blob type byte (0 data, 1 tree)
+ * followed by the plaintext (docs/adr/0003-blob-id-hash.md). Keyed so that an id cannot confirm
+ * that a repository holds a known file; the type byte separates the two id spaces, so a file
+ * whose bytes equal a tree's encoding can never be deduplicated against that tree; SHA-256
+ * because Node runs it with the CPU's SHA extensions.
  */
 import { createHash, createHmac } from 'node:crypto';
 import type { BlobId } from '../../core/index.js';
 
-export function blobIdOf(idKey: Buffer, plaintext: Uint8Array): BlobId {
-  return createHmac('sha256', idKey).update(plaintext).digest('hex') as BlobId;
+const TYPE_BYTES = { data: Buffer.from([0]), tree: Buffer.from([1]) } as const;
+
+export function blobIdOf(idKey: Buffer, type: 'data' | 'tree', plaintext: Uint8Array): BlobId {
+  return createHmac('sha256', idKey)
+    .update(TYPE_BYTES[type])
+    .update(plaintext)
+    .digest('hex') as BlobId;
 }
 
 /** Ids of files (packs, indexes, snapshots, keys): plain SHA-256 of the stored bytes. */

@@ -63,7 +63,15 @@ void test('index file round trip with supersedes, and truncation is detected', (
     ],
   };
   const bytes = encodeIndexFile(master, content);
-  assert.deepEqual(decodeIndexFile(master, bytes, 'i'), content);
+  assert.deepEqual(decodeIndexFile(master, bytes, 'i'), { ...content, deletions: [] });
+  const withDeletions = {
+    ...content,
+    deletions: [{ packs: [id(3) as PackId], sessions: ['ab'.repeat(16)] }],
+  };
+  assert.deepEqual(
+    decodeIndexFile(master, encodeIndexFile(master, withDeletions), 'i'),
+    withDeletions,
+  );
   assert.throws(
     () => decodeIndexFile(master, bytes.subarray(0, bytes.length - 1), 'i'),
     (e) => isHoldfastError(e, 'INTEGRITY'),

@@ -5,9 +5,13 @@
  *   version (1) || superseded count (u32) || superseded index ids (32 each)
  *   || pack count (u32) || per pack: pack id (32) || blob count (u32) || blob count × entry
  *   entry = type (u8) || compression (u8) || offset (u32) || length (u32) || raw length (u32) || id (32)
+ *   || deletion count (u32) || per deletion: pack count (u32) || pack ids (32 each)
+ *      || session count (u32) || sessions (16 bytes each)
  *
  * "Superseded" names index files this one replaces (written by repair and prune); readers
- * ignore a superseded index once the superseding one is present.
+ * ignore a superseded index once the superseding one is present. "Deletions" are prune's
+ * pending deletions: packs already removed from the index that may be deleted once none of the
+ * listed lock sessions (operations running when they were unindexed) is alive.
  */
 import {
   HoldfastError,
@@ -29,14 +33,27 @@ export interface IndexedPack {
   readonly entries: readonly PackEntry[];
 }
 
+/** Packs prune unindexed; deletable once none of `sessions` (lock session ids, hex) is alive. */
+export interface PendingDeletion {
+  readonly packs: readonly PackId[];
+  readonly sessions: readonly string[];
+}
+
 export interface IndexFileContent {
   readonly supersedes: readonly IndexId[];
   readonly packs: readonly IndexedPack[];
+  readonly deletions?: readonly PendingDeletion[];
 }
+
+const SESSION_BYTES = 16;
 
 export function encodeIndexFile(masterKey: Buffer, content: IndexFileContent): Buffer {
   let size = 1 + 4 + 32 * content.supersedes.length + 4;
   for (const p of content.packs) size += 32 + 4 + p.entries.length * ENTRY_BYTES;
+  const deletions = content.deletions ?? [];
+  size += 4;
+  for (const d of deletions)
+    size += 4 + 32 * d.packs.length + 4 + SESSION_BYTES * d.sessions.length;
   const buf = Buffer.alloc(size);
   buf[0] = INDEX_VERSION;
   let pos = 1;
@@ -55,6 +72,13 @@ export function encodeIndexFile(masterKey: Buffer, content: IndexFileContent): B
       idToBytes(e.id).copy(buf, pos + 14);
       pos += ENTRY_BYTES;
     }
+  }
+  pos = buf.writeUInt32LE(deletions.length, pos);
+  for (const d of deletions) {
+    pos = buf.writeUInt32LE(d.packs.length, pos);
+    for (const id of d.packs) pos += idToBytes(id).copy(buf, pos);
+    pos = buf.writeUInt32LE(d.sessions.length, pos);
+    for (const s of d.sessions) pos += Buffer.from(s, 'hex').copy(buf, pos);
   }
   return sealFile(masterKey, 'index', buf);
 }
@@ -104,6 +128,26 @@ export function decodeIndexFile(masterKey: Buffer, bytes: Buffer, what: string):
     }
     packs.push({ packId, entries });
   }
+  need(4);
+  const deletionCount = buf.readUInt32LE(pos);
+  pos += 4;
+  const deletions: PendingDeletion[] = [];
+  for (let d = 0; d < deletionCount; d++) {
+    need(4);
+    const pc = buf.readUInt32LE(pos);
+    pos += 4;
+    need(pc * 32 + 4);
+    const dp: PackId[] = [];
+    for (let i = 0; i < pc; i++, pos += 32)
+      dp.push(idFromBytes<PackId>(buf.subarray(pos, pos + 32)));
+    const sc = buf.readUInt32LE(pos);
+    pos += 4;
+    need(sc * SESSION_BYTES);
+    const sessions: string[] = [];
+    for (let i = 0; i < sc; i++, pos += SESSION_BYTES)
+      sessions.push(buf.subarray(pos, pos + SESSION_BYTES).toString('hex'));
+    deletions.push({ packs: dp, sessions });
+  }
   if (pos !== buf.length) fail('trailing bytes');
-  return { supersedes, packs };
+  return { supersedes, packs, deletions };
 }

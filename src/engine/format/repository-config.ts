@@ -34,11 +34,17 @@ export function validateRepositoryConfig(value: unknown): RepositoryConfig {
       },
     );
   }
+  const keyOk = (k: unknown): boolean =>
+    typeof k === 'string' && Buffer.from(k, 'base64').length === 32;
   if (
+    c.version < 1 ||
     typeof c.chunker !== 'object' ||
-    typeof c.blob_id_key !== 'string' ||
+    c.chunker === null ||
+    !keyOk(c.chunker.key) ||
+    !keyOk(c.blob_id_key) ||
     typeof c.pack_size !== 'number' ||
-    typeof c.id !== 'string'
+    typeof c.id !== 'string' ||
+    !['off', 'auto', 'max'].includes(c.compression as string)
   ) {
     throw new HoldfastError('INTEGRITY', 'repository config is malformed');
   }

@@ -10,7 +10,7 @@
  * `link_target_raw` instead of `name` / `link_target`. Times are nanoseconds since the epoch as
  * decimal strings (exact; JSON numbers are not). xattr values are base64.
  */
-import { HoldfastError, type BlobId } from '../../core/index.js';
+import { HoldfastError, isHexId, type BlobId } from '../../core/index.js';
 
 export const TREE_PART_SIZE = 10_000;
 
@@ -133,6 +133,12 @@ function bigintField(value: unknown, field: string): bigint {
   return BigInt(value);
 }
 
+function idList(ids: unknown): BlobId[] {
+  if (!Array.isArray(ids) || !ids.every((i) => typeof i === 'string' && isHexId(i)))
+    throw badTree('invalid blob id');
+  return ids as BlobId[];
+}
+
 function badTree(why: string): HoldfastError {
   return new HoldfastError('INTEGRITY', `malformed tree: ${why}`);
 }
@@ -159,8 +165,8 @@ function nodeFromJson(j: NodeJson): Node {
     deviceId: bigintField(j.device_id, 'device_id'),
     links: j.links,
     ...(j.size !== undefined && { size: j.size }),
-    ...(j.content !== undefined && { content: j.content as BlobId[] }),
-    ...(j.subtree !== undefined && { subtree: j.subtree as BlobId }),
+    ...(j.content !== undefined && { content: idList(j.content) }),
+    ...(j.subtree !== undefined && { subtree: idList([j.subtree])[0]! }),
     ...(linkTarget !== undefined && { linkTarget }),
     ...(j.rdev !== undefined && { rdev: bigintField(j.rdev, 'rdev') }),
     ...(j.sparse === true && { sparse: true }),
@@ -188,7 +194,7 @@ export function decodeTree(bytes: Buffer): Tree {
   if (typeof json === 'object' && json !== null) {
     const obj = json as { nodes?: unknown; parts?: unknown };
     if (Array.isArray(obj.nodes)) return { nodes: (obj.nodes as NodeJson[]).map(nodeFromJson) };
-    if (Array.isArray(obj.parts)) return { parts: obj.parts as BlobId[] };
+    if (Array.isArray(obj.parts)) return { parts: idList(obj.parts) };
   }
   throw badTree('neither nodes nor parts');
 }

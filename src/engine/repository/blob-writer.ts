@@ -25,9 +25,10 @@ const PACKS_PER_INDEX = 32;
 
 export interface BlobWriterOptions {
   readonly store: ObjectStore;
-  readonly index: MasterIndex;
+  /** Where dedup looks and new packs are registered (the master index, or prune's view of it). */
+  readonly index: Pick<MasterIndex, 'has' | 'addPack'>;
   readonly masterKey: Buffer;
-  readonly blobId: (plaintext: Uint8Array) => BlobId;
+  readonly blobId: (type: BlobType, plaintext: Uint8Array) => BlobId;
   readonly packSize: number;
   readonly compression: CompressionMode;
   /** Pack uploads in flight before `save` waits (backpressure). */
@@ -44,6 +45,15 @@ export interface SaveResult {
   readonly added: boolean;
   /** Bytes the blob occupies in its pack (0 when not added). */
   readonly storedLength: number;
+}
+
+/** A blob hashed, compressed and sealed elsewhere (a file worker) exactly as `save` does. */
+export interface SealedBlob {
+  readonly id: BlobId;
+  readonly sealed: Buffer;
+  /** Plaintext length. */
+  readonly rawLength: number;
+  readonly compressed: boolean;
 }
 
 export interface WriterStats {
@@ -75,14 +85,11 @@ export class BlobWriter {
   /** Stores `plaintext` as a blob unless the repository already has it. Never retains `plaintext` after returning. */
   async save(type: BlobType, plaintext: Buffer, knownId?: BlobId): Promise<SaveResult> {
     this.throwIfFailed();
-    const id = knownId ?? this.options.blobId(plaintext);
+    const id = knownId ?? this.options.blobId(type, plaintext);
     if (this.pending.has(id) || this.options.index.has(id))
       return { id, added: false, storedLength: 0 };
     this.pending.add(id);
-    const compressed = compressBlob(
-      plaintext,
-      type === 'tree' && this.options.compression === 'off' ? 'off' : this.options.compression,
-    );
+    const compressed = compressBlob(plaintext, this.options.compression);
     const stored = compressed ?? plaintext;
     const sealed = sealBlob(this.options.masterKey, type, id, stored);
     const packer = this.packerFor(type);
@@ -96,6 +103,39 @@ export class BlobWriter {
     }
     if (packer.isFull) await this.rotate(type);
     return { id, added: true, storedLength: sealed.length };
+  }
+
+  /**
+   * Stores a blob sealed by a file worker unless the repository has it or it is pending in this
+   * session: this writer's index and pending set stay the one authority on dedup, so workers may
+   * seal duplicates, which are dropped here. Counts and orders exactly like `save`. Retains
+   * `blob.sealed` (often a view into a larger transferred buffer) until its pack is finished.
+   */
+  async saveSealed(type: BlobType, blob: SealedBlob): Promise<SaveResult> {
+    this.throwIfFailed();
+    const { id, sealed } = blob;
+    if (this.pending.has(id) || this.options.index.has(id))
+      return { id, added: false, storedLength: 0 };
+    this.pending.add(id);
+    const packer = this.packerFor(type);
+    packer.add(id, sealed, blob.rawLength, blob.compressed ? COMPRESSION_ZSTD : COMPRESSION_NONE);
+    if (type === 'data') {
+      this.stats.dataBlobs++;
+      this.stats.dataAdded += blob.rawLength;
+      this.stats.dataAddedPacked += sealed.length;
+    } else {
+      this.stats.treeBlobs++;
+    }
+    if (packer.isFull) await this.rotate(type);
+    return { id, added: true, storedLength: sealed.length };
+  }
+
+  /**
+   * What a file worker needs to seal blobs as `save` does: the master key and the compression
+   * mode. The key goes to worker threads of this process only, never to storage or logs.
+   */
+  sealingSetup(): { readonly masterKey: Buffer; readonly compression: CompressionMode } {
+    return { masterKey: this.options.masterKey, compression: this.options.compression };
   }
 
   /** Finishes open packs, waits for every upload, writes the remaining index entries. */

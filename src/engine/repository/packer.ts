@@ -3,6 +3,7 @@
  * size, then produces the pack bytes (blobs, sealed header, trailer). Memory per open packer is
  * bounded by the pack size plus one blob.
  */
+import { randomInt } from 'node:crypto';
 import type { BlobId } from '../../core/index.js';
 import {
   encodePackHeader,
@@ -46,8 +47,26 @@ export class Packer {
     this.bytes += sealed.length;
   }
 
+  /**
+   * Lays the blobs out in random order: the order in which a file's chunks were written would
+   * otherwise let someone who sees pack sizes and offsets line up chunk sizes with known files.
+   */
   finish(masterKey: Buffer): { bytes: Buffer; entries: PackEntry[] } {
-    const header = encodePackHeader(masterKey, this.entries);
-    return { bytes: Buffer.concat([...this.parts, header]), entries: this.entries };
+    const order = this.entries.map((_, i) => i);
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = randomInt(i + 1);
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    const entries: PackEntry[] = [];
+    const parts: Buffer[] = [];
+    let offset = 0;
+    for (const i of order) {
+      const e = this.entries[i]!;
+      entries.push({ ...e, offset });
+      parts.push(this.parts[i]!);
+      offset += e.length;
+    }
+    const header = encodePackHeader(masterKey, entries);
+    return { bytes: Buffer.concat([...parts, header]), entries };
   }
 }

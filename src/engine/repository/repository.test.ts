@@ -10,7 +10,11 @@ const cheap = { N: 1024, r: 8, p: 1 };
 
 async function fresh(): Promise<{ store: MemoryStore; repo: Repository }> {
   const store = new MemoryStore();
-  const repo = await Repository.init(store, 'pw', { owner, kdfCost: cheap, packSize: 64 * 1024 });
+  const repo = await Repository.init(store, 'pw', {
+    owner,
+    kdfCost: cheap,
+    packSize: 4 * 1024 * 1024,
+  });
   return { store, repo };
 }
 
@@ -39,7 +43,7 @@ void test('a second key opens the same master key', async () => {
 void test('blobs written through the writer are deduplicated, packed, indexed and read back', async () => {
   const { store, repo } = await fresh();
   const writer = repo.writer();
-  const data = Array.from({ length: 40 }, () => randomBytes(4096));
+  const data = Array.from({ length: 40 }, () => randomBytes(256 * 1024));
   const first = await Promise.all(data.map((d) => writer.save('data', d)));
   const dup = await writer.save('data', Buffer.from(data[0]!));
   assert.equal(dup.added, false);

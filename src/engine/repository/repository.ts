@@ -35,6 +35,7 @@ import {
   validateSnapshot,
   type BlobType,
   type IndexFileContent,
+  type PendingDeletion,
   type RepositoryConfig,
   type Snapshot,
   type Tree,
@@ -70,6 +71,8 @@ export interface SnapshotEntry {
 
 export class Repository {
   readonly index = new MasterIndex();
+  /** Packs prune has unindexed and will delete (from the index files, after loadIndex). */
+  readonly pendingDeletions: PendingDeletion[] = [];
   readonly idKey: Buffer;
   readonly chunkerKey: Buffer;
   readonly chunkerParams: ChunkerParams;
@@ -110,6 +113,12 @@ export class Repository {
     }
     const chunker = options.chunker ?? DEFAULT_CHUNKER_PARAMS;
     validateChunkerParams(chunker);
+    const packSize = options.packSize ?? DEFAULT_PACK_SIZE;
+    if (packSize < 4 * 1024 * 1024 || packSize > 128 * 1024 * 1024) {
+      throw new HoldfastError('USAGE', `pack size ${packSize} bytes is outside 4 MiB to 128 MiB`, {
+        hint: 'see docs/adr/0004-pack-size.md',
+      });
+    }
     const from = options.contentKeysFrom;
     const config: RepositoryConfig = {
       version: REPOSITORY_VERSION,
@@ -124,7 +133,7 @@ export class Repository {
             key: randomBytes(32).toString('base64'),
           },
       blob_id_key: from ? from.blob_id_key : randomBytes(32).toString('base64'),
-      pack_size: options.packSize ?? DEFAULT_PACK_SIZE,
+      pack_size: packSize,
       compression: options.compression ?? 'auto',
     };
     const masterKey = newMasterKey();
@@ -155,8 +164,8 @@ export class Repository {
         hint: 'check --repo / HOLDFAST_REPOSITORY, or create one with "holdfast init"',
       });
     }
-    const unlocked = await unlockWithPassword(store, password, options.signal);
     const configBytes = await store.get('config', 'config', undefined, signal);
+    const unlocked = await unlockWithPassword(store, password, configBytes, options.signal);
     const config = validateRepositoryConfig(
       openJson(unlocked.masterKey, 'config', configBytes, 'config'),
     );
@@ -170,8 +179,8 @@ export class Repository {
     );
   }
 
-  blobId(plaintext: Uint8Array): BlobId {
-    return blobIdOf(this.idKey, plaintext);
+  blobId(type: BlobType, plaintext: Uint8Array): BlobId {
+    return blobIdOf(this.idKey, type, plaintext);
   }
 
   get compression(): CompressionMode {
@@ -187,12 +196,27 @@ export class Repository {
     for (const f of files) {
       if (superseded.has(f.id)) continue;
       for (const p of f.content.packs) this.index.addPack(p.packId, p.entries);
+      this.pendingDeletions.push(...(f.content.deletions ?? []));
     }
     this.indexLoaded = true;
   }
 
   /** Every index file, decoded. Damaged ones throw INTEGRITY naming the file. */
   async readIndexFiles(
+    signal?: AbortSignal,
+  ): Promise<{ id: IndexId; content: IndexFileContent }[]> {
+    // A prune may replace index files between our listing and our reads; the replacement is
+    // written before the old files are deleted, so listing again always finds a complete view.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.readIndexFilesOnce(signal);
+      } catch (err) {
+        if (!(err instanceof HoldfastError && err.code === 'NOT_FOUND') || attempt >= 5) throw err;
+      }
+    }
+  }
+
+  private async readIndexFilesOnce(
     signal?: AbortSignal,
   ): Promise<{ id: IndexId; content: IndexFileContent }[]> {
     const names: string[] = [];
@@ -238,7 +262,7 @@ export class Repository {
   ): Buffer {
     const stored = openBlob(this.masterKey, type, id, sealed);
     const plain = compression === 1 ? decompressBlob(stored, rawLength) : stored;
-    if (plain.length !== rawLength || this.blobId(plain) !== id) {
+    if (plain.length !== rawLength || this.blobId(type, plain) !== id) {
       throw new HoldfastError(
         'INTEGRITY',
         `${type} blob ${id} in ${where}: content does not match its id`,
@@ -255,7 +279,7 @@ export class Repository {
     options: Partial<
       Pick<
         BlobWriterOptions,
-        'compression' | 'uploadConcurrency' | 'signal' | 'onPackWritten' | 'dryRun'
+        'compression' | 'uploadConcurrency' | 'signal' | 'onPackWritten' | 'dryRun' | 'index'
       >
     > = {},
   ): BlobWriter {
@@ -263,7 +287,7 @@ export class Repository {
       store: this.store,
       index: this.index,
       masterKey: this.masterKey,
-      blobId: (p) => this.blobId(p),
+      blobId: (type, p) => this.blobId(type, p),
       packSize: this.config.pack_size,
       compression: options.compression ?? this.config.compression,
       ...options,
@@ -327,6 +351,7 @@ export class Repository {
 async function unlockWithPassword(
   store: ObjectStore,
   password: string,
+  configBytes: Buffer,
   signal?: AbortSignal,
 ): Promise<{ masterKey: Buffer; keyId: KeyId }> {
   const opt = signal ? { signal } : {};
@@ -335,10 +360,33 @@ async function unlockWithPassword(
   for (const name of names) {
     throwIfAborted(signal);
     const bytes = await store.get('key', name, undefined, opt);
-    const masterKey = await unlockKeyFile(bytes, password, `key ${name}`);
-    if (masterKey) return { masterKey, keyId: name as KeyId };
+    // A damaged or forged key file must not stop the other keys from being tried.
+    if (fileIdOf(bytes) !== name) continue;
+    let masterKey: Buffer | undefined;
+    try {
+      masterKey = await unlockKeyFile(bytes, password, `key ${name}`);
+    } catch (err) {
+      if (
+        err instanceof HoldfastError &&
+        (err.code === 'INTEGRITY' || err.code === 'UNSUPPORTED_FORMAT')
+      )
+        continue;
+      throw err;
+    }
+    // The key must open this repository's config (an orphan key of an interrupted init may not).
+    if (masterKey && opensConfig(masterKey, configBytes))
+      return { masterKey, keyId: name as KeyId };
   }
   throw new HoldfastError('WRONG_PASSWORD', 'wrong password or no key found', {
     hint: 'check HOLDFAST_PASSWORD / --password-file; "holdfast key list" shows the keys of a repository',
   });
+}
+
+function opensConfig(masterKey: Buffer, configBytes: Buffer): boolean {
+  try {
+    openJson(masterKey, 'config', configBytes, 'config');
+    return true;
+  } catch {
+    return false;
+  }
 }

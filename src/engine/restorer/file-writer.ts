@@ -1,7 +1,7 @@
 /**
  * Restores one file's content: fetches its blobs in parallel (bounded by a shared semaphore)
  * and writes each at its offset, so a large file restores at the speed of parallel reads. In a
- * sparse file all-zero blobs are skipped and the size set with ftruncate, leaving holes.
+ * sparse file all-zero blocks are not written and the size is set with ftruncate, leaving holes.
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { HoldfastError, Semaphore, throwIfAborted, type BlobId } from '../../core/index.js';
@@ -84,14 +84,43 @@ async function writePart(
       });
     throw err;
   }
-  if (!(sparse && isAllZero(data))) {
-    let written = 0;
-    while (written < data.length) {
-      const r = await handle.write(data, written, data.length - written, p.offset + written);
-      written += r.bytesWritten;
-    }
-  }
+  if (sparse) await writeSkippingZeroBlocks(handle, data, p.offset);
+  else await writeFully(handle, data, p.offset);
   ctx.onBytes?.(data.length);
+}
+
+async function writeFully(handle: FileHandle, data: Buffer, offset: number): Promise<void> {
+  let written = 0;
+  while (written < data.length) {
+    const r = await handle.write(data, written, data.length - written, offset + written);
+    written += r.bytesWritten;
+  }
+}
+
+// File-system block size for hole punching by omission; 4 KiB divides every common block size.
+const SPARSE_BLOCK = 4096;
+
+/**
+ * Writes `data` at `offset` but leaves out every block (aligned to the file, not the blob) that
+ * is all zero: a chunk often spans both data and a hole, and skipping only all-zero blobs would
+ * fill the hole. Correct only in a freshly created file, where unwritten bytes read as zero.
+ */
+async function writeSkippingZeroBlocks(
+  handle: FileHandle,
+  data: Buffer,
+  offset: number,
+): Promise<void> {
+  let runStart = -1;
+  for (let pos = 0; pos < data.length;) {
+    const end = Math.min(data.length, pos + SPARSE_BLOCK - ((offset + pos) % SPARSE_BLOCK));
+    const zero = isAllZero(data.subarray(pos, end));
+    if (zero && runStart >= 0) {
+      await writeFully(handle, data.subarray(runStart, pos), offset + runStart);
+      runStart = -1;
+    } else if (!zero && runStart < 0) runStart = pos;
+    pos = end;
+  }
+  if (runStart >= 0) await writeFully(handle, data.subarray(runStart), offset + runStart);
 }
 
 /** Re-reads a restored file and checks every blob range against its id (`restore --verify`). */
@@ -102,7 +131,7 @@ export async function verifyFileContent(path: Buffer, node: Node, repo: Reposito
     for (const p of parts) {
       const buf = Buffer.allocUnsafe(p.length);
       const { bytesRead } = await handle.read(buf, 0, p.length, p.offset);
-      if (bytesRead !== p.length || repo.blobId(buf) !== p.id) {
+      if (bytesRead !== p.length || repo.blobId('data', buf) !== p.id) {
         throw new HoldfastError(
           'INTEGRITY',
           `${path.toString()}: restored content at offset ${p.offset} does not match the snapshot`,

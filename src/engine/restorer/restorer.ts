@@ -23,8 +23,16 @@ export interface RestoreOptions {
   readonly repo: Repository;
   readonly tree: BlobId;
   readonly target: string;
-  /** Decides per snapshot path ("/srv/www/index.html") whether it is restored. */
-  readonly select?: (path: string, node: Node) => 'restore' | 'skip' | 'descend';
+  /**
+   * Decides per snapshot path ("/srv/www/index.html") whether it is restored. `underSelected` is
+   * true inside a directory already chosen for restore: includes have matched, but excludes must
+   * still be able to skip the entry.
+   */
+  readonly select?: (
+    path: string,
+    node: Node,
+    underSelected: boolean,
+  ) => 'restore' | 'skip' | 'descend';
   readonly verify?: boolean;
   /** Restore ownership (uid/gid); only meaningful as root. */
   readonly owner: boolean;
@@ -83,9 +91,7 @@ export class Restorer {
       throwIfAborted(this.options.signal);
       const childSnapshotPath = `${snapshotPath}/${node.name.toString()}`;
       const childPath = Buffer.concat([dirPath, SLASH, node.name]);
-      const decision = selected
-        ? 'restore'
-        : (this.options.select?.(childSnapshotPath, node) ?? 'restore');
+      const decision = this.options.select?.(childSnapshotPath, node, selected) ?? 'restore';
       if (decision === 'skip') continue;
       if (node.type === 'dir') {
         if (decision === 'descend') {

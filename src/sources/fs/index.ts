@@ -27,5 +27,14 @@ export { createSpecial, createSymlink } from './create-special.js';
 export type { SpecialEntry } from './create-special.js';
 export { applyMetadata } from './apply-metadata.js';
 export type { ApplyMetadataOptions, FsMetadata } from './apply-metadata.js';
-export { makedev, major, minor } from './native.js';
+export {
+  lgetxattr,
+  llistxattr,
+  lsetxattr,
+  makedev,
+  major,
+  minor,
+  mknod,
+  setTimesNs,
+} from './native.js';
 export { joinPath } from './path-bytes.js';

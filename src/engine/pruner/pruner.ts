@@ -1,0 +1,361 @@
+/**
+ * Pruner: removes data no snapshot references, without stopping backups and without trusting
+ * clocks (repository-format.md, "Deleting data"). In short:
+ *
+ * 1. Mark every blob reachable from the snapshots.
+ * 2. Repack mostly-unused packs (new packs and index first); unindex unused and repacked packs
+ *    by writing replacement index files, then a marker that supersedes the old files and records
+ *    a pending deletion with the UNKNOWN session.
+ * 3. List the lock sessions alive now and rewrite the marker with them. Any backup that could
+ *    still use the old index is among them: a backup takes its lock before reading the index.
+ * 4. A pending deletion is carried out only when none of its sessions is alive any more; then
+ *    snapshots are listed again, and a pack holding a blob that a new snapshot uses is put back
+ *    into the index (resurrected) instead of being deleted.
+ *
+ * A crash at any step leaves superseding files durable before anything they replace is deleted,
+ * so readers always find a complete index; the next prune finishes the job.
+ */
+import {
+  describeError,
+  HoldfastError,
+  throwIfAborted,
+  type BlobId,
+  type IndexId,
+  type PackId,
+  type SnapshotId,
+} from '../../core/index.js';
+import { fileIdOf } from '../crypto/index.js';
+import {
+  decodeIndexFile,
+  decodePackHeader,
+  encodeIndexFile,
+  type IndexedPack,
+  type IndexFileContent,
+  type PackEntry,
+  type PendingDeletion,
+} from '../format/index.js';
+import { BlobIdSet } from '../index/index.js';
+import { isDeadOnThisHost, listLocks, lockMode } from '../lock/index.js';
+import type { Repository } from '../repository/index.js';
+import { planPrune, type PackStats, type PrunePlan } from './prune-plan.js';
+import { markUsed } from './used-blobs.js';
+
+/** Session placeholder: "who might still use the old index is not yet recorded". */
+export const UNKNOWN_SESSION = 'ff'.repeat(16);
+const PACKS_PER_INDEX = 1000;
+
+export interface PruneOptions {
+  readonly repo: Repository;
+  /** The prune's own lock session: never waits for itself. */
+  readonly session: string;
+  readonly maxUnused?: number;
+  readonly maxRepackBytes?: number;
+  readonly dryRun?: boolean;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (phase: string) => void;
+}
+
+export interface PruneResult {
+  readonly plan: PrunePlan;
+  readonly dryRun: boolean;
+  readonly deletedPacks: number;
+  readonly freedBytes: number;
+  readonly resurrectedPacks: number;
+  readonly repackedBlobs: number;
+  /** Packs unindexed but not yet deletable, because these sessions may still use them. */
+  readonly waitingPacks: number;
+  readonly waitingFor: string[];
+}
+
+interface IndexFile {
+  readonly id: IndexId;
+  readonly content: IndexFileContent;
+}
+
+export async function prune(options: PruneOptions): Promise<PruneResult> {
+  const { repo, signal } = options;
+  const opt = signal ? { signal } : {};
+  const progress = options.onProgress ?? (() => undefined);
+
+  progress('reading the index');
+  const files = await repo.readIndexFiles(signal);
+  const superseded = new Set<string>(files.flatMap((f) => f.content.supersedes));
+  const effective = files.filter((f) => !superseded.has(f.id));
+  // Files whose superseding file is durable but which a crashed prune did not delete yet.
+  for (const f of files)
+    if (superseded.has(f.id) && !options.dryRun) await repo.store.delete('index', f.id, opt);
+  await repo.loadIndex(signal);
+
+  progress('finding data in use');
+  const snapshotIds = await listSnapshotIds(repo, signal);
+  const used = new BlobIdSet();
+  await markUsed(repo, await snapshotTrees(repo, snapshotIds, signal), used, signal);
+
+  const stats = new Map<PackId, PackStats>();
+  const pending = effective.flatMap((f) => f.content.deletions ?? []);
+  const pendingPacks = new Set<string>(pending.flatMap((d) => d.packs));
+  for (const f of effective) {
+    for (const p of f.content.packs) {
+      if (stats.has(p.packId)) continue;
+      const s: PackStats = {
+        packId: p.packId,
+        file: f.id,
+        blobs: 0,
+        usedBlobs: 0,
+        bytes: 0,
+        usedBytes: 0,
+      };
+      for (const e of p.entries) {
+        s.blobs++;
+        s.bytes += e.length;
+        // The first copy of a used blob counts as used; later copies (duplicates) are waste.
+        if (used.has(e.id) && !used.testAndSetFlag(e.id)) {
+          s.usedBlobs++;
+          s.usedBytes += e.length;
+        }
+      }
+      stats.set(p.packId, s);
+    }
+  }
+  const orphans: PackId[] = [];
+  for await (const o of repo.store.list('pack', opt)) {
+    if (!stats.has(o.name as PackId) && !pendingPacks.has(o.name)) orphans.push(o.name as PackId);
+  }
+  const plan = planPrune(stats.values(), orphans, {
+    maxUnused: options.maxUnused ?? 0.05,
+    maxRepackBytes: options.maxRepackBytes ?? Number.MAX_SAFE_INTEGER,
+  });
+  const base = { plan, deletedPacks: 0, freedBytes: 0, resurrectedPacks: 0, repackedBlobs: 0 };
+  if (options.dryRun) {
+    return {
+      ...base,
+      dryRun: true,
+      waitingPacks: plan.remove.length + plan.repack.length + orphans.length + pendingPacks.size,
+      waitingFor: [],
+    };
+  }
+
+  const removed = new Set<string>([...plan.remove, ...plan.repack]);
+  // Dedup view for repacking: a blob counts as present only in packs that stay.
+  const view = {
+    has: (id: BlobId) => {
+      const loc = repo.index.lookup(id);
+      return loc !== undefined && !removed.has(loc.packId);
+    },
+    addPack: (packId: PackId, entries: readonly PackEntry[]) => repo.index.addPack(packId, entries),
+  };
+
+  progress('repacking');
+  const writer = repo.writer({ index: view, ...(signal && { signal }) });
+  let repackedBlobs = 0;
+  for (const packId of plan.repack) {
+    throwIfAborted(signal);
+    const bytes = await repo.store.get('pack', packId, undefined, opt);
+    if (fileIdOf(bytes) !== packId)
+      throw new HoldfastError(
+        'INTEGRITY',
+        `prune stopped: pack ${packId} is damaged; nothing was deleted`,
+        { hint: 'run "holdfast check --read-data"' },
+      );
+    for (const e of decodePackHeader(
+      repo.masterKeyForCheck(),
+      bytes,
+      bytes.length,
+      `pack ${packId}`,
+    )) {
+      if (!used.has(e.id) || view.has(e.id)) continue;
+      const plain = repo.decodeBlob(
+        e.type,
+        e.id,
+        bytes.subarray(e.offset, e.offset + e.length),
+        e.compression,
+        e.rawLength,
+        `pack ${packId}`,
+      );
+      if ((await writer.save(e.type, plain, e.id)).added) repackedBlobs++;
+    }
+  }
+  await writer.flush();
+
+  progress('rewriting the index');
+  const affected = effective.filter((f) => f.content.packs.some((p) => removed.has(p.packId)));
+  const markers = effective.filter(
+    (f) => (f.content.deletions?.length ?? 0) > 0 && f.content.packs.length === 0,
+  );
+  const kept = affected.flatMap((f) => f.content.packs.filter((p) => !removed.has(p.packId)));
+  for (let i = 0; i < kept.length; i += PACKS_PER_INDEX) {
+    await putIndex(repo, { supersedes: [], packs: kept.slice(i, i + PACKS_PER_INDEX) }, signal);
+  }
+  const newPending: PendingDeletion = {
+    packs: [...removed, ...orphans] as PackId[],
+    sessions: [UNKNOWN_SESSION],
+  };
+  let deletions = [...pending, ...(newPending.packs.length ? [newPending] : [])];
+  const replaced = [...affected, ...markers].map((f) => f.id);
+  let marker = await putIndex(repo, { supersedes: replaced, packs: [], deletions }, signal);
+
+  // Step 3: record who may still hold the old index.
+  const alive = await aliveSessions(repo, options.session);
+  deletions = deletions.map((d) =>
+    d.sessions.includes(UNKNOWN_SESSION) ? { packs: d.packs, sessions: [...alive] } : d,
+  );
+  marker = await replaceMarker(
+    repo,
+    marker,
+    { supersedes: [...replaced, marker], packs: [], deletions },
+    signal,
+  );
+  for (const id of replaced) await repo.store.delete('index', id, opt);
+
+  progress('deleting');
+  const outcome = await carryOut(repo, deletions, alive, used, new Set(snapshotIds), view, signal);
+  await replaceMarker(
+    repo,
+    marker,
+    { supersedes: [marker], packs: outcome.resurrected, deletions: outcome.remaining },
+    signal,
+  );
+  return {
+    ...base,
+    dryRun: false,
+    repackedBlobs,
+    deletedPacks: outcome.deleted,
+    freedBytes: outcome.freed,
+    resurrectedPacks: outcome.resurrected.length,
+    waitingPacks: outcome.remaining.reduce((n, d) => n + d.packs.length, 0),
+    waitingFor: [...new Set(outcome.remaining.flatMap((d) => d.sessions))],
+  };
+}
+
+async function carryOut(
+  repo: Repository,
+  deletions: PendingDeletion[],
+  alive: Set<string>,
+  used: BlobIdSet,
+  knownSnapshots: Set<SnapshotId>,
+  view: { has(id: BlobId): boolean },
+  signal?: AbortSignal,
+): Promise<{
+  deleted: number;
+  freed: number;
+  resurrected: IndexedPack[];
+  remaining: PendingDeletion[];
+}> {
+  const opt = signal ? { signal } : {};
+  const ready = deletions.filter((d) => !d.sessions.some((s) => alive.has(s)));
+  const remaining = deletions.filter((d) => d.sessions.some((s) => alive.has(s)));
+  let deleted = 0;
+  let freed = 0;
+  const resurrected: IndexedPack[] = [];
+  if (ready.length === 0) return { deleted, freed, resurrected, remaining };
+  // Snapshots written since we marked (by backups that have finished since) may use these packs.
+  const now = await listSnapshotIds(repo, signal);
+  const fresh = now.filter((id) => !knownSnapshots.has(id));
+  await markUsed(repo, await snapshotTrees(repo, fresh, signal), used, signal);
+  const indexedNow = await currentlyIndexedPacks(repo, signal);
+  for (const d of ready) {
+    for (const packId of d.packs) {
+      throwIfAborted(signal);
+      if (indexedNow.has(packId)) continue; // re-indexed meanwhile (repair index): keep it
+      const info = await repo.store.stat('pack', packId, opt);
+      if (!info) continue;
+      let entries: PackEntry[] | undefined;
+      try {
+        const bytes = await repo.store.get('pack', packId, undefined, opt);
+        entries = decodePackHeader(repo.masterKeyForCheck(), bytes, bytes.length, `pack ${packId}`);
+      } catch {
+        entries = undefined; // unreadable: nothing in it can be restored anyway
+      }
+      if (entries?.some((e) => used.has(e.id) && !view.has(e.id))) {
+        resurrected.push({ packId, entries });
+        continue;
+      }
+      await repo.store.delete('pack', packId, opt);
+      deleted++;
+      freed += info.size;
+    }
+  }
+  return { deleted, freed, resurrected, remaining };
+}
+
+/** Sessions of live lock holders other than ourselves (dead holders on this host excluded). */
+async function aliveSessions(repo: Repository, own: string): Promise<Set<string>> {
+  const alive = new Set<string>();
+  for (const l of await listLocks(repo)) {
+    if (!l.info || l.info.session === own || isDeadOnThisHost(l.info)) continue;
+    // Locks from before sessions existed cannot be told apart: treat them as one unknown holder.
+    alive.add(l.info.session ?? UNKNOWN_SESSION);
+    void lockMode;
+  }
+  return alive;
+}
+
+async function currentlyIndexedPacks(repo: Repository, signal?: AbortSignal): Promise<Set<string>> {
+  const files: IndexFile[] = await repo.readIndexFiles(signal);
+  const superseded = new Set<string>(files.flatMap((f) => f.content.supersedes));
+  return new Set(
+    files.filter((f) => !superseded.has(f.id)).flatMap((f) => f.content.packs.map((p) => p.packId)),
+  );
+}
+
+async function listSnapshotIds(repo: Repository, signal?: AbortSignal): Promise<SnapshotId[]> {
+  const ids: SnapshotId[] = [];
+  for await (const o of repo.store.list('snapshot', signal ? { signal } : {}))
+    ids.push(o.name as SnapshotId);
+  return ids;
+}
+
+async function snapshotTrees(
+  repo: Repository,
+  ids: readonly SnapshotId[],
+  signal?: AbortSignal,
+): Promise<BlobId[]> {
+  const trees: BlobId[] = [];
+  for (const id of ids) {
+    try {
+      trees.push((await repo.loadSnapshot(id, signal)).tree);
+    } catch (err) {
+      if (err instanceof HoldfastError && err.code === 'NOT_FOUND') continue; // forgotten meanwhile
+      throw new HoldfastError(
+        'INTEGRITY',
+        `prune stopped: snapshot ${id} cannot be read (${describeError(err)}); nothing was deleted`,
+        {
+          cause: err,
+          hint: 'run "holdfast check"',
+        },
+      );
+    }
+  }
+  return trees;
+}
+
+async function putIndex(
+  repo: Repository,
+  content: IndexFileContent,
+  signal?: AbortSignal,
+): Promise<IndexId> {
+  const bytes = encodeIndexFile(repo.masterKeyForCheck(), content);
+  const id = fileIdOf<IndexId>(bytes);
+  await repo.store.put('index', id, bytes, signal ? { signal } : {});
+  return id;
+}
+
+/** Writes a marker superseding `old`, then deletes `old` (the new one is durable first). */
+async function replaceMarker(
+  repo: Repository,
+  old: IndexId,
+  content: IndexFileContent,
+  signal?: AbortSignal,
+): Promise<IndexId> {
+  const id = await putIndex(repo, content, signal);
+  await repo.store.delete('index', old, signal ? { signal } : {});
+  return id;
+}
+
+export function decodeIndexForPrune(
+  repo: Repository,
+  bytes: Buffer,
+  name: string,
+): IndexFileContent {
+  return decodeIndexFile(repo.masterKeyForCheck(), bytes, `index ${name}`);
+}
