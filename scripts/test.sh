@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 apt_packages=()
 command -v rsync >/dev/null || apt_packages+=(rsync)
 command -v runuser >/dev/null || apt_packages+=(util-linux)
+command -v restic >/dev/null || apt_packages+=(restic)
 if [ ${#apt_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "error: the tests need ${apt_packages[*]}; run as root or install them with apt-get" >&2

@@ -7,7 +7,6 @@
  */
 import { userInfo } from 'node:os';
 import { lstat } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { HoldfastError, throwIfAborted, type SnapshotId } from '../core/index.js';
 import {
   Archiver,

@@ -6,7 +6,7 @@ export async function withLock<T>(
   mode: LockMode,
   retryMs: number | undefined,
   signal: AbortSignal | undefined,
-  fn: () => Promise<T>,
+  fn: (lock: RepositoryLock) => Promise<T>,
 ): Promise<T> {
   const lock = await RepositoryLock.acquire(repo, {
     mode,
@@ -14,7 +14,7 @@ export async function withLock<T>(
     ...(signal && { signal }),
   });
   try {
-    return await fn();
+    return await fn(lock);
   } finally {
     await lock.release();
   }

@@ -6,7 +6,12 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { HoldfastError, parseDuration, type Logger } from '../core/index.js';
 import { openRepository, withLock, type Repository, type SnapshotEntry } from '../app/index.js';
-import { findSnapshot, type LockMode, type SnapshotFilter } from '../engine/index.js';
+import {
+  findSnapshot,
+  type LockMode,
+  type RepositoryLock,
+  type SnapshotFilter,
+} from '../engine/index.js';
 import type { Io } from './io.js';
 import { readPassword, type PasswordFlags } from './password.js';
 
@@ -59,7 +64,11 @@ export class Context {
   }
 
   /** Runs `fn` holding a shared or exclusive lock, honouring --retry-lock. */
-  async locked<T>(repo: Repository, mode: LockMode, fn: () => Promise<T>): Promise<T> {
+  async locked<T>(
+    repo: Repository,
+    mode: LockMode,
+    fn: (lock: RepositoryLock) => Promise<T>,
+  ): Promise<T> {
     let retryMs: number | undefined;
     if (this.flags.retryLock !== undefined) {
       retryMs = parseDuration(this.flags.retryLock);

@@ -16,6 +16,13 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+// A reader that went away (`holdfast ls | head`) is normal in a pipeline: stop quietly, with the
+// status of a process killed by SIGPIPE (128 + 13), as C and Go programs do.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(141);
+  throw err;
+});
+
 const code = await run(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,

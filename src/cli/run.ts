@@ -11,9 +11,11 @@ import { registerCat } from './commands/cat.js';
 import { registerCheck } from './commands/check.js';
 import { registerDiff } from './commands/diff.js';
 import { registerDump } from './commands/dump.js';
+import { registerForget } from './commands/forget.js';
 import { registerInit } from './commands/init.js';
 import { registerKey } from './commands/key.js';
 import { registerLs } from './commands/ls.js';
+import { registerPrune } from './commands/prune.js';
 import { registerRepair } from './commands/repair.js';
 import { registerRestore } from './commands/restore.js';
 import { registerSnapshots } from './commands/snapshots.js';
@@ -28,6 +30,7 @@ const COMMANDS: RegisterCommand[] = [
   registerKey,
   registerBackup,
   registerSnapshots,
+  registerForget,
   registerLs,
   registerDiff,
   registerDump,
@@ -36,6 +39,7 @@ const COMMANDS: RegisterCommand[] = [
   registerRestore,
   registerCheck,
   registerRepair,
+  registerPrune,
   registerUnlock,
 ];
 

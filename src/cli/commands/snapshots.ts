@@ -1,6 +1,6 @@
 /** `holdfast snapshots`: list snapshots, oldest first. */
 import type { Command } from 'commander';
-import { collect, splitTags, type RegisterCommand } from '../command-kit.js';
+import { collect, type RegisterCommand } from '../command-kit.js';
 import { snapshotJson, snapshotRow, table } from '../format-output.js';
 import { matchesFilter } from '../../engine/index.js';
 
@@ -22,7 +22,7 @@ export const registerSnapshots: RegisterCommand = (program, kit) => {
         let list = (await repo.listSnapshots(ctx.signal)).filter((e) =>
           matchesFilter(e, {
             ...(opts.host && { hosts: opts.host }),
-            ...(opts.tag && { tags: splitTags(opts.tag) }),
+            ...(opts.tag && { tags: opts.tag }),
             ...(opts.path && { paths: opts.path }),
           }),
         );

@@ -137,12 +137,19 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
 
   const removed = new Set<string>([...plan.remove, ...plan.repack]);
   // Dedup view for repacking: a blob counts as present only in packs that stay.
+  // The master index keeps the first location of a duplicate, which may be a removed pack, so
+  // blobs written by this prune are tracked on their own.
+  const rewritten = new BlobIdSet();
   const view = {
     has: (id: BlobId) => {
+      if (rewritten.has(id)) return true;
       const loc = repo.index.lookup(id);
       return loc !== undefined && !removed.has(loc.packId);
     },
-    addPack: (packId: PackId, entries: readonly PackEntry[]) => repo.index.addPack(packId, entries),
+    addPack: (packId: PackId, entries: readonly PackEntry[]) => {
+      for (const e of entries) rewritten.add(e.id);
+      repo.index.addPack(packId, entries);
+    },
   };
 
   progress('repacking');

@@ -14,9 +14,11 @@ export interface SnapshotFilter {
 export function matchesFilter(entry: SnapshotEntry, filter: SnapshotFilter): boolean {
   const s = entry.snapshot;
   if (filter.hosts?.length && !filter.hosts.includes(s.hostname)) return false;
+  // restic: each --tag value is a comma-separated set whose tags must all be present; a
+  // snapshot matches when any one of the sets does.
   if (
     filter.tags?.length &&
-    !filter.tags.every((t) => t.split(',').some((x) => s.tags?.includes(x)))
+    !filter.tags.some((t) => t.split(',').every((x) => s.tags?.includes(x)))
   )
     return false;
   if (filter.paths?.length && !filter.paths.every((p) => s.paths.includes(p))) return false;
