@@ -77,6 +77,9 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
   const opt = signal ? { signal } : {};
   const progress = options.onProgress ?? (() => undefined);
 
+  // Snapshots are listed before the index is read: a backup writes its index before its
+  // snapshot, so every tree a listed snapshot needs is in the index read afterwards.
+  const snapshotIds = await listSnapshotIds(repo, signal);
   progress('reading the index');
   const files = await repo.readIndexFiles(signal);
   const superseded = new Set<string>(files.flatMap((f) => f.content.supersedes));
@@ -84,10 +87,11 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
   // Files whose superseding file is durable but which a crashed prune did not delete yet.
   for (const f of files)
     if (superseded.has(f.id) && !options.dryRun) await repo.store.delete('index', f.id, opt);
-  await repo.loadIndex(signal);
+  // Not repo.loadIndex(): it may have been loaded before the snapshots were listed.
+  for (const f of effective)
+    for (const p of f.content.packs) repo.index.addPack(p.packId, p.entries);
 
   progress('finding data in use');
-  const snapshotIds = await listSnapshotIds(repo, signal);
   const used = new BlobIdSet();
   await markUsed(repo, await snapshotTrees(repo, snapshotIds, signal), used, signal);
 
@@ -258,8 +262,8 @@ async function carryOut(
   // Snapshots written since we marked (by backups that have finished since) may use these packs.
   const now = await listSnapshotIds(repo, signal);
   const fresh = now.filter((id) => !knownSnapshots.has(id));
+  const indexedNow = await refreshIndex(repo, signal);
   await markUsed(repo, await snapshotTrees(repo, fresh, signal), used, signal);
-  const indexedNow = await currentlyIndexedPacks(repo, signal);
   for (const d of ready) {
     for (const packId of d.packs) {
       throwIfAborted(signal);
@@ -297,12 +301,22 @@ async function aliveSessions(repo: Repository, own: string): Promise<Set<string>
   return alive;
 }
 
-async function currentlyIndexedPacks(repo: Repository, signal?: AbortSignal): Promise<Set<string>> {
+/**
+ * Reads the index again (after listing snapshots, for the same reason as at the start), adds
+ * what concurrent backups indexed meanwhile to the master index, and returns every indexed pack.
+ */
+async function refreshIndex(repo: Repository, signal?: AbortSignal): Promise<Set<string>> {
   const files: IndexFile[] = await repo.readIndexFiles(signal);
   const superseded = new Set<string>(files.flatMap((f) => f.content.supersedes));
-  return new Set(
-    files.filter((f) => !superseded.has(f.id)).flatMap((f) => f.content.packs.map((p) => p.packId)),
-  );
+  const packs = new Set<string>();
+  for (const f of files) {
+    if (superseded.has(f.id)) continue;
+    for (const p of f.content.packs) {
+      packs.add(p.packId);
+      repo.index.addPack(p.packId, p.entries);
+    }
+  }
+  return packs;
 }
 
 async function listSnapshotIds(repo: Repository, signal?: AbortSignal): Promise<SnapshotId[]> {
