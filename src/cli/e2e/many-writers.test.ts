@@ -31,7 +31,7 @@ async function writeSource(dir: string, files: Map<string, Buffer>): Promise<voi
   for (const [name, data] of files) await writeFile(join(dir, name), data);
 }
 
-describe('many writers and a concurrent prune', { timeout: 240_000 }, () => {
+void describe('many writers and a concurrent prune', { timeout: 240_000 }, () => {
   let root: string;
   let env: Record<string, string>;
   const hb = (argv: string[]): Promise<BinaryResult> => runBinary(argv, { env });
@@ -74,7 +74,7 @@ describe('many writers and a concurrent prune', { timeout: 240_000 }, () => {
     return list.length;
   }
 
-  it('loses nothing while backups and forget --prune run at the same time', async () => {
+  void it('loses nothing while backups and forget --prune run at the same time', async () => {
     const deadline = Date.now() + RUN_MS;
     let pruned = 0;
     const backups = HOSTS.map(async (h) => {
@@ -120,7 +120,7 @@ describe('many writers and a concurrent prune', { timeout: 240_000 }, () => {
     assert.ok((await verifyAllSnapshots()) >= HOSTS.length);
   });
 
-  it('survives SIGKILL at any moment of a prune, and the next prune finishes', async () => {
+  void it('survives SIGKILL at any moment of a prune, and the next prune finishes', async () => {
     const src = join(root, 'src', 'kill');
     for (let i = 0; i < 6; i++) {
       await writeSource(src, contentFor('alpha', 1000 + i));
