@@ -39,6 +39,14 @@ module.exports = {
       from: { path: layer('app') },
       to: { path: '^src/(cli|server|scheduler)/' },
     },
+    {
+      name: 'server-is-an-adapter',
+      comment:
+        'server/ serves storage over HTTP; it never reaches into the CLI (cli/ may start it).',
+      severity: 'error',
+      from: { path: layer('server') },
+      to: { path: '^src/(cli|scheduler)/' },
+    },
     { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
     {
       name: 'enter-folders-by-index',

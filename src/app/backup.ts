@@ -15,6 +15,7 @@ import {
   saveStream,
   ChunkerPool,
   summaryFrom,
+  keepReusedPacksIndexed,
   targetTree,
   type BackupEvent,
   type Node,
@@ -118,7 +119,11 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
     program_version: `holdfast ${VERSION}`,
     summary: summaryFrom(counters, stats, start, end),
   };
-  const snapshotId = req.dryRun ? undefined : await repo.saveSnapshot(snapshot, signal);
+  let snapshotId: SnapshotId | undefined;
+  if (!req.dryRun) {
+    await keepReusedPacksIndexed(repo, tree, signal);
+    snapshotId = await repo.saveSnapshot(snapshot, signal);
+  }
   return {
     snapshotId,
     snapshot,

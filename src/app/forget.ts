@@ -43,6 +43,14 @@ export interface ForgetRequest {
   readonly signal?: AbortSignal;
   /** Called after each snapshot object is deleted (not in a dry run). */
   readonly onRemoved?: (id: SnapshotId) => void;
+  /** Called for a snapshot the policy removes but object lock retains (it stays). */
+  readonly onRetained?: (id: SnapshotId, until: Date) => void;
+}
+
+/** A snapshot the policy would remove that object lock keeps until `until`. */
+export interface RetainedSnapshot {
+  readonly entry: SnapshotEntry;
+  readonly until: Date;
 }
 
 /** A snapshot as the policy sees it, with the repository entry it stands for. */
@@ -56,6 +64,8 @@ export interface ForgetOutcome {
   readonly groups: RetentionGroup<ForgetCandidate>[];
   /** Removed (or, in a dry run, to be removed), oldest first. */
   readonly removed: SnapshotEntry[];
+  /** To be removed, but kept by object lock (never in a dry run). */
+  readonly retained: RetainedSnapshot[];
   /** Kept because they are dated after `now` plus the skew allowance. */
   readonly futureDated: SnapshotEntry[];
   readonly dryRun: boolean;
@@ -133,15 +143,28 @@ export async function runForget(req: ForgetRequest): Promise<ForgetOutcome> {
   }
   remove.sort((a, b) => a.snapshot.time.localeCompare(b.snapshot.time) || a.id.localeCompare(b.id));
 
+  const retained: RetainedSnapshot[] = [];
   if (!req.dryRun) {
     for (const e of remove) {
       throwIfAborted(req.signal);
-      await req.repo.store.delete('snapshot', e.id, req.signal ? { signal: req.signal } : {});
-      req.onRemoved?.(e.id);
+      // Object lock: a snapshot retained until a later date is kept, and reported.
+      const { retainedUntil } = await req.repo.deleteObject('snapshot', e.id, req.signal);
+      if (retainedUntil) {
+        retained.push({ entry: e, until: retainedUntil });
+        req.onRetained?.(e.id, retainedUntil);
+      } else req.onRemoved?.(e.id);
     }
   }
+  const kept = new Set(retained.map((r) => r.entry.id));
   const futureDated = groups.flatMap((g) =>
     g.reasons.filter((r) => r.matches.includes(FUTURE_DATED_REASON)).map((r) => r.snapshot.entry),
   );
-  return { groups, removed: remove, futureDated, dryRun: req.dryRun === true, now };
+  return {
+    groups,
+    removed: remove.filter((e) => !kept.has(e.id)),
+    retained,
+    futureDated,
+    dryRun: req.dryRun === true,
+    now,
+  };
 }

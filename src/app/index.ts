@@ -17,3 +17,5 @@ export type { Repository, SnapshotEntry } from '../engine/index.js';
 export * from './with-lock.js';
 export { listLocks, removeLocks } from '../engine/index.js';
 export * from './prune.js';
+export * from './copy.js';
+export * from './databases/index.js';

@@ -50,7 +50,17 @@ export async function removeKey(repo: Repository, ref: string): Promise<KeyId> {
       hint: 'open the repository with another password to remove this key, or use "key passwd"',
     });
   }
-  await repo.store.delete('key', key.id);
+  // Object lock: never try to delete a locked key; say until when it keeps opening the repository.
+  const { retainedUntil } = await repo.deleteObject('key', key.id);
+  if (retainedUntil) {
+    throw new HoldfastError(
+      'STORAGE_FAILED',
+      `key ${key.id.slice(0, 8)} is retained by object lock until ${retainedUntil.toISOString()} and was not removed`,
+      {
+        hint: 'its password keeps opening the repository until then; remove the key after that date',
+      },
+    );
+  }
   return key.id;
 }
 
@@ -61,6 +71,10 @@ export async function changePassword(
   cost?: KdfCost,
 ): Promise<KeyId> {
   const id = await repo.addKey(newPassword, currentOwner(), cost);
-  await repo.store.delete('key', repo.keyId);
+  const { retainedUntil } = await repo.deleteObject('key', repo.keyId);
+  if (retainedUntil)
+    repo.logger.warn(
+      `the old key ${repo.keyId.slice(0, 8)} is retained by object lock until ${retainedUntil.toISOString()}: the old password opens the repository until then`,
+    );
   return id;
 }

@@ -86,13 +86,16 @@ export async function repairIndex(
     await putIndex(repo, { supersedes: oldIndexes, packs: [] }, opt);
     written++;
   }
-  for (const old of oldIndexes) await repo.store.delete('index', old, opt);
+  // Locked old files stay (superseded, so ignored) until their retention ends.
+  let removed = 0;
+  for (const old of oldIndexes)
+    if (!(await repo.deleteObject('index', old, signal)).retainedUntil) removed++;
   return {
     packs: good.length,
     blobs: good.reduce((n, p) => n + p.entries.length, 0),
     unreadable,
     indexesWritten: written,
-    indexesRemoved: oldIndexes.length,
+    indexesRemoved: removed,
   };
 }
 

@@ -9,11 +9,14 @@ import {
   type ChunkerParams,
   type CompressionMode,
   type KdfCost,
+  type ObjectLockConfig,
   type RepositoryConfig,
 } from '../engine/index.js';
-import { openStore } from '../storage/index.js';
+import { openStore, type StoreOptions } from '../storage/index.js';
 
 export interface AccessOptions {
+  /** Settings of network backends: --cacert, rest: credentials. */
+  readonly store?: StoreOptions;
   readonly signal?: AbortSignal;
   readonly logger?: Logger;
   readonly clock?: Clock;
@@ -24,7 +27,7 @@ export async function openRepository(
   password: string,
   options: AccessOptions = {},
 ): Promise<Repository> {
-  const store = openStore(location);
+  const store = openStore(location, options.store);
   return Repository.open(store, password, options);
 }
 
@@ -34,6 +37,8 @@ export interface CreateOptions extends AccessOptions {
   readonly compression?: CompressionMode;
   readonly kdfCost?: KdfCost;
   readonly contentKeysFrom?: RepositoryConfig;
+  /** Object lock for every object written (see engine/retention). */
+  readonly objectLock?: ObjectLockConfig;
 }
 
 export async function createRepository(
@@ -41,7 +46,7 @@ export async function createRepository(
   password: string,
   options: CreateOptions = {},
 ): Promise<Repository> {
-  const store = openStore(location);
+  const store = openStore(location, options.store);
   return Repository.init(store, password, {
     owner: currentOwner(),
     ...(options.clock && { clock: options.clock }),
@@ -50,6 +55,7 @@ export async function createRepository(
     ...(options.compression && { compression: options.compression }),
     ...(options.kdfCost && { kdfCost: options.kdfCost }),
     ...(options.contentKeysFrom && { contentKeysFrom: options.contentKeysFrom }),
+    ...(options.objectLock && { objectLock: options.objectLock }),
     ...(options.signal && { signal: options.signal }),
   });
 }

@@ -2,9 +2,10 @@
  * Per-invocation state shared by the commands: global flags, the resolved repository location,
  * and output helpers (text or JSON) bound to the Io.
  */
+import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { HoldfastError, parseDuration, type Logger } from '../core/index.js';
+import { describeError, HoldfastError, parseDuration, type Logger } from '../core/index.js';
 import { openRepository, withLock, type Repository, type SnapshotEntry } from '../app/index.js';
 import {
   findSnapshot,
@@ -12,15 +13,19 @@ import {
   type RepositoryLock,
   type SnapshotFilter,
 } from '../engine/index.js';
+import type { StoreOptions } from '../storage/index.js';
+import { s3StoreOptions, transferOptions, type TransferFlags } from './backend-flags.js';
 import type { Io } from './io.js';
 import { readPassword, type PasswordFlags } from './password.js';
 
-export interface GlobalFlags extends PasswordFlags {
+export interface GlobalFlags extends PasswordFlags, TransferFlags {
   readonly repo?: string;
   readonly json?: boolean;
   readonly quiet?: boolean;
   readonly verbose?: boolean;
   readonly retryLock?: string;
+  /** PEM file of CA certificates to trust for TLS backends (rest:, s3:). */
+  readonly cacert?: string;
 }
 
 /** Where repositories live when neither --repo nor HOLDFAST_REPOSITORY says otherwise. */
@@ -58,9 +63,33 @@ export class Context {
     const location = this.repositoryLocation();
     const password = await this.password();
     return openRepository(location, password, {
+      store: await this.storeOptions(),
       ...(this.signal && { signal: this.signal }),
       logger: this.logger(),
     });
+  }
+
+  /** Backend settings from --cacert and HOLDFAST_REST_USERNAME / HOLDFAST_REST_PASSWORD. */
+  async storeOptions(): Promise<StoreOptions> {
+    const env = this.io.env;
+    let caCert: Buffer | undefined;
+    if (this.flags.cacert !== undefined) {
+      try {
+        caCert = await readFile(this.flags.cacert);
+      } catch (err) {
+        throw new HoldfastError(
+          'CONFIG_INVALID',
+          `cannot read --cacert ${this.flags.cacert}: ${describeError(err)}`,
+        );
+      }
+    }
+    return {
+      ...s3StoreOptions(env),
+      ...transferOptions(this.flags),
+      ...(caCert && { caCert }),
+      ...(env.HOLDFAST_REST_USERNAME !== undefined && { restUsername: env.HOLDFAST_REST_USERNAME }),
+      ...(env.HOLDFAST_REST_PASSWORD !== undefined && { restPassword: env.HOLDFAST_REST_PASSWORD }),
+    };
   }
 
   /** Runs `fn` holding a shared or exclusive lock, honouring --retry-lock. */

@@ -9,15 +9,19 @@ import type { CommandKit, RegisterCommand } from './command-kit.js';
 import { registerBackup } from './commands/backup.js';
 import { registerCat } from './commands/cat.js';
 import { registerCheck } from './commands/check.js';
+import { registerCopy } from './commands/copy.js';
 import { registerDiff } from './commands/diff.js';
 import { registerDump } from './commands/dump.js';
 import { registerForget } from './commands/forget.js';
 import { registerInit } from './commands/init.js';
 import { registerKey } from './commands/key.js';
 import { registerLs } from './commands/ls.js';
+import { registerMysql } from './commands/mysql.js';
+import { registerPg } from './commands/pg.js';
 import { registerPrune } from './commands/prune.js';
 import { registerRepair } from './commands/repair.js';
 import { registerRestore } from './commands/restore.js';
+import { registerServer } from './commands/server.js';
 import { registerSnapshots } from './commands/snapshots.js';
 import { registerStats } from './commands/stats.js';
 import { registerUnlock } from './commands/unlock.js';
@@ -41,6 +45,10 @@ const COMMANDS: RegisterCommand[] = [
   registerRepair,
   registerPrune,
   registerUnlock,
+  registerCopy,
+  registerServer,
+  registerPg,
+  registerMysql,
 ];
 
 export async function run(argv: readonly string[], io: Io): Promise<number> {
@@ -48,7 +56,10 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   const program = new Command('holdfast')
     .description('holdfast: deduplicating, encrypted backups that prove they restore')
     .version(VERSION, '-V, --version')
-    .option('-r, --repo <location>', 'repository: a path or local:PATH (env HOLDFAST_REPOSITORY)')
+    .option(
+      '-r, --repo <location>',
+      'repository: a path, local:PATH, rest:URL or s3:... (env HOLDFAST_REPOSITORY)',
+    )
     .option('--password-file <file>', 'read the password from a file (env HOLDFAST_PASSWORD_FILE)')
     .option(
       '--password-command <command>',
@@ -61,6 +72,10 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       '--retry-lock <duration>',
       'keep retrying for this long when the repository is locked (e.g. 5m)',
     )
+    .option('--cacert <file>', 'trust the CA certificates in this PEM file (rest:, s3:)')
+    .option('--connections <n>', 'requests in flight at once to network storage (default 5)')
+    .option('--limit-upload <KiB/s>', 'limit uploads to this many KiB per second')
+    .option('--limit-download <KiB/s>', 'limit downloads to this many KiB per second')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });

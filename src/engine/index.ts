@@ -14,3 +14,5 @@ export * from './restorer/index.js';
 export * from './checker/index.js';
 export * from './lock/index.js';
 export * from './pruner/index.js';
+export * from './copier/index.js';
+export * from './retention/index.js';

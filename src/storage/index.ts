@@ -16,6 +16,15 @@ export { LocalStore, type LocalStoreOptions } from './local/local-store.js';
 export { MemoryStore, type MemoryObjects, type MemoryStoreOptions } from './memory/memory-store.js';
 export { RetryingStore, type RetryEvent, type RetryOptions } from './decorators/retrying-store.js';
 export { ReadOnlyStore } from './decorators/read-only-store.js';
+export { RestStore, type RestStoreOptions } from './rest/rest-store.js';
+export {
+  S3Store,
+  parseS3Location,
+  type S3Credentials,
+  type S3Location,
+  type S3StoreOptions,
+} from './s3/index.js';
+export { RateLimitStore, type RateLimits } from './decorators/rate-limit-store.js';
 export { isTransientError, markTransient } from './decorators/transient-error.js';
 export type { Sleep } from './decorators/backoff.js';
 export { FaultyStore, type FaultRule, type FaultyStoreOptions } from './testing/faulty-store.js';

@@ -18,6 +18,8 @@
  *   any other name, or a malformed range, rejects with FAILURE (see object-name.ts).
  * - A call whose signal has fired rejects with INTERRUPTED. A `put` honours the signal up to the
  *   moment the object becomes visible; after that it completes.
+ * - Object lock is an optional capability (`retention`, see ObjectRetention): only a store that
+ *   has it accepts `PutOptions.retention`; a decorator forwards it when its inner store has it.
  */
 
 export const OBJECT_KINDS = ['config', 'key', 'pack', 'index', 'snapshot', 'lock'] as const;
@@ -40,6 +42,39 @@ export interface StoreCallOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Object lock modes, as in S3: governance can be bypassed by privileged users, compliance never. */
+export type RetentionMode = 'governance' | 'compliance';
+
+/** An object lock: the object cannot be deleted or overwritten before `until`. */
+export interface Retention {
+  readonly mode: RetentionMode;
+  readonly until: Date;
+}
+
+export interface PutOptions extends StoreCallOptions {
+  /** Lock the new object. Only for stores that have `retention`; the engine never passes it to others. */
+  readonly retention?: Retention;
+}
+
+/**
+ * Object lock (WORM) capability of a store (S3 Object Lock). Retention is set per object at put
+ * time and can only be extended. Deleting a retained object rejects with STORAGE_FAILED; callers
+ * that delete check `get` first (see docs/design/repository-format.md, "Object lock").
+ */
+export interface ObjectRetention {
+  /** Makes the storage enforce retention: creates it with object lock, or verifies that it has it. */
+  prepare(options?: StoreCallOptions): Promise<void>;
+  /** The object's retention, undefined when it has none; NOT_FOUND when the object is missing. */
+  get(kind: ObjectKind, name: string, options?: StoreCallOptions): Promise<Retention | undefined>;
+  /** Moves the retain-until date to `retention.until`; a date at or before the current one is a no-op. */
+  extend(
+    kind: ObjectKind,
+    name: string,
+    retention: Retention,
+    options?: StoreCallOptions,
+  ): Promise<void>;
+}
+
 export interface ObjectStore {
   /** Where this store points, for messages (never contains credentials). */
   readonly location: string;
@@ -47,7 +82,10 @@ export interface ObjectStore {
   /** Prepares an empty store (directories, bucket check). Idempotent. */
   create(options?: StoreCallOptions): Promise<void>;
 
-  put(kind: ObjectKind, name: string, data: Uint8Array, options?: StoreCallOptions): Promise<void>;
+  /** Present only on stores that support object lock. */
+  readonly retention?: ObjectRetention | undefined;
+
+  put(kind: ObjectKind, name: string, data: Uint8Array, options?: PutOptions): Promise<void>;
 
   get(
     kind: ObjectKind,

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { LocalStore } from './local/local-store.js';
 import { MemoryStore } from './memory/memory-store.js';
 import { openStore } from './open-store.js';
+import { RetryingStore } from './decorators/retrying-store.js';
 import { rejectsWithCode, testObject } from './testing/conformance.js';
 
 const opening = (location: string) => Promise.resolve().then(() => openStore(location));
@@ -36,13 +37,37 @@ void describe('openStore', () => {
   });
 
   void it('rejects planned backends as not available yet, with USAGE', async () => {
-    for (const scheme of ['s3', 'rest', 'S3']) {
+    for (const scheme of ['sftp', 'b2', 'SFTP']) {
       const err = await rejectsWithCode(opening(`${scheme}:bucket/path`), 'USAGE');
       assert.match(
         err.message,
         new RegExp(`storage backend "${scheme.toLowerCase()}" is not available yet`),
       );
     }
+  });
+
+  void it('opens s3: locations as a retried S3Store, path-style or AWS', () => {
+    for (const [location, display] of [
+      ['s3:http://127.0.0.1:9000/bucket', 's3:http://127.0.0.1:9000/bucket'],
+      ['s3:https://s3.example.net/my.bucket/a/b/', 's3:https://s3.example.net/my.bucket/a/b'],
+      ['S3:backups-1/host', 's3:backups-1/host'],
+    ] as const) {
+      const store = openStore(location);
+      assert.ok(store instanceof RetryingStore, location);
+      assert.equal(store.location, display);
+      assert.ok(store.retention, 'object lock capability forwarded');
+    }
+  });
+
+  void it('rejects malformed s3: locations with USAGE', async () => {
+    for (const bad of [
+      's3:',
+      's3:http://host:1/',
+      's3:Bad_Bucket',
+      's3:http://u:p@host/b1c',
+      's3:abc/../x',
+    ])
+      await rejectsWithCode(opening(bad), 'USAGE');
   });
 
   void it('rejects unknown schemes, an empty location and an empty local: path', async () => {

@@ -5,19 +5,64 @@
  *   /srv/repo, ./repo, local:/srv/repo   LocalStore at the absolute path
  *   memory:, memory:NAME                 MemoryStore shared by every open of the same location
  *                                        for the life of the process (tests, dry runs)
+ *   rest:http[s]://[USER:PASS@]HOST:PORT/[PREFIX/]
+ *                                        RestStore on a holdfast repository server, retried
+ *   s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX], s3:BUCKET[/PREFIX]
+ *                                        S3Store (s3/s3-location.ts), retried
+ *
+ * With upload or download limits, the store is wrapped in a RateLimitStore (inside the retries,
+ * so every attempt is charged).
  */
 import { resolve } from 'node:path';
 import { HoldfastError } from '../core/index.js';
 import { LocalStore } from './local/local-store.js';
 import { MemoryStore, type MemoryObjects } from './memory/memory-store.js';
 import type { ObjectStore } from './object-store.js';
+import { RetryingStore } from './decorators/retrying-store.js';
+import { RestStore } from './rest/rest-store.js';
+import { RateLimitStore } from './decorators/rate-limit-store.js';
+import { S3Store, type S3Credentials } from './s3/index.js';
+import { parseS3Location } from './s3/s3-location.js';
 
 /** Backends on the roadmap, so their locations get "not available yet" rather than "unknown". */
-const PLANNED = new Set(['s3', 'rest', 'sftp', 'b2', 'azure', 'gs', 'swift', 'rclone']);
+const PLANNED = new Set(['sftp', 'b2', 'azure', 'gs', 'swift', 'rclone']);
 
 const memoryRepositories = new Map<string, MemoryObjects>();
 
-export function openStore(location: string): ObjectStore {
+/** Settings of network backends; local and memory stores ignore them. */
+export interface StoreOptions {
+  /** PEM certificates to trust besides the system's, for TLS connections (--cacert). */
+  readonly caCert?: string | Buffer;
+  /** For rest: URLs without credentials (HOLDFAST_REST_USERNAME / HOLDFAST_REST_PASSWORD). */
+  readonly restUsername?: string;
+  readonly restPassword?: string;
+  /** For s3: undefined means the AWS SDK's default chain (profiles, SSO, instance roles). */
+  readonly s3Credentials?: S3Credentials;
+  readonly s3Profile?: string;
+  /** For s3; default us-east-1. */
+  readonly s3Region?: string;
+  /** Requests in flight at once (network backends; --connections). */
+  readonly connections?: number;
+  /** Bytes per second (--limit-upload / --limit-download); any backend. */
+  readonly uploadBytesPerSecond?: number;
+  readonly downloadBytesPerSecond?: number;
+}
+
+export function openStore(location: string, options: StoreOptions = {}): ObjectStore {
+  const up = options.uploadBytesPerSecond ?? 0;
+  const down = options.downloadBytesPerSecond ?? 0;
+  const limited = (store: ObjectStore): ObjectStore =>
+    up > 0 || down > 0
+      ? new RateLimitStore(store, { uploadBytesPerSecond: up, downloadBytesPerSecond: down })
+      : store;
+  return openBackend(location, options, limited);
+}
+
+function openBackend(
+  location: string,
+  options: StoreOptions,
+  limited: (store: ObjectStore) => ObjectStore,
+): ObjectStore {
   if (location.trim() === '') {
     throw new HoldfastError('USAGE', 'repository location is empty', {
       hint: 'give a path, or a location such as local:/srv/backup',
@@ -25,14 +70,14 @@ export function openStore(location: string): ObjectStore {
   }
   // Two or more letters, so a Windows drive letter ("C:\repo") stays a path.
   const match = /^([a-z][a-z0-9+.-]+):(.*)$/is.exec(location);
-  if (!match) return new LocalStore(resolve(location));
+  if (!match) return limited(new LocalStore(resolve(location)));
   const scheme = (match[1] ?? '').toLowerCase();
   const rest = match[2] ?? '';
   switch (scheme) {
     case 'local':
       if (rest === '')
         throw new HoldfastError('USAGE', 'local: needs a path, e.g. local:/srv/backup');
-      return new LocalStore(resolve(rest));
+      return limited(new LocalStore(resolve(rest)));
     case 'memory': {
       const key = `memory:${rest}`;
       let objects = memoryRepositories.get(key);
@@ -40,6 +85,30 @@ export function openStore(location: string): ObjectStore {
       // A new handle per open over shared contents: closing one handle leaves the others usable.
       return new MemoryStore({ location: key, objects });
     }
+    case 'rest':
+      return new RetryingStore(
+        limited(
+          new RestStore(rest, {
+            ...(options.caCert !== undefined && { caCert: options.caCert }),
+            ...(options.restUsername !== undefined && { username: options.restUsername }),
+            ...(options.restPassword !== undefined && { password: options.restPassword }),
+            ...(options.connections !== undefined && { connections: options.connections }),
+          }),
+        ),
+      );
+    case 's3':
+      return new RetryingStore(
+        limited(
+          new S3Store({
+            location: parseS3Location(rest),
+            ...(options.s3Region !== undefined && { region: options.s3Region }),
+            ...(options.s3Credentials && { credentials: options.s3Credentials }),
+            ...(options.s3Profile !== undefined && { profile: options.s3Profile }),
+            ...(options.caCert !== undefined && { caCertificates: options.caCert.toString() }),
+            ...(options.connections !== undefined && { connections: options.connections }),
+          }),
+        ),
+      );
     default:
       throw unavailableBackend(scheme);
   }

@@ -180,6 +180,12 @@ export const registerForget: RegisterCommand = (program, kit) => {
               onRemoved: (id) => {
                 if (!ctx.json) ctx.info(`removed snapshot ${id.slice(0, 8)}`);
               },
+              onRetained: (id, until) => {
+                if (!ctx.json)
+                  ctx.info(
+                    `kept snapshot ${id.slice(0, 8)}: retained until ${until.toISOString()}`,
+                  );
+              },
             }),
           );
       report(ctx, outcome, ZonedCalendar.of(zone));
@@ -213,6 +219,12 @@ function report(ctx: Context, o: ForgetOutcome, cal: ZonedCalendar): void {
       `would remove ${o.removed.length} snapshots: ${o.removed.map((e) => e.id.slice(0, 8)).join(' ')}`,
     );
   else ctx.out(`removed ${o.removed.length} snapshots`);
+  if (o.retained.length > 0) {
+    const last = Math.max(...o.retained.map((r) => r.until.getTime()));
+    ctx.out(
+      `${o.retained.length} snapshots are retained by object lock (until ${new Date(last).toISOString()} at the latest) and were kept`,
+    );
+  }
 }
 
 /** restic's `forget --json` group: tags/host/paths, keep, remove, reasons (null when empty). */

@@ -1,8 +1,9 @@
 /** `holdfast init`: create a repository; never overwrites one. */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { createRepository, openRepository } from '../../app/index.js';
 import { HoldfastError, parseBytes } from '../../core/index.js';
 import { parseCompressionMode, type ChunkerParams } from '../../engine/index.js';
+import { objectLockOption } from '../object-lock-flags.js';
 import { readPassword } from '../password.js';
 import type { RegisterCommand } from '../command-kit.js';
 
@@ -30,6 +31,13 @@ export const registerInit: RegisterCommand = (program, kit) => {
     )
     .option('--from-repo <location>', 'repository to copy chunker parameters from')
     .option('--from-password-file <file>', 'password file of --from-repo')
+    .option(
+      '--object-lock-days <n>',
+      'lock every object for N days (S3 Object Lock; the bucket is created with it, or must have it)',
+    )
+    .option('--object-lock-mode <mode>', 'object lock mode: governance or compliance', 'governance')
+    // Seconds-long locks, for tests and trials: "20s", "5m".
+    .addOption(new Option('--object-lock-period <duration>').hideHelp())
     .action(async (opts: Record<string, string | boolean | undefined>, cmd: Command) => {
       const ctx = kit.context(cmd);
       const location = ctx.repositoryLocation();
@@ -61,13 +69,17 @@ export const registerInit: RegisterCommand = (program, kit) => {
           ctx.io,
           typeof opts.fromPasswordFile === 'string' ? { passwordFile: opts.fromPasswordFile } : {},
         );
-        contentKeysFrom = (await openRepository(opts.fromRepo, fromPassword)).config;
+        contentKeysFrom = (
+          await openRepository(opts.fromRepo, fromPassword, { store: await ctx.storeOptions() })
+        ).config;
       }
       const repo = await createRepository(location, password, {
+        store: await ctx.storeOptions(),
         chunker,
         packSize: size(String(opts.packSize), '--pack-size'),
         compression: parseCompressionMode(String(opts.compression)),
         ...(contentKeysFrom && { contentKeysFrom }),
+        ...objectLockOption(opts, cmd),
         ...(ctx.signal && { signal: ctx.signal }),
       });
       if (ctx.json)

@@ -65,6 +65,8 @@ function report(ctx: Context, r: PruneResult): void {
       packs_resurrected: r.resurrectedPacks,
       packs_waiting: r.waitingPacks,
       waiting_for_sessions: r.waitingFor,
+      packs_retained: r.retainedPacks ?? 0,
+      ...(r.retainedUntil && { retained_until: r.retainedUntil.toISOString() }),
     });
     return;
   }
@@ -82,9 +84,14 @@ function report(ctx: Context, r: PruneResult): void {
   ctx.out(
     `done:   deleted ${r.deletedPacks} packs (${formatBytes(r.freedBytes)} freed), repacked ${r.repackedBlobs} blobs${r.resurrectedPacks ? `, kept ${r.resurrectedPacks} packs a new snapshot uses` : ''}`,
   );
-  if (r.waitingPacks > 0) {
+  const retained = r.retainedPacks ?? 0;
+  if (retained > 0 && r.retainedUntil)
     ctx.out(
-      `waiting: ${r.waitingPacks} packs are unindexed and will be deleted by a later prune, once the ${r.waitingFor.length} operations that were running have finished (if one died on another host, "holdfast unlock" clears it)`,
+      `retained: ${retained} packs are locked (object lock) until ${r.retainedUntil.toISOString()} at the latest; a later prune deletes them`,
+    );
+  if (r.waitingPacks - retained > 0) {
+    ctx.out(
+      `waiting: ${r.waitingPacks - retained} packs are unindexed and will be deleted by a later prune, once the ${r.waitingFor.length} operations that were running have finished (if one died on another host, "holdfast unlock" clears it)`,
     );
   }
 }

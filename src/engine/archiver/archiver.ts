@@ -4,13 +4,21 @@
  * (size, mtime, ctime, inode) are not read again. Items that cannot be read are reported and
  * left out; the caller marks the snapshot partial.
  *
- * Memory: one node per entry of each directory on the current path (≈0.5 KB per entry of the
- * largest directory), one read buffer (4 MiB) and chunker window per file in flight, plus the
- * open packs — never a whole file.
+ * File contents are read, chunked and sealed by a pool of worker threads (workers/), so the walk
+ * runs ahead of the reading: each step of the walk returns `walked` (everything below was listed
+ * and queued) and `result` (its node, once the contents are saved). A directory's tree is saved
+ * when all its children's results are in; nodes keep their listing order whatever order files
+ * finish in. With `workers: 0` files are read on the main thread, as before the pool existed.
+ *
+ * Memory: one node per entry of each directory whose tree is not yet saved — the walk runs at
+ * most the pool's queue (2048 files) ahead of the reading — plus the pool's bound (see
+ * FileWorkerPool) and the open packs; never a whole file.
  */
+import { availableParallelism } from 'node:os';
 import {
   errnoCode,
   describeError,
+  HoldfastError,
   Semaphore,
   throwIfAborted,
   type BlobId,
@@ -18,13 +26,14 @@ import {
 import { isCacheDir, listDirectory, statEntry, type FsEntry } from '../../sources/index.js';
 import type { Node } from '../format/index.js';
 import type { BlobWriter, Repository } from '../repository/index.js';
-import { treeNodes } from '../repository/index.js';
 import { newCounters, type BackupCounters, type BackupEvent } from './backup-progress.js';
 import { targetTree, type TargetDir } from './backup-targets.js';
-import { ChunkerPool, saveFile } from './file-saver.js';
+import { ChunkerPool, saveFile, type SavedFile } from './file-saver.js';
 import { nodeFromEntry, unchangedSinceParent } from './node-from-entry.js';
-
 import { TreeBuilder } from './tree-saver.js';
+import { ParentTrees, type ParentDir } from './parent-trees.js';
+import { sameNode } from './same-node.js';
+import { FileWorkerPool } from './workers/file-worker-pool.js';
 
 export interface ArchiverOptions {
   readonly repo: Repository;
@@ -36,8 +45,10 @@ export interface ArchiverOptions {
   readonly oneFileSystem?: boolean;
   readonly signal?: AbortSignal;
   readonly onEvent?: (event: BackupEvent) => void;
-  /** Files read concurrently (I/O overlap). */
+  /** Files read concurrently on the main thread (only with `workers: 0`). */
   readonly fileConcurrency?: number;
+  /** File worker threads; default os.availableParallelism(). 0 reads files on the main thread. */
+  readonly workers?: number;
 }
 
 export interface ProblemItem {
@@ -57,6 +68,40 @@ export interface ArchiveResult {
 const SLASH = Buffer.from('/');
 const CACHEDIR_TAG = Buffer.from('CACHEDIR.TAG');
 
+/**
+ * One step of the walk. `walked` settles when the entry and everything below it were listed and
+ * their files queued; `result` when its node (or tree) is saved.
+ */
+interface Step<T> {
+  /** Undefined when it already has (no promise per file when nothing waits). */
+  readonly walked: Promise<void> | undefined;
+  readonly result: Promise<T>;
+}
+
+function finished<T>(result: Promise<T>): Step<T> {
+  return { walked: undefined, result };
+}
+
+/**
+ * Marks a promise as handled: results wait in lists until their directory is complete, and a
+ * rejection meanwhile (abort, storage failure) must not count as unhandled. Whoever awaits the
+ * promise later still sees the rejection.
+ */
+function quiet<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
+const noop = (): void => undefined;
+
+/** Whether `nodes` are exactly the parent directory's nodes, in order. */
+function sameNodes(nodes: readonly Node[], parent: Map<string, Node>): boolean {
+  if (nodes.length !== parent.size) return false;
+  let i = 0;
+  for (const p of parent.values()) if (!sameNode(nodes[i++]!, p)) return false;
+  return true;
+}
+
 function join(dir: Buffer, name: Buffer): Buffer {
   return dir.length === 1 && dir[0] === 0x2f
     ? Buffer.concat([SLASH, name])
@@ -69,35 +114,76 @@ export class Archiver {
   private readonly warnings: ProblemItem[] = [];
   private readonly files: Semaphore;
   private readonly chunkers: ChunkerPool;
+  private readonly parents: ParentTrees;
+  private pool: FileWorkerPool | undefined;
 
   constructor(private readonly options: ArchiverOptions) {
     this.files = new Semaphore(options.fileConcurrency ?? 4);
     this.chunkers = new ChunkerPool(options.repo.chunkerKey, options.repo.chunkerParams);
+    // A damaged parent only costs speed: everything below it is read again.
+    this.parents = new ParentTrees(
+      options.repo,
+      (message) => this.warnings.push({ path: '(parent snapshot)', message }),
+      options.signal,
+    );
   }
 
   async archive(paths: readonly string[]): Promise<ArchiveResult> {
     const { root, whole, targets } = targetTree(paths);
+    const workers = this.options.workers ?? availableParallelism();
+    if (workers > 0) this.pool = this.newPool(workers);
     let tree: BlobId;
-    if (whole) {
-      const rootEntry = await statEntry(SLASH);
-      tree = await this.archiveDir(SLASH, this.options.parentTree, rootEntry.deviceId);
-    } else {
-      tree = await this.archiveVirtual(SLASH, root, this.options.parentTree);
+    try {
+      let step: Step<BlobId>;
+      if (whole) {
+        const rootEntry = await statEntry(SLASH);
+        step = this.archiveDir(SLASH, this.options.parentTree, rootEntry.deviceId);
+      } else {
+        step = this.archiveVirtual(SLASH, root, this.options.parentTree);
+      }
+      if (step.walked) await step.walked;
+      tree = await step.result;
+    } finally {
+      await this.pool?.close();
     }
     return { tree, counters: this.counters, errors: this.errors, warnings: this.warnings, targets };
   }
 
+  private newPool(size: number): FileWorkerPool {
+    const { repo, writer, signal, onEvent } = this.options;
+    return new FileWorkerPool({
+      writer,
+      idKey: repo.idKey,
+      chunkerKey: repo.chunkerKey,
+      chunkerParams: repo.chunkerParams,
+      size,
+      ...(signal && { signal }),
+      ...(onEvent && { onBytes: (bytes: number) => onEvent({ kind: 'bytes', bytes }) }),
+    });
+  }
+
   /** A directory on the way to the targets: only the named children are included. */
-  private async archiveVirtual(
+  private archiveVirtual(
     path: Buffer,
     dir: TargetDir,
     parentTree: BlobId | undefined,
-  ): Promise<BlobId> {
-    const parents = await this.parentNodes(parentTree);
+  ): Step<BlobId> {
+    const nodes: Promise<Node | undefined>[] = [];
+    const walked = this.walkVirtual(path, dir, parentTree, nodes);
+    return this.treeStep(walked, nodes);
+  }
+
+  private async walkVirtual(
+    path: Buffer,
+    dir: TargetDir,
+    parentTree: BlobId | undefined,
+    nodes: Promise<Node | undefined>[],
+  ): Promise<ParentDir> {
+    const parentDir = await this.parents.get(parentTree);
+    const parents = parentDir.nodes;
     const names = [...dir.children.keys()]
       .map((n) => Buffer.from(n))
       .sort((a, b) => Buffer.compare(a, b));
-    const nodes: Node[] = [];
     for (const name of names) {
       const child = dir.children.get(name.toString())!;
       const childPath = join(path, name);
@@ -109,145 +195,202 @@ export class Archiver {
         continue;
       }
       const parent = parents.get(name.toString('latin1'));
+      let step: Step<Node | undefined>;
       if (child === 'target') {
-        const node = await this.archiveEntry(childPath, entry, parent, entry.deviceId);
-        if (node) nodes.push(node);
+        step = this.archiveEntry(childPath, entry, parent, entry.deviceId);
       } else if (entry.type === 'dir') {
-        const subtree = await this.archiveVirtual(childPath, child, parent?.subtree);
-        nodes.push(nodeFromEntry(entry, { subtree }));
+        const sub = this.archiveVirtual(childPath, child, parent?.subtree);
+        step = {
+          walked: sub.walked,
+          result: sub.result.then((subtree) => nodeFromEntry(entry, { subtree })),
+        };
       } else {
         this.problem(this.errors, childPath, new Error('not a directory'));
+        continue;
       }
+      nodes.push(quiet(step.result));
+      if (step.walked) await step.walked;
     }
-    return this.saveTree(nodes);
+    return parentDir;
   }
 
-  private async archiveEntry(
+  private archiveEntry(
     path: Buffer,
     entry: FsEntry,
     parent: Node | undefined,
     rootDevice: bigint,
-  ): Promise<Node | undefined> {
-    throwIfAborted(this.options.signal);
+  ): Step<Node | undefined> {
     switch (entry.type) {
       case 'file':
         return this.archiveFile(path, entry, parent);
       case 'dir': {
-        const crossesDevice = this.options.oneFileSystem === true && entry.deviceId !== rootDevice;
         // A mount point under --one-file-system is kept as an empty directory, as restic does.
-        const subtree = crossesDevice
-          ? await this.saveTree([])
-          : await this.archiveDir(path, parent?.subtree, rootDevice);
-        if (!parent || parent.type !== 'dir') this.counters.dirsNew++;
-        else if (parent.subtree === subtree) this.counters.dirsUnmodified++;
-        else this.counters.dirsChanged++;
-        return nodeFromEntry(entry, { subtree });
+        const sub = this.crossesDevice(entry, rootDevice)
+          ? finished(this.saveTree([]))
+          : this.archiveDir(path, parent?.subtree, rootDevice);
+        const result = sub.result.then((subtree) => {
+          if (!parent || parent.type !== 'dir') this.counters.dirsNew++;
+          else if (parent.subtree === subtree) this.counters.dirsUnmodified++;
+          else this.counters.dirsChanged++;
+          return nodeFromEntry(entry, { subtree });
+        });
+        return { walked: sub.walked, result };
       }
       default:
-        return nodeFromEntry(entry);
+        return finished(Promise.resolve(nodeFromEntry(entry)));
     }
   }
 
-  private async archiveFile(
+  private archiveFile(
     path: Buffer,
     entry: FsEntry,
     parent: Node | undefined,
-  ): Promise<Node | undefined> {
-    const shown = path.toString();
-    const done = (bytes: number): void => {
-      this.counters.filesDone++;
-      this.counters.bytesDone += bytes;
-      this.options.onEvent?.({ kind: 'file-done', path: shown, bytes });
-    };
+  ): Step<Node | undefined> {
     if (
       unchangedSinceParent(entry, parent) &&
       parent.content.every((id) => this.options.repo.index.has(id))
     ) {
       this.counters.filesUnmodified++;
-      done(Number(entry.size));
-      return nodeFromEntry(entry, { content: parent.content });
+      this.fileDone(path, Number(entry.size));
+      return finished(Promise.resolve(nodeFromEntry(entry, { content: parent.content })));
     }
-    return this.files.run(async () => {
-      this.options.onEvent?.({ kind: 'file-started', path: shown });
-      try {
-        const saved = await saveFile(path, entry, {
-          writer: this.options.writer,
-          chunkers: this.chunkers,
-          ...(this.options.signal && { signal: this.options.signal }),
-          onBytes: (n) => this.options.onEvent?.({ kind: 'bytes', bytes: n }),
-        });
-        if (saved.changedWhileReading)
-          this.problem(this.warnings, path, new Error('file changed while it was read'));
-        if (parent?.type === 'file') this.counters.filesChanged++;
-        else this.counters.filesNew++;
-        done(saved.bytes);
-        return nodeFromEntry({ ...entry, size: saved.bytes }, { content: saved.content });
-      } catch (err) {
-        if (errnoCode(err) === 'ENOENT')
-          this.problem(this.warnings, path, new Error('file vanished before it was read'));
-        else if (errnoCode(err) !== undefined) this.problem(this.errors, path, err);
-        else throw err;
-        return undefined;
-      }
+    const started = (): void =>
+      this.options.onEvent?.({ kind: 'file-started', path: path.toString() });
+    const saved = (s: SavedFile): Node => this.fileSaved(path, entry, parent, s);
+    const failed = (err: unknown): undefined => this.fileFailed(path, err);
+    const pool = this.pool;
+    if (pool === undefined) {
+      const result = this.files.run(async () => {
+        started();
+        return this.readFile(path, entry);
+      });
+      return finished(result.then(saved, failed));
+    }
+    // The walk waits here while the pool's queue is full; the file's node comes later.
+    if (pool.hasRoom()) return finished(pool.save(path, entry, started).then(saved, failed));
+    const walked = pool.ready();
+    const result = walked.then(() => pool.save(path, entry, started)).then(saved, failed);
+    return { walked, result };
+  }
+
+  /** The main-thread path (`workers: 0`). */
+  private async readFile(path: Buffer, entry: FsEntry): Promise<SavedFile> {
+    return saveFile(path, entry, {
+      writer: this.options.writer,
+      chunkers: this.chunkers,
+      ...(this.options.signal && { signal: this.options.signal }),
+      onBytes: (n) => this.options.onEvent?.({ kind: 'bytes', bytes: n }),
     });
   }
 
-  private async archiveDir(
+  private fileSaved(
+    path: Buffer,
+    entry: FsEntry,
+    parent: Node | undefined,
+    saved: SavedFile,
+  ): Node {
+    if (saved.changedWhileReading)
+      this.problem(this.warnings, path, new Error('file changed while it was read'));
+    if (parent?.type === 'file') this.counters.filesChanged++;
+    else this.counters.filesNew++;
+    this.fileDone(path, saved.bytes);
+    return nodeFromEntry({ ...entry, size: saved.bytes }, { content: saved.content });
+  }
+
+  /** One file's read error leaves it out of the snapshot; anything else fails the backup. */
+  private fileFailed(path: Buffer, err: unknown): undefined {
+    if (errnoCode(err) === 'ENOENT')
+      this.problem(this.warnings, path, new Error('file vanished before it was read'));
+    else if (errnoCode(err) !== undefined && !(err instanceof HoldfastError))
+      this.problem(this.errors, path, err);
+    else throw err;
+    return undefined;
+  }
+
+  private fileDone(path: Buffer, bytes: number): void {
+    this.counters.filesDone++;
+    this.counters.bytesDone += bytes;
+    this.options.onEvent?.({ kind: 'file-done', path: path.toString(), bytes });
+  }
+
+  private archiveDir(
     path: Buffer,
     parentTree: BlobId | undefined,
     rootDevice: bigint,
-  ): Promise<BlobId> {
+  ): Step<BlobId> {
+    const nodes: Promise<Node | undefined>[] = [];
+    const walked = this.walkDir(path, parentTree, rootDevice, nodes);
+    return this.treeStep(walked, nodes);
+  }
+
+  /**
+   * The tree of a directory whose walk fills `nodes`. When every node equals the parent
+   * snapshot's, the parent's tree is reused without encoding it again. Reading on the main
+   * thread, a directory counts as walked only once its files are saved (the old bound on files
+   * in flight).
+   */
+  private treeStep(
+    walked: Promise<ParentDir | undefined>,
+    nodes: Promise<Node | undefined>[],
+  ): Step<BlobId> {
+    const result = quiet(
+      walked.then(async (parent) => {
+        const all = (await Promise.all(nodes)).filter((n): n is Node => n !== undefined);
+        if (parent?.tree !== undefined && sameNodes(all, parent.nodes)) return parent.tree;
+        return this.saveTree(all);
+      }),
+    );
+    return { walked: this.pool ? walked.then(noop) : result.then(noop), result };
+  }
+
+  /** Lists `path`, queues its files and walks its subdirectories; undefined if unlistable. */
+  private async walkDir(
+    path: Buffer,
+    parentTree: BlobId | undefined,
+    rootDevice: bigint,
+    nodes: Promise<Node | undefined>[],
+  ): Promise<ParentDir | undefined> {
+    const parentDir = this.parents.get(parentTree);
     let listing;
     try {
       listing = await listDirectory(path);
     } catch (err) {
       this.problem(this.errors, path, err);
-      return this.saveTree([]);
+      return undefined;
     }
     for (const e of listing.errors) this.problem(this.errors, e.path, e.error);
     const cacheDir = this.options.excludeCaches === true && (await isCacheDir(path));
-    const parents = await this.parentNodes(parentTree);
-    const pending: Promise<Node | undefined>[] = [];
-    for (const child of listing.entries) {
-      const childPath = join(path, child.name);
-      if (cacheDir && !child.name.equals(CACHEDIR_TAG)) continue;
-      if (this.options.exclude?.(childPath, child.type === 'dir')) continue;
-      const result = this.archiveEntry(
-        childPath,
-        child,
-        parents.get(child.name.toString('latin1')),
-        rootDevice,
-      );
-      // Directories are walked one at a time (depth-first); files run concurrently under the semaphore.
-      if (child.type === 'dir') await result;
-      pending.push(result);
+    const children = listing.entries.filter(
+      (child) =>
+        (!cacheDir || child.name.equals(CACHEDIR_TAG)) &&
+        this.options.exclude?.(join(path, child.name), child.type === 'dir') !== true,
+    );
+    const parents = (await parentDir).nodes;
+    const parentOf = (child: FsEntry): Node | undefined =>
+      parents.get(child.name.toString('latin1'));
+    this.parents.prefetch(
+      children
+        .filter((c) => c.type === 'dir' && !this.crossesDevice(c, rootDevice))
+        .map((c) => parentOf(c)?.subtree),
+    );
+    for (const child of children) {
+      throwIfAborted(this.options.signal);
+      const step = this.archiveEntry(join(path, child.name), child, parentOf(child), rootDevice);
+      nodes.push(quiet(step.result));
+      // Depth-first: a subdirectory is listed completely before the next entry.
+      if (step.walked) await step.walked;
     }
-    const nodes = (await Promise.all(pending)).filter((n): n is Node => n !== undefined);
-    return this.saveTree(nodes);
+    return parentDir;
+  }
+
+  private crossesDevice(entry: FsEntry, rootDevice: bigint): boolean {
+    return this.options.oneFileSystem === true && entry.deviceId !== rootDevice;
   }
 
   private async saveTree(nodes: readonly Node[]): Promise<BlobId> {
     const builder = new TreeBuilder(this.options.writer);
     for (const n of nodes) await builder.add(n);
     return builder.finish();
-  }
-
-  /** The parent snapshot's nodes of one directory, keyed by raw name. */
-  private async parentNodes(treeId: BlobId | undefined): Promise<Map<string, Node>> {
-    const map = new Map<string, Node>();
-    if (!treeId || !this.options.repo.index.has(treeId)) return map;
-    try {
-      for await (const n of treeNodes(this.options.repo, treeId, this.options.signal))
-        map.set(n.name.toString('latin1'), n);
-    } catch (err) {
-      // A damaged parent only costs speed: everything is read again.
-      this.warnings.push({
-        path: '(parent snapshot)',
-        message: `parent tree ${treeId} unreadable, reading all files: ${describeError(err)}`,
-      });
-      map.clear();
-    }
-    return map;
   }
 
   private problem(list: ProblemItem[], path: Buffer | string, err: unknown): void {

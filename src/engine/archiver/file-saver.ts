@@ -3,7 +3,7 @@
  * buffer plus the chunker's window (≤ max chunk size), never the whole file.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { throwIfAborted, type BlobId } from '../../core/index.js';
+import { interrupted, throwIfAborted, type BlobId } from '../../core/index.js';
 import type { FsEntry } from '../../sources/index.js';
 import { Chunker, type ChunkerParams } from '../chunker/index.js';
 import type { BlobWriter } from '../repository/index.js';
@@ -90,7 +90,10 @@ async function readAndSave(
   }
 }
 
-/** Saves a stream (stdin, a command's output) as one file's content. */
+/**
+ * Saves a stream (stdin, a command's output) as one file's content. An abort ends it at once,
+ * even while the stream is silent: stdin or a command may never send another byte.
+ */
 export async function saveStream(
   stream: AsyncIterable<Buffer>,
   ctx: FileSaverContext,
@@ -98,7 +101,7 @@ export async function saveStream(
   return ctx.chunkers.use(async (chunker) => {
     const content: BlobId[] = [];
     let bytes = 0;
-    for await (const data of stream) {
+    for await (const data of untilAborted(stream, ctx.signal)) {
       throwIfAborted(ctx.signal);
       bytes += data.length;
       ctx.onBytes?.(data.length);
@@ -108,4 +111,33 @@ export async function saveStream(
     for (const chunk of chunker.finish()) content.push((await ctx.writer.save('data', chunk)).id);
     return { content, bytes };
   });
+}
+
+/** Iterates `source`, rejecting with INTERRUPTED as soon as `signal` aborts, mid-wait included. */
+async function* untilAborted<T>(
+  source: AsyncIterable<T>,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<T> {
+  if (!signal) {
+    yield* source;
+    return;
+  }
+  throwIfAborted(signal);
+  const iterator = source[Symbol.asyncIterator]();
+  let onAbort = (): void => undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(interrupted(signal));
+  });
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    for (;;) {
+      const next = await Promise.race([iterator.next(), aborted]);
+      if (next.done === true) return;
+      yield next.value;
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    // Stops the source (a Readable is destroyed); a pending read may settle later, unobserved.
+    if (signal.aborted) void Promise.resolve(iterator.return?.()).catch(() => undefined);
+  }
 }

@@ -1,6 +1,8 @@
 /**
  * archiver: turns filesystem trees and streams into blobs and trees (the backup side of the
- * engine). See repository-format.md, "Trees", and the parent-snapshot rules there.
+ * engine). See repository-format.md, "Trees", and the parent-snapshot rules there. File contents
+ * are read, chunked, hashed, compressed and sealed by worker threads (workers/); the walk,
+ * dedup, packs and trees stay on the main thread. Performance notes: docs/benchmarks.md.
  */
 export * from './archiver.js';
 export * from './backup-progress.js';

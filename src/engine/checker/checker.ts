@@ -62,6 +62,7 @@ export async function checkRepository(options: CheckOptions): Promise<CheckResul
   for await (const info of repo.store.list('index', signal ? { signal } : {}))
     indexNames.push(info.name);
   const decoded: { name: string; content: IndexFileContent }[] = [];
+  const unreadable: CheckProblem[] = [];
   await mapLimit(indexNames, 8, async (name) => {
     try {
       const bytes = await repo.store.get('index', name);
@@ -72,10 +73,17 @@ export async function checkRepository(options: CheckOptions): Promise<CheckResul
       });
     } catch (err) {
       if (err instanceof HoldfastError && err.code === 'NOT_FOUND') return; // replaced by a prune meanwhile
-      errors.push({ object: `index ${name}`, message: describeError(err) });
+      unreadable.push({ object: `index ${name}`, message: describeError(err) });
     }
   });
   const superseded = new Set<string>(decoded.flatMap((d) => d.content.supersedes));
+  // A damaged file that another supersedes is ignored by every reader: only a warning (on
+  // object-locked storage it cannot be deleted before its retention ends).
+  for (const u of unreadable) {
+    if (superseded.has(u.object.slice('index '.length)))
+      warnings.push({ ...u, message: `${u.message} (superseded, ignored)` });
+    else errors.push(u);
+  }
   const pendingDeletion = new Set<string>();
   for (const { name, content } of decoded) {
     if (superseded.has(name)) continue;

@@ -26,6 +26,15 @@ export function newKdfParams(cost: KdfCost = DEFAULT_KDF_COST): KdfParams {
 }
 
 export function validateKdfParams(params: KdfParams): void {
+  if (
+    typeof params !== 'object' ||
+    params === null ||
+    !Number.isInteger(params.r) ||
+    !Number.isInteger(params.p) ||
+    typeof params.salt !== 'string'
+  ) {
+    throw new HoldfastError('INTEGRITY', 'key file has malformed KDF parameters');
+  }
   const { N, r, p } = params;
   const powerOfTwo = Number.isInteger(N) && N >= 1024 && (N & (N - 1)) === 0;
   // Upper bounds stop a forged key file from making every open allocate gigabytes or spin for

@@ -18,6 +18,30 @@ export interface RepositoryConfig {
   blob_id_key: string;
   pack_size: number;
   compression: 'off' | 'auto' | 'max';
+  /** Present when init set up object lock (repository-format.md, "Object lock"). */
+  object_lock?: ObjectLockConfig;
+}
+
+/** Every object but lock files is retained for `period_seconds`, rounded up to generations. */
+export interface ObjectLockConfig {
+  mode: 'governance' | 'compliance';
+  period_seconds: number;
+  generation_seconds: number;
+}
+
+function validObjectLock(value: unknown): boolean {
+  if (value === undefined) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  const l = value as Partial<ObjectLockConfig>;
+  const period = l.period_seconds;
+  const generation = l.generation_seconds;
+  return (
+    (l.mode === 'governance' || l.mode === 'compliance') &&
+    Number.isSafeInteger(period) &&
+    Number.isSafeInteger(generation) &&
+    (generation ?? 0) >= 1 &&
+    (generation ?? 0) <= (period ?? 0)
+  );
 }
 
 export function validateRepositoryConfig(value: unknown): RepositoryConfig {
@@ -44,7 +68,8 @@ export function validateRepositoryConfig(value: unknown): RepositoryConfig {
     !keyOk(c.blob_id_key) ||
     typeof c.pack_size !== 'number' ||
     typeof c.id !== 'string' ||
-    !['off', 'auto', 'max'].includes(c.compression as string)
+    !['off', 'auto', 'max'].includes(c.compression as string) ||
+    !validObjectLock(c.object_lock)
   ) {
     throw new HoldfastError('INTEGRITY', 'repository config is malformed');
   }

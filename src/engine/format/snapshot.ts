@@ -38,6 +38,11 @@ export interface Snapshot {
   partial?: boolean;
   /** Set by `copy`: the snapshot this one copies. */
   original?: SnapshotId;
+  /**
+   * Facts about what a database snapshot holds (`kind`, PostgreSQL system identifier, version,
+   * timeline, WAL positions, ...): string keys and values, see repository-format.md "Snapshots".
+   */
+  meta?: Record<string, string>;
   program_version: string;
   summary?: SnapshotSummary;
 }

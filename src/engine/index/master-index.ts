@@ -55,15 +55,26 @@ export class MasterIndex {
     return this.packNumbers.has(packId);
   }
 
-  /** Adds a pack's blobs. A blob already indexed (a duplicate in another pack) keeps its first location. */
-  addPack(packId: PackId, entries: readonly PackEntry[]): void {
-    let pack = this.packNumbers.get(packId);
-    if (pack === undefined) {
-      pack = this.packIds.length;
-      this.packIds.push(packId);
-      this.packNumbers.set(packId, pack);
+  /**
+   * Adds a pack's blobs. A blob already indexed (a duplicate in another pack, or another index
+   * file's entry for it) keeps its first location; `onDuplicate` sees each such entry.
+   */
+  addPack(
+    packId: PackId,
+    entries: readonly PackEntry[],
+    onDuplicate?: (entry: PackEntry, indexed: BlobLocation) => void,
+  ): void {
+    const pack = this.packNumber(packId);
+    for (const e of entries) {
+      const i = this.addEntry(pack, e);
+      if (i >= 0 && onDuplicate) onDuplicate(e, this.locationAt(i));
     }
-    for (const e of entries) this.addEntry(pack, e);
+  }
+
+  /** Points an indexed blob at another location (a verified one, when index files disagree). */
+  relocate(id: BlobId, location: BlobLocation): void {
+    const i = this.find(idToBytes(id));
+    if (i >= 0) this.setLocation(i, this.packNumber(location.packId), location);
   }
 
   has(id: BlobId): boolean {
@@ -72,7 +83,10 @@ export class MasterIndex {
 
   lookup(id: BlobId): BlobLocation | undefined {
     const i = this.find(idToBytes(id));
-    if (i < 0) return undefined;
+    return i < 0 ? undefined : this.locationAt(i);
+  }
+
+  private locationAt(i: number): BlobLocation {
     const m = this.meta;
     const w = m[i * WORDS + 3]!;
     return {
@@ -90,13 +104,35 @@ export class MasterIndex {
     return this.ids.byteLength + this.meta.byteLength + this.slots.byteLength;
   }
 
-  private addEntry(pack: number, e: PackEntry): void {
+  private packNumber(packId: PackId): number {
+    let pack = this.packNumbers.get(packId);
+    if (pack === undefined) {
+      pack = this.packIds.length;
+      this.packIds.push(packId);
+      this.packNumbers.set(packId, pack);
+    }
+    return pack;
+  }
+
+  /** Adds an entry; returns -1, or the index of the entry already holding this id. */
+  private addEntry(pack: number, e: PackEntry): number {
     const key = idToBytes(e.id);
-    if (this.find(key) >= 0) return;
+    const existing = this.find(key);
+    if (existing >= 0) return existing;
     if (this.count === this.meta.length / WORDS) this.growEntries();
     if ((this.count + 1) * 4 > this.slots.length * 3) this.rehash(this.slots.length * 2);
     const i = this.count++;
     key.copy(this.ids, i * PREFIX, 0, PREFIX);
+    this.setLocation(i, pack, e);
+    this.insertSlot(i);
+    return -1;
+  }
+
+  private setLocation(
+    i: number,
+    pack: number,
+    e: Pick<PackEntry, 'offset' | 'length' | 'rawLength' | 'type' | 'compression'>,
+  ): void {
     const m = this.meta;
     m[i * WORDS] = pack;
     m[i * WORDS + 1] = e.offset;
@@ -105,7 +141,6 @@ export class MasterIndex {
       (e.rawLength & RAW_MASK) |
       (e.type === 'tree' ? TYPE_BIT : 0) |
       (e.compression ? ZSTD_BIT : 0);
-    this.insertSlot(i);
   }
 
   private find(key: Buffer): number {

@@ -66,6 +66,9 @@ export async function listLocks(repo: Repository): Promise<LockEntry[]> {
       out.push({ name: o.name, info: repo.openLock(bytes, `lock ${o.name}`) as LockInfo });
     } catch (err) {
       if (err instanceof HoldfastError && err.code === 'NOT_FOUND') continue; // released meanwhile
+      // Undecryptable or malformed: nobody can hold it. Any other failure must not make a
+      // running operation look absent, so it is passed on.
+      if (!(err instanceof HoldfastError && err.code === 'INTEGRITY')) throw err;
       out.push({ name: o.name, info: undefined });
     }
   }

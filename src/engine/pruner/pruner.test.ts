@@ -5,7 +5,7 @@ import type { BlobId, SnapshotId } from '../../core/index.js';
 import { MemoryStore } from '../../storage/index.js';
 import { encodeTree, type Node } from '../format/index.js';
 import { RepositoryLock } from '../lock/index.js';
-import { Repository } from '../repository/index.js';
+import { keepReusedPacksIndexed, Repository } from '../repository/index.js';
 import { checkRepository } from '../checker/index.js';
 import { prune } from './pruner.js';
 
@@ -88,6 +88,10 @@ void test('unreferenced data waits while an operation that may use it runs, and 
   );
   const tree = (await writer.save('tree', encodeTree({ nodes: [fileNode('g', [reused])] }))).id;
   await writer.flush();
+  assert.ok(
+    (await keepReusedPacksIndexed(repo, tree)) >= 1,
+    'the backup re-indexes what it reused',
+  );
   await repo.saveSnapshot({
     time: new Date().toISOString(),
     tree,
@@ -99,7 +103,7 @@ void test('unreferenced data waits while an operation that may use it runs, and 
   await backupLock.release();
 
   const second = await prune({ repo: await reopen(store), session: pruneLock.session });
-  assert.ok(second.resurrectedPacks >= 1, 'the pack holding the reused blob is put back');
+  assert.equal(second.resurrectedPacks, 0, 'nothing to put back: the backup re-indexed it');
   assert.ok(second.deletedPacks >= 1, 'the rest is deleted');
   await pruneLock.release();
 
@@ -129,4 +133,67 @@ void test('with no other operation running, prune deletes in one run and is idem
     (await checkRepository({ repo: await reopen(store), readData: true })).errors,
     [],
   );
+});
+
+void test('a pack unindexed twice waits for the newest operation, not the first one to finish', async () => {
+  const store = new MemoryStore();
+  const owner = { username: 'u', hostname: 'h' };
+  await Repository.init(store, 'pw', { owner, kdfCost: cheap, packSize: 4 * 1024 * 1024 });
+  // Backup B uploads a full pack; its index is not written yet when prune 1 runs.
+  const b = await reopen(store);
+  const lockB = await RepositoryLock.acquire(b, { mode: 'shared' });
+  const big = randomBytes(5 * 1024 * 1024);
+  const wB = b.writer();
+  const blob = (await wB.save('data', big)).id;
+  await wB.save('data', randomBytes(10)); // forces the full pack out
+  while ((await packCount(store)) === 0) await new Promise((r) => setTimeout(r, 10)); // upload lands
+  const pruneLock = await RepositoryLock.acquire(b, { mode: 'prune' });
+  const p1 = await prune({ repo: await reopen(store), session: pruneLock.session });
+  assert.ok(p1.waitingPacks >= 1, 'the in-flight pack waits for B');
+  await wB.flush();
+  const treeB = (await wB.save('tree', encodeTree({ nodes: [fileNode('b', [blob])] }))).id;
+  await wB.flush();
+  await keepReusedPacksIndexed(b, treeB);
+  const snapB = await b.saveSnapshot({
+    time: new Date().toISOString(),
+    tree: treeB,
+    paths: ['/b'],
+    hostname: 'h',
+    username: 'u',
+    program_version: 't',
+  });
+  await lockB.release();
+  await store.delete('snapshot', snapB); // forgotten
+
+  // Backup C starts, reuses the blob from B's pack; prune 2 runs while C is still going.
+  const c = await reopen(store);
+  const lockC = await RepositoryLock.acquire(c, { mode: 'shared' });
+  const wC = c.writer();
+  assert.equal((await wC.save('data', big)).added, false);
+  const p2 = await prune({ repo: await reopen(store), session: pruneLock.session });
+  assert.equal(p2.deletedPacks >= 0, true);
+  assert.ok(
+    await store.stat(
+      'pack',
+      (await reopen(store)).index.lookup(blob)?.packId ?? c.index.lookup(blob)!.packId,
+    ),
+    'the pack C reuses still exists',
+  );
+  const treeC = (await wC.save('tree', encodeTree({ nodes: [fileNode('c', [blob])] }))).id;
+  await wC.flush();
+  await keepReusedPacksIndexed(c, treeC);
+  await c.saveSnapshot({
+    time: new Date().toISOString(),
+    tree: treeC,
+    paths: ['/c'],
+    hostname: 'h',
+    username: 'u',
+    program_version: 't',
+  });
+  await lockC.release();
+  await prune({ repo: await reopen(store), session: pruneLock.session });
+  await pruneLock.release();
+  const after = await reopen(store);
+  assert.deepEqual((await checkRepository({ repo: after, readData: true })).errors, []);
+  assert.deepEqual(await after.loadBlob('data', blob), big);
 });

@@ -35,7 +35,7 @@ import {
   type PendingDeletion,
 } from '../format/index.js';
 import { BlobIdSet } from '../index/index.js';
-import { isDeadOnThisHost, listLocks, lockMode } from '../lock/index.js';
+import { isDeadOnThisHost, listLocks } from '../lock/index.js';
 import type { Repository } from '../repository/index.js';
 import { planPrune, type PackStats, type PrunePlan } from './prune-plan.js';
 import { markUsed } from './used-blobs.js';
@@ -65,6 +65,10 @@ export interface PruneResult {
   /** Packs unindexed but not yet deletable, because these sessions may still use them. */
   readonly waitingPacks: number;
   readonly waitingFor: string[];
+  /** Object lock: unindexed packs kept because they are retained; a later prune deletes them. */
+  readonly retainedPacks?: number;
+  /** The latest retain-until date among them. */
+  readonly retainedUntil?: Date;
 }
 
 interface IndexFile {
@@ -86,7 +90,7 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
   const effective = files.filter((f) => !superseded.has(f.id));
   // Files whose superseding file is durable but which a crashed prune did not delete yet.
   for (const f of files)
-    if (superseded.has(f.id) && !options.dryRun) await repo.store.delete('index', f.id, opt);
+    if (superseded.has(f.id) && !options.dryRun) await repo.deleteObject('index', f.id, signal);
   // Not repo.loadIndex(): it may have been loaded before the snapshots were listed.
   for (const f of effective)
     for (const p of f.content.packs) repo.index.addPack(p.packId, p.entries);
@@ -189,43 +193,62 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
   await writer.flush();
 
   progress('rewriting the index');
-  const affected = effective.filter((f) => f.content.packs.some((p) => removed.has(p.packId)));
-  const markers = effective.filter(
-    (f) => (f.content.deletions?.length ?? 0) > 0 && f.content.packs.length === 0,
+  // Every file that lists a removed pack or carries pending deletions is replaced: its kept packs
+  // are rewritten, its deletions merged into the new marker. So no deletion record outlives the
+  // run that superseded it, and no pack is named by two records.
+  const affected = effective.filter(
+    (f) =>
+      f.content.packs.some((p) => removed.has(p.packId)) || (f.content.deletions?.length ?? 0) > 0,
   );
   const kept = affected.flatMap((f) => f.content.packs.filter((p) => !removed.has(p.packId)));
   for (let i = 0; i < kept.length; i += PACKS_PER_INDEX) {
     await putIndex(repo, { supersedes: [], packs: kept.slice(i, i + PACKS_PER_INDEX) }, signal);
   }
-  const newPending: PendingDeletion = {
-    packs: [...removed, ...orphans] as PackId[],
-    sessions: [UNKNOWN_SESSION],
-  };
-  let deletions = [...pending, ...(newPending.packs.length ? [newPending] : [])];
-  const replaced = [...affected, ...markers].map((f) => f.id);
-  let marker = await putIndex(repo, { supersedes: replaced, packs: [], deletions }, signal);
+  const fresh = new Set<string>([...removed, ...orphans]);
+  // A pack being unindexed again belongs to the new record only (its new sessions must end).
+  const older = pending
+    .map((d) => ({ packs: d.packs.filter((p) => !fresh.has(p)), sessions: d.sessions }))
+    .filter((d) => d.packs.length > 0);
+  let deletions: PendingDeletion[] = [
+    ...older,
+    ...(fresh.size ? [{ packs: [...fresh] as PackId[], sessions: [UNKNOWN_SESSION] }] : []),
+  ];
+  const replaced = affected.map((f) => f.id);
+  let marker: IndexId | undefined;
+  if (replaced.length > 0 || deletions.length > 0) {
+    marker = await putIndex(repo, { supersedes: replaced, packs: [], deletions }, signal);
+  }
 
   // Step 3: record who may still hold the old index.
   const alive = await aliveSessions(repo, options.session);
   deletions = deletions.map((d) =>
     d.sessions.includes(UNKNOWN_SESSION) ? { packs: d.packs, sessions: [...alive] } : d,
   );
-  marker = await replaceMarker(
-    repo,
-    marker,
-    { supersedes: [...replaced, marker], packs: [], deletions },
-    signal,
-  );
-  for (const id of replaced) await repo.store.delete('index', id, opt);
+  if (marker)
+    marker = await replaceMarker(
+      repo,
+      marker,
+      { supersedes: [...replaced, marker], packs: [], deletions },
+      signal,
+    );
+  // Object lock: a retained file stays until its date; superseded, it is ignored meanwhile.
+  for (const id of replaced) await repo.deleteObject('index', id, signal);
 
   progress('deleting');
   const outcome = await carryOut(repo, deletions, alive, used, new Set(snapshotIds), view, signal);
-  await replaceMarker(
-    repo,
-    marker,
-    { supersedes: [marker], packs: outcome.resurrected, deletions: outcome.remaining },
-    signal,
-  );
+  if (marker) {
+    if (outcome.resurrected.length > 0 || outcome.remaining.length > 0) {
+      await replaceMarker(
+        repo,
+        marker,
+        { supersedes: [marker], packs: outcome.resurrected, deletions: outcome.remaining },
+        signal,
+      );
+    } else {
+      // Nothing left to record: the marker's superseded files are gone, so it has no job left.
+      await repo.deleteObject('index', marker, signal);
+    }
+  }
   return {
     ...base,
     dryRun: false,
@@ -235,6 +258,10 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
     resurrectedPacks: outcome.resurrected.length,
     waitingPacks: outcome.remaining.reduce((n, d) => n + d.packs.length, 0),
     waitingFor: [...new Set(outcome.remaining.flatMap((d) => d.sessions))],
+    ...(outcome.retained.length > 0 && {
+      retainedPacks: outcome.retained.length,
+      retainedUntil: new Date(Math.max(...outcome.retained.map((r) => r.until.getTime()))),
+    }),
   };
 }
 
@@ -251,52 +278,79 @@ async function carryOut(
   freed: number;
   resurrected: IndexedPack[];
   remaining: PendingDeletion[];
+  retained: { packId: PackId; until: Date }[];
 }> {
   const opt = signal ? { signal } : {};
   const ready = deletions.filter((d) => !d.sessions.some((s) => alive.has(s)));
   const remaining = deletions.filter((d) => d.sessions.some((s) => alive.has(s)));
+  // Belt and braces: a pack a waiting record names is never deleted through another record.
+  const waiting = new Set<string>(remaining.flatMap((d) => d.packs));
   let deleted = 0;
   let freed = 0;
   const resurrected: IndexedPack[] = [];
-  if (ready.length === 0) return { deleted, freed, resurrected, remaining };
+  const retained: { packId: PackId; until: Date }[] = [];
+  if (ready.length === 0) return { deleted, freed, resurrected, remaining, retained };
   // Snapshots written since we marked (by backups that have finished since) may use these packs.
   const now = await listSnapshotIds(repo, signal);
-  const fresh = now.filter((id) => !knownSnapshots.has(id));
+  const freshSnapshots = now.filter((id) => !knownSnapshots.has(id));
   const indexedNow = await refreshIndex(repo, signal);
-  await markUsed(repo, await snapshotTrees(repo, fresh, signal), used, signal);
+  await markUsed(repo, await snapshotTrees(repo, freshSnapshots, signal), used, signal);
   for (const d of ready) {
     for (const packId of d.packs) {
       throwIfAborted(signal);
-      if (indexedNow.has(packId)) continue; // re-indexed meanwhile (repair index): keep it
+      if (indexedNow.has(packId) || waiting.has(packId)) continue; // re-indexed meanwhile, or still awaited
       const info = await repo.store.stat('pack', packId, opt);
       if (!info) continue;
+      // Object lock: a retained pack is not even read; it waits, unindexed, for a later prune.
+      const until = await repo.retainedUntil('pack', packId, signal);
+      if (until) {
+        retained.push({ packId, until });
+        continue;
+      }
       let entries: PackEntry[] | undefined;
       try {
         const bytes = await repo.store.get('pack', packId, undefined, opt);
         entries = decodePackHeader(repo.masterKeyForCheck(), bytes, bytes.length, `pack ${packId}`);
-      } catch {
-        entries = undefined; // unreadable: nothing in it can be restored anyway
+      } catch (err) {
+        // Only a damaged pack may go unexamined (nothing in it can be restored anyway); a storage
+        // failure stops the prune before it deletes anything else.
+        if (!(
+          err instanceof HoldfastError &&
+          (err.code === 'INTEGRITY' || err.code === 'UNSUPPORTED_FORMAT')
+        ))
+          throw err;
+        entries = undefined;
       }
       if (entries?.some((e) => used.has(e.id) && !view.has(e.id))) {
         resurrected.push({ packId, entries });
         continue;
       }
-      await repo.store.delete('pack', packId, opt);
+      const { retainedUntil } = await repo.deleteObject('pack', packId, signal);
+      if (retainedUntil) {
+        retained.push({ packId, until: retainedUntil });
+        continue;
+      }
       deleted++;
       freed += info.size;
     }
   }
-  return { deleted, freed, resurrected, remaining };
+  // Waiting for nobody: the next prune deletes them once their retention has ended.
+  if (retained.length > 0) remaining.push({ packs: retained.map((r) => r.packId), sessions: [] });
+  return { deleted, freed, resurrected, remaining, retained };
 }
 
 /** Sessions of live lock holders other than ourselves (dead holders on this host excluded). */
 async function aliveSessions(repo: Repository, own: string): Promise<Set<string>> {
   const alive = new Set<string>();
   for (const l of await listLocks(repo)) {
-    if (!l.info || l.info.session === own || isDeadOnThisHost(l.info)) continue;
-    // Locks from before sessions existed cannot be told apart: treat them as one unknown holder.
+    // An unreadable lock may belong to a running backup: count it as an unknown holder (it
+    // blocks deletions until "unlock" removes it). So do locks without a session.
+    if (!l.info) {
+      alive.add(UNKNOWN_SESSION);
+      continue;
+    }
+    if (l.info.session === own || isDeadOnThisHost(l.info)) continue;
     alive.add(l.info.session ?? UNKNOWN_SESSION);
-    void lockMode;
   }
   return alive;
 }
@@ -369,7 +423,7 @@ async function replaceMarker(
   signal?: AbortSignal,
 ): Promise<IndexId> {
   const id = await putIndex(repo, content, signal);
-  await repo.store.delete('index', old, signal ? { signal } : {});
+  await repo.deleteObject('index', old, signal);
   return id;
 }
 

@@ -7,3 +7,4 @@ export * from './blob-writer.js';
 export * from './master-key.js';
 export * from './find-snapshot.js';
 export * from './tree-walk.js';
+export * from './commit-guard.js';

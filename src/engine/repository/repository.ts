@@ -4,9 +4,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
+  describeError,
   HoldfastError,
+  isHoldfastError,
   systemClock,
   type BlobId,
+  type PackId,
   type Clock,
   type IndexId,
   type KeyId,
@@ -16,7 +19,7 @@ import {
   throwIfAborted,
   mapLimit,
 } from '../../core/index.js';
-import type { ObjectStore } from '../../storage/index.js';
+import type { ObjectKind, ObjectStore } from '../../storage/index.js';
 import {
   DEFAULT_CHUNKER_PARAMS,
   validateChunkerParams,
@@ -35,12 +38,28 @@ import {
   validateSnapshot,
   type BlobType,
   type IndexFileContent,
+  type PackEntry,
+  type ObjectLockConfig,
   type PendingDeletion,
   type RepositoryConfig,
   type Snapshot,
   type Tree,
 } from '../format/index.js';
-import { MasterIndex } from '../index/index.js';
+import {
+  AlternativeLocations,
+  contradicts,
+  MasterIndex,
+  sameLocation,
+  type BlobLocation,
+} from '../index/index.js';
+import {
+  ObjectLock,
+  RetainingStore,
+  RetentionPolicy,
+  type DeleteOutcome,
+  type ExtendResult,
+  type ObjectRef,
+} from '../retention/index.js';
 import { BlobWriter, type BlobWriterOptions } from './blob-writer.js';
 import { createKeyFile, newMasterKey, unlockKeyFile, type KeyOwner } from './master-key.js';
 
@@ -55,6 +74,8 @@ export interface InitOptions {
   readonly kdfCost?: KdfCost;
   /** Copy chunker and blob-id keys from another repository so copies deduplicate identically. */
   readonly contentKeysFrom?: RepositoryConfig;
+  /** Object lock (needs storage with the retention capability); see retention/. */
+  readonly objectLock?: ObjectLockConfig;
   readonly signal?: AbortSignal;
 }
 
@@ -71,21 +92,36 @@ export interface SnapshotEntry {
 
 export class Repository {
   readonly index = new MasterIndex();
+  /** Other locations index files give (duplicates, superseded files): read fallbacks only. */
+  readonly alternatives = new AlternativeLocations();
+  /** Packs already reported for holding something other than the index says. */
+  private readonly fallbackPacks = new Set<string>();
   /** Packs prune has unindexed and will delete (from the index files, after loadIndex). */
   readonly pendingDeletions: PendingDeletion[] = [];
+  /** Index files read by loadIndex: lets a backup notice that a prune replaced some meanwhile. */
+  readonly loadedIndexFiles = new Set<string>();
   readonly idKey: Buffer;
   readonly chunkerKey: Buffer;
   readonly chunkerParams: ChunkerParams;
+  /** Index files superseded by others (from loadIndex): nothing depends on them any more. */
+  readonly supersededIndexFiles = new Set<string>();
+  /** Set when the repository uses object lock; then `store` retains what it writes. */
+  readonly objectLock: ObjectLock | undefined;
+  readonly store: ObjectStore;
   private indexLoaded = false;
 
   private constructor(
-    readonly store: ObjectStore,
+    store: ObjectStore,
     readonly config: RepositoryConfig,
     private readonly masterKey: Buffer,
     readonly keyId: KeyId,
     readonly clock: Clock,
     readonly logger: Logger,
   ) {
+    this.objectLock = config.object_lock
+      ? new ObjectLock(new RetentionPolicy(config.object_lock), clock)
+      : undefined;
+    this.store = this.objectLock ? new RetainingStore(store, this.objectLock) : store;
     this.idKey = Buffer.from(config.blob_id_key, 'base64');
     this.chunkerKey = Buffer.from(config.chunker.key, 'base64');
     this.chunkerParams = {
@@ -135,6 +171,7 @@ export class Repository {
       blob_id_key: from ? from.blob_id_key : randomBytes(32).toString('base64'),
       pack_size: packSize,
       compression: options.compression ?? 'auto',
+      ...(options.objectLock && { object_lock: { ...options.objectLock } }),
     };
     const masterKey = newMasterKey();
     const key = await createKeyFile(
@@ -145,11 +182,19 @@ export class Repository {
       options.kdfCost,
     );
     const signal = options.signal ? { signal: options.signal } : {};
+    if (options.objectLock) {
+      if (!store.retention)
+        throw new HoldfastError('USAGE', `${store.location} does not support object lock`, {
+          hint: 'object lock needs an S3 location (s3:...)',
+        });
+      await store.retention.prepare(signal);
+    }
     await store.create(signal);
+    const repo = new Repository(store, config, masterKey, key.id, clock, silentLogger);
     // Key before config: a repository is only "found" once its config exists, and by then a key opens it.
-    await store.put('key', key.id, key.bytes, signal);
-    await store.put('config', 'config', sealJson(masterKey, 'config', config), signal);
-    return new Repository(store, config, masterKey, key.id, clock, silentLogger);
+    await repo.store.put('key', key.id, key.bytes, signal);
+    await repo.store.put('config', 'config', sealJson(masterKey, 'config', config), signal);
+    return repo;
   }
 
   static async open(
@@ -191,14 +236,83 @@ export class Repository {
   async loadIndex(signal?: AbortSignal): Promise<void> {
     if (this.indexLoaded) return;
     const files = await this.readIndexFiles(signal);
+    for (const f of files) this.loadedIndexFiles.add(f.id);
     const superseded = new Set<string>();
     for (const f of files) for (const s of f.content.supersedes) superseded.add(s);
+    for (const s of superseded) this.supersededIndexFiles.add(s);
+    const conflicts = new Set<BlobId>();
     for (const f of files) {
       if (superseded.has(f.id)) continue;
-      for (const p of f.content.packs) this.index.addPack(p.packId, p.entries);
+      for (const p of f.content.packs)
+        this.index.addPack(p.packId, p.entries, (e, first) =>
+          this.noteAlternative(p.packId, e, first, conflicts),
+        );
       this.pendingDeletions.push(...(f.content.deletions ?? []));
     }
+    // Superseded files remain fallbacks for reading: a superseding index file that is damaged
+    // or forged must not hide a blob an original index file locates (threat-model.md).
+    for (const f of files) {
+      if (!superseded.has(f.id)) continue;
+      for (const p of f.content.packs) {
+        for (const e of p.entries) {
+          const first = this.index.lookup(e.id);
+          if (first) this.noteAlternative(p.packId, e, first, conflicts);
+          else this.alternatives.add(e.id, { ...e, packId: p.packId });
+        }
+      }
+    }
+    await this.resolveConflicts(conflicts, signal);
     this.indexLoaded = true;
+  }
+
+  /** Where `id` is read from: the master index's location, else an alternative one. */
+  locate(id: BlobId): BlobLocation | undefined {
+    return this.index.lookup(id) ?? this.alternatives.get(id)[0];
+  }
+
+  private noteAlternative(
+    packId: PackId,
+    entry: PackEntry,
+    first: BlobLocation,
+    conflicts: Set<BlobId>,
+  ): void {
+    const location: BlobLocation = { ...entry, packId };
+    if (sameLocation(location, first)) return;
+    this.alternatives.add(entry.id, location);
+    if (contradicts(location, first)) conflicts.add(entry.id);
+  }
+
+  /**
+   * Index files that contradict each other about a blob's type or length (copies of one blob
+   * never do) are settled by reading: the first location whose content verifies is kept.
+   */
+  private async resolveConflicts(ids: Set<BlobId>, signal?: AbortSignal): Promise<void> {
+    await mapLimit([...ids], 4, async (id) => {
+      const first = this.index.lookup(id)!;
+      const candidates = [first, ...this.alternatives.get(id)];
+      for (const c of candidates) {
+        if (!(await this.verifies(id, c, signal))) continue;
+        if (c !== first) this.index.relocate(id, c);
+        this.alternatives.set(
+          id,
+          candidates.filter((o) => o !== c && !contradicts(o, c)),
+        );
+        return;
+      }
+      this.logger.warn(
+        `index files disagree about blob ${id} and none of its ${candidates.length} locations verifies`,
+      );
+    });
+  }
+
+  private async verifies(id: BlobId, at: BlobLocation, signal?: AbortSignal): Promise<boolean> {
+    try {
+      await this.readAt(at.type, id, at, signal);
+      return true;
+    } catch (err) {
+      if (isRecoverable(err)) return false;
+      throw err;
+    }
   }
 
   /** Every index file, decoded. Damaged ones throw INTEGRITY naming the file. */
@@ -222,26 +336,71 @@ export class Repository {
     const names: string[] = [];
     for await (const info of this.store.list('index', signal ? { signal } : {}))
       names.push(info.name);
-    return mapLimit(names, 8, async (name) => {
+    const read = await mapLimit(names, 8, async (name) => {
       throwIfAborted(signal);
       const bytes = await this.store.get('index', name, undefined, signal ? { signal } : {});
-      if (fileIdOf(bytes) !== name)
-        throw new HoldfastError('INTEGRITY', `index ${name}: content does not match its name`);
-      return {
-        id: name as IndexId,
-        content: decodeIndexFile(this.masterKey, bytes, `index ${name}`),
-      };
+      try {
+        if (fileIdOf(bytes) !== name)
+          throw new HoldfastError('INTEGRITY', `index ${name}: content does not match its name`);
+        return {
+          id: name as IndexId,
+          content: decodeIndexFile(this.masterKey, bytes, `index ${name}`),
+        };
+      } catch (err) {
+        const damage =
+          err instanceof HoldfastError &&
+          (err.code === 'INTEGRITY' || err.code === 'UNSUPPORTED_FORMAT');
+        if (!damage) throw err;
+        return { id: name as IndexId, damage: err };
+      }
     });
+    // A damaged file that another file supersedes is ignored: on locked storage a forged or
+    // damaged index cannot be deleted, and "repair index" can only supersede it.
+    const good: { id: IndexId; content: IndexFileContent }[] = [];
+    for (const r of read) if (r.content) good.push({ id: r.id, content: r.content });
+    const superseded = new Set(good.flatMap((r) => r.content.supersedes));
+    for (const r of read) if (r.damage && !superseded.has(r.id)) throw r.damage;
+    return good;
   }
 
   /** Reads, decrypts, decompresses and verifies one blob. */
   async loadBlob(type: BlobType, id: BlobId, signal?: AbortSignal): Promise<Buffer> {
-    const loc = this.index.lookup(id);
+    const loc = this.locate(id);
     if (!loc || loc.type !== type) {
       throw new HoldfastError('INTEGRITY', `${type} blob ${id} is not in the index`, {
         hint: 'run "holdfast check"; if packs exist that the index misses, "holdfast repair index"',
       });
     }
+    try {
+      return await this.readAt(type, id, loc, signal);
+    } catch (err) {
+      if (!isRecoverable(err)) throw err;
+      // Another index entry may locate a good copy: every read is verified, so trying is safe.
+      for (const alt of this.alternatives.get(id)) {
+        if (sameLocation(alt, loc) || contradicts(alt, loc)) continue;
+        try {
+          const plain = await this.readAt(type, id, alt, signal);
+          if (!this.fallbackPacks.has(loc.packId)) {
+            this.fallbackPacks.add(loc.packId);
+            this.logger.warn(
+              `pack ${loc.packId} does not hold what the index says (${describeError(err)}); reading other copies; run "holdfast check"`,
+            );
+          }
+          return plain;
+        } catch (again) {
+          if (!isRecoverable(again)) throw again;
+        }
+      }
+      throw err;
+    }
+  }
+
+  private async readAt(
+    type: BlobType,
+    id: BlobId,
+    loc: BlobLocation,
+    signal?: AbortSignal,
+  ): Promise<Buffer> {
     const sealed = await this.store.get(
       'pack',
       loc.packId,
@@ -296,10 +455,51 @@ export class Repository {
 
   /** Writes a snapshot: the commit point. Call only after the writer has flushed. */
   async saveSnapshot(snapshot: Snapshot, signal?: AbortSignal): Promise<SnapshotId> {
+    // Object lock: what the snapshot depends on must stay at least as long as the snapshot.
+    if (this.objectLock) await this.extendRetention(signal);
     const bytes = sealJson(this.masterKey, 'snapshot', snapshot);
     const id = fileIdOf<SnapshotId>(bytes);
     await this.store.put('snapshot', id, bytes, signal ? { signal } : {});
     return id;
+  }
+
+  /**
+   * Object lock: extends the retention of everything a snapshot written now may depend on — the
+   * config, every key, every index file in effect and every indexed pack — to the snapshot's own
+   * horizon (repository-format.md, "Object lock"). Loads the index if needed. A superset of the
+   * snapshot's packs, found without reading a tree; unindexed packs (prune's) are left to expire.
+   */
+  async extendRetention(signal?: AbortSignal): Promise<ExtendResult | undefined> {
+    if (!this.objectLock) return undefined;
+    await this.loadIndex(signal);
+    const opt = signal ? { signal } : {};
+    const objects: ObjectRef[] = [['config', 'config']];
+    for await (const k of this.store.list('key', opt)) objects.push(['key', k.name]);
+    for (const id of this.loadedIndexFiles)
+      if (!this.supersededIndexFiles.has(id)) objects.push(['index', id]);
+    for (const id of this.objectLock.written('index')) objects.push(['index', id]);
+    for (const packId of this.index.allPackIds()) objects.push(['pack', packId]);
+    return this.objectLock.extend(this.store, objects, this.logger, signal);
+  }
+
+  /**
+   * Deletes an object unless object lock retains it; then reports until when. Deleting commands
+   * (prune, forget, key remove) use this and never try to remove a locked object.
+   */
+  async deleteObject(kind: ObjectKind, name: string, signal?: AbortSignal): Promise<DeleteOutcome> {
+    if (this.store instanceof RetainingStore)
+      return this.store.deleteUnlessRetained(kind, name, signal);
+    await this.store.delete(kind, name, signal ? { signal } : {});
+    return {};
+  }
+
+  /** Object lock: until when an object is still retained (undefined when it may be deleted). */
+  async retainedUntil(
+    kind: ObjectKind,
+    name: string,
+    signal?: AbortSignal,
+  ): Promise<Date | undefined> {
+    return this.objectLock?.retainedUntil(this.store, kind, name, signal);
   }
 
   async loadSnapshot(id: SnapshotId, signal?: AbortSignal): Promise<Snapshot> {
@@ -389,4 +589,9 @@ function opensConfig(masterKey: Buffer, configBytes: Buffer): boolean {
   } catch {
     return false;
   }
+}
+
+/** Read failures another location may not have: damage or a missing pack, not an outage. */
+function isRecoverable(err: unknown): boolean {
+  return isHoldfastError(err, 'INTEGRITY') || isHoldfastError(err, 'NOT_FOUND');
 }

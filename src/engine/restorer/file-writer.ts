@@ -33,7 +33,7 @@ export function blobOffsets(
 ): { id: BlobId; offset: number; length: number }[] {
   let offset = 0;
   return content.map((id) => {
-    const loc = repo.index.lookup(id);
+    const loc = repo.locate(id);
     if (!loc)
       throw new HoldfastError(
         'INTEGRITY',

@@ -8,17 +8,26 @@ import type {
   ByteRange,
   ObjectInfo,
   ObjectKind,
+  ObjectRetention,
   ObjectStore,
   StoreCallOptions,
 } from '../object-store.js';
 
 export class ReadOnlyStore implements ObjectStore {
   readonly location: string;
+  /** Reading retention dates is allowed; setting or extending them is not. */
+  readonly retention: ObjectRetention | undefined;
   readonly #inner: ObjectStore;
 
   constructor(inner: ObjectStore) {
     this.#inner = inner;
     this.location = inner.location;
+    const retention = inner.retention;
+    this.retention = retention && {
+      prepare: () => Promise.reject(readOnly(this.location)),
+      get: (kind, name, options) => retention.get(kind, name, options),
+      extend: () => Promise.reject(readOnly(this.location)),
+    };
   }
 
   create(_options?: StoreCallOptions): Promise<void> {

@@ -17,7 +17,9 @@ import type {
   ByteRange,
   ObjectInfo,
   ObjectKind,
+  ObjectRetention,
   ObjectStore,
+  PutOptions,
   StoreCallOptions,
 } from '../object-store.js';
 import type { StoreOperation } from '../store-operation.js';
@@ -58,6 +60,7 @@ interface Target {
 
 export class RetryingStore implements ObjectStore {
   readonly location: string;
+  readonly retention: ObjectRetention | undefined;
   readonly #inner: ObjectStore;
   readonly #maxAttempts: number;
   readonly #policy: { baseDelayMs: number; maxDelayMs: number };
@@ -78,6 +81,7 @@ export class RetryingStore implements ObjectStore {
     this.#random = options.random ?? Math.random;
     this.#onRetry = options.onRetry;
     this.#isTransient = options.isTransient ?? isTransientError;
+    this.retention = inner.retention && this.#retryingRetention(inner.retention);
   }
 
   create(options: StoreCallOptions = {}): Promise<void> {
@@ -86,12 +90,7 @@ export class RetryingStore implements ObjectStore {
     );
   }
 
-  put(
-    kind: ObjectKind,
-    name: string,
-    data: Uint8Array,
-    options: StoreCallOptions = {},
-  ): Promise<void> {
+  put(kind: ObjectKind, name: string, data: Uint8Array, options: PutOptions = {}): Promise<void> {
     let ambiguous = false;
     return this.#retry({ operation: 'put', kind, name, signal: options.signal }, async () => {
       try {
@@ -150,6 +149,22 @@ export class RetryingStore implements ObjectStore {
 
   close(): Promise<void> {
     return this.#inner.close();
+  }
+
+  /** Object lock calls, retried like the calls they resemble (prepare ~ create, extend ~ put). */
+  #retryingRetention(inner: ObjectRetention): ObjectRetention {
+    return {
+      prepare: (o = {}) =>
+        this.#retry({ operation: 'create', signal: o.signal }, () => inner.prepare(o)),
+      get: (kind, name, o = {}) =>
+        this.#retry({ operation: 'stat', kind, name, signal: o.signal }, () =>
+          inner.get(kind, name, o),
+        ),
+      extend: (kind, name, retention, o = {}) =>
+        this.#retry({ operation: 'put', kind, name, signal: o.signal }, () =>
+          inner.extend(kind, name, retention, o),
+        ),
+    };
   }
 
   async #retry<T>(target: Target, attempt: () => Promise<T>): Promise<T> {

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { link, lstat, mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
 import {
   HoldfastError,
   errnoCode,
@@ -145,6 +146,47 @@ export class LocalStore implements ObjectStore {
     } finally {
       // Closing a read-only descriptor cannot lose data; its error would hide the real one.
       await handle.close().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Opens an object for streaming instead of buffering it (the repository server's GET): the
+   * object's size, the length streamed, and a stream of the whole object or of `range`. Same
+   * errors as `get`, all raised before the first byte; the stream closes the file when it ends
+   * or is destroyed.
+   */
+  async openStream(
+    kind: ObjectKind,
+    name: string,
+    range?: ByteRange,
+    options: StoreCallOptions = {},
+  ): Promise<{ size: number; length: number; stream: Readable }> {
+    const { signal } = options;
+    if (range) assertValidRange(range);
+    this.#enter(signal, kind, name);
+    const path = objectPath(this.root, kind, name);
+    let handle: FileHandle;
+    try {
+      handle = await open(path, 'r');
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') throw objectNotFound(kind, name);
+      throw fsError(err, `read ${describeObject(kind, name)}`, path, signal);
+    }
+    try {
+      const { size } = await handle.stat();
+      if (range && range.offset + range.length > size) throw rangePastEnd(kind, name, range, size);
+      const start = range?.offset ?? 0;
+      const length = range?.length ?? size;
+      throwIfAborted(signal);
+      if (length === 0) {
+        await handle.close();
+        return { size, length, stream: Readable.from([]) };
+      }
+      const stream = handle.createReadStream({ start, end: start + length - 1, autoClose: true });
+      return { size, length, stream };
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      throw fsError(err, `read ${describeObject(kind, name)}`, path, signal);
     }
   }
 

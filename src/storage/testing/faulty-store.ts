@@ -9,7 +9,9 @@ import type {
   ByteRange,
   ObjectInfo,
   ObjectKind,
+  ObjectRetention,
   ObjectStore,
+  PutOptions,
   StoreCallOptions,
 } from '../object-store.js';
 import type { StoreOperation } from '../store-operation.js';
@@ -43,6 +45,8 @@ export interface FaultyStoreOptions {
 
 export class FaultyStore implements ObjectStore {
   readonly location: string;
+  /** Forwarded untouched: faults are injected into the object calls only. */
+  readonly retention: ObjectRetention | undefined;
   readonly #inner: ObjectStore;
   readonly #rules: readonly FaultRule[];
   readonly #random: () => number;
@@ -54,6 +58,7 @@ export class FaultyStore implements ObjectStore {
   constructor(inner: ObjectStore, options: FaultyStoreOptions = {}) {
     this.#inner = inner;
     this.location = inner.location;
+    this.retention = inner.retention;
     this.#rules = options.rules ?? [];
     this.#random = seededRandom(options.seed ?? 1);
     this.#latencyMs = options.latencyMs ?? 0;
@@ -74,12 +79,7 @@ export class FaultyStore implements ObjectStore {
     return this.#call('create', options, () => this.#inner.create(options));
   }
 
-  put(
-    kind: ObjectKind,
-    name: string,
-    data: Uint8Array,
-    options: StoreCallOptions = {},
-  ): Promise<void> {
+  put(kind: ObjectKind, name: string, data: Uint8Array, options: PutOptions = {}): Promise<void> {
     return this.#call('put', options, () => this.#inner.put(kind, name, data, options));
   }
 

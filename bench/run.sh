@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# holdfast vs restic vs borg on the same data, in the same run, interleaved (see docs/benchmarks.md).
+#
+#   npm run bench                       full run: kernel tree, 3 repetitions (about an hour)
+#   BENCH_QUICK=1 npm run bench         small data, 1 repetition: a sanity run in a few minutes
+#   BENCH_REPS=5 BENCH_TOOLS="holdfast restic" npm run bench
+#   BENCH_HOLDFAST=/path/to/dist/cli/main.js   use that build instead of building this checkout
+#
+# Installs restic, borgbackup and linux-source-6.1 from Debian when missing (needs root), builds
+# holdfast, prepares the data under bench/.data/ once, then for each repetition and each tool runs
+# every scenario on a fresh repository. Before each timed step its input is read
+# (`tar cf - DIR | cat`: page cache idle for a minute is evicted on these machines, and GNU tar
+# skips reading file contents when its output *is* /dev/null), and `sync` flushes earlier writes.
+# Results: bench/results/latest.tsv (raw) and bench/results/latest.md (table), also printed.
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$BENCH_DIR")
+BENCH_QUICK=${BENCH_QUICK:-0}
+BENCH_REPS=${BENCH_REPS:-$([ "$BENCH_QUICK" = 1 ] && echo 1 || echo 3)}
+BENCH_TOOLS=${BENCH_TOOLS:-holdfast restic borg}
+# Restored trees are compared with their source (diff -r) in the first repetition.
+BENCH_VERIFY=${BENCH_VERIFY:-1}
+DATA_VARIANT=$([ "$BENCH_QUICK" = 1 ] && echo quick || echo full)
+BENCH_DATA="$ROOT/bench/.data/$DATA_VARIANT"
+WORK="$ROOT/bench/.data/work"
+RESULTS="$ROOT/bench/results"
+RAW="$RESULTS/latest.tsv"
+
+log() { printf '%s  %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+install_missing() {
+  local missing=()
+  command -v restic >/dev/null || missing+=(restic)
+  command -v borg >/dev/null || missing+=(borgbackup)
+  [ -f /usr/src/linux-source-6.1.tar.xz ] || missing+=(linux-source-6.1)
+  command -v rsync >/dev/null || missing+=(rsync)
+  [ -x /usr/bin/time ] || missing+=(time)
+  [ ${#missing[@]} -eq 0 ] && return
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "error: the benchmark needs ${missing[*]}; run as root or install them with apt-get" >&2
+    exit 1
+  fi
+  log "installing ${missing[*]} (apt-get)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build_holdfast() {
+  if [ -n "${BENCH_HOLDFAST:-}" ]; then
+    log "using holdfast at $BENCH_HOLDFAST"
+    return
+  fi
+  if [ ! -d "$ROOT/node_modules" ]; then (cd "$ROOT" && npm ci --no-audit --no-fund); fi
+  log "building holdfast"
+  (cd "$ROOT" && npx tsc -p tsconfig.json)
+  BENCH_HOLDFAST="$ROOT/dist/cli/main.js"
+}
+
+# Reads everything below the given paths so the timed step starts with a warm page cache.
+warm() { for p in "$@"; do tar cf - "$p" 2>/dev/null | cat >/dev/null; done; }
+
+# timed TOOL SCENARIO REPO COMMAND...: runs the command under /usr/bin/time, appends a raw row
+# (wall s, user s, sys s, peak RSS KiB, repository bytes after the step).
+timed() {
+  local tool=$1 scenario=$2 repo=$3
+  shift 3
+  sync
+  # The tool functions (lib/tools.sh) are exported, so a child bash can run them under time(1);
+  # the bash itself costs ~2 ms and its RSS is far below any tool's.
+  if ! /usr/bin/time -f '%e %U %S %M' -o "$WORK/time.txt" bash -c '"$@"' step "$@" \
+    >"$WORK/step.log" 2>&1; then
+    echo "error: $tool $scenario failed:" >&2
+    tail -n 20 "$WORK/step.log" >&2
+    exit 1
+  fi
+  local wall user sys rss
+  read -r wall user sys rss < <(tail -n 1 "$WORK/time.txt")
+  local bytes
+  bytes=$(du -sb "$repo" | cut -f1)
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$scenario" "$REP" "$wall" "$user" "$sys" \
+    "$rss" "$bytes" >>"$RAW"
+  log "$(printf '%-8s %-18s rep %s: %6ss wall %6ss cpu %5s MiB' "$tool" "$scenario" "$REP" \
+    "$wall" "$(awk "BEGIN { print $user + $sys }")" "$((rss / 1024))")"
+}
+
+# The source tree backed up: a working copy reset to kernel/ (rsync only rewrites what differs,
+# so unchanged files keep their inode and ctime, as on a real machine between two backups).
+reset_source() { rsync -a --delete "$BENCH_DATA/$1/" "$WORK/src/"; }
+
+restore_and_verify() {
+  local tool=$1 scenario=$2 repo=$3 source=$4
+  rm -rf "$WORK/restore" && mkdir -p "$WORK/restore"
+  if [ "$tool" = borg ]; then borg_before_restore "$repo"; fi
+  export BORG_LAST
+  warm "$repo"
+  timed "$tool" "$scenario" "$repo" "${tool}_restore" "$repo" "$WORK/restore"
+  if [ "$BENCH_VERIFY" = 1 ] && [ "$REP" = 1 ]; then
+    # All three tools restore the absolute source path below the target.
+    diff -r --no-dereference "$source" "$WORK/restore$source" >/dev/null ||
+      { echo "error: $tool restored $source differently" >&2; exit 1; }
+  fi
+  rm -rf "$WORK/restore"
+}
+
+run_tool() {
+  local tool=$1
+  local repo="$WORK/repo-$tool"
+  rm -rf "$repo" "$WORK/restic-cache" "$WORK/borg-home"
+  "${tool}_init" "$repo" >/dev/null 2>&1
+
+  reset_source kernel
+  warm "$WORK/src"
+  timed "$tool" "initial backup" "$repo" "${tool}_backup" "$repo" "$WORK/src"
+  warm "$WORK/src" "$repo"
+  timed "$tool" "unchanged backup" "$repo" "${tool}_backup" "$repo" "$WORK/src"
+  reset_source kernel-2pct
+  warm "$WORK/src" "$repo"
+  timed "$tool" "incremental backup" "$repo" "${tool}_backup" "$repo" "$WORK/src"
+  restore_and_verify "$tool" "restore" "$repo" "$WORK/src"
+  warm "$repo"
+  timed "$tool" "check --read-data" "$repo" "${tool}_check" "$repo"
+  timed "$tool" "snapshots" "$repo" "${tool}_snapshots" "$repo"
+
+  warm "$BENCH_DATA/random-1g" "$repo"
+  timed "$tool" "incompressible backup" "$repo" "${tool}_backup" "$repo" "$BENCH_DATA/random-1g"
+  restore_and_verify "$tool" "incompressible restore" "$repo" "$BENCH_DATA/random-1g"
+
+  warm "$BENCH_DATA/small-200k" "$repo"
+  timed "$tool" "small files backup" "$repo" "${tool}_backup" "$repo" "$BENCH_DATA/small-200k"
+  restore_and_verify "$tool" "small files restore" "$repo" "$BENCH_DATA/small-200k"
+  rm -rf "$repo"
+}
+
+main() {
+  install_missing
+  build_holdfast
+  source "$BENCH_DIR/lib/prepare-data.sh"
+  prepare_data
+  mkdir -p "$WORK" "$RESULTS"
+  source "$BENCH_DIR/lib/tools.sh"
+  printf 'tool\tscenario\trep\twall_s\tuser_s\tsys_s\tpeak_rss_kib\trepo_bytes\n' >"$RAW"
+  {
+    echo "date=$(date -u +%Y-%m-%dT%H:%MZ)"
+    echo "data=$DATA_VARIANT reps=$BENCH_REPS"
+    echo "cpu=$(lscpu | sed -n 's/^Model name: *//p') x $(nproc)"
+    echo "memory=$(free -g | awk '/Mem:/{print $2}') GiB"
+    echo "os=$(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r), node $(node --version)"
+    for tool in $BENCH_TOOLS; do echo "$tool=$("${tool}_version" | head -n 1)"; done
+  } >"$RESULTS/latest.env"
+  rm -rf "$WORK/src"
+  mkdir -p "$WORK/src"
+  for REP in $(seq 1 "$BENCH_REPS"); do
+    for tool in $BENCH_TOOLS; do run_tool "$tool"; done
+  done
+  node "$BENCH_DIR/summarize.mjs" "$RAW" "$RESULTS/latest.env" "$RESULTS/latest.md"
+  (cd "$ROOT" && npx prettier --log-level warn --write bench/results/latest.md)
+}
+
+main "$@"

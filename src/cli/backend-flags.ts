@@ -1,0 +1,60 @@
+/**
+ * Backend settings the CLI reads from the environment and global flags, passed down as plain
+ * options (layers below cli/ never read process.env): the standard AWS variables for s3:, and
+ * --connections, --limit-upload, --limit-download for every backend.
+ */
+import { HoldfastError } from '../core/index.js';
+import type { StoreOptions } from '../storage/index.js';
+import type { Io } from './io.js';
+
+export interface TransferFlags {
+  readonly connections?: string;
+  readonly limitUpload?: string;
+  readonly limitDownload?: string;
+}
+
+/**
+ * AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN) when set; otherwise the SDK's
+ * default chain (AWS_PROFILE, shared config and credentials files, SSO, instance roles) decides.
+ * Region: AWS_REGION, then AWS_DEFAULT_REGION, else us-east-1.
+ */
+export function s3StoreOptions(env: Io['env']): StoreOptions {
+  const id = env.AWS_ACCESS_KEY_ID;
+  const secret = env.AWS_SECRET_ACCESS_KEY;
+  const token = env.AWS_SESSION_TOKEN;
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  return {
+    ...(id && secret
+      ? {
+          s3Credentials: {
+            accessKeyId: id,
+            secretAccessKey: secret,
+            ...(token && { sessionToken: token }),
+          },
+        }
+      : {}),
+    ...(env.AWS_PROFILE && { s3Profile: env.AWS_PROFILE }),
+    ...(region && { s3Region: region }),
+  };
+}
+
+export function transferOptions(flags: TransferFlags): StoreOptions {
+  const count = (text: string | undefined, flag: string, max: number): number | undefined => {
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1 || n > max)
+      throw new HoldfastError(
+        'USAGE',
+        `invalid ${flag} "${text}": expected a whole number from 1 to ${max}`,
+      );
+    return n;
+  };
+  const connections = count(flags.connections, '--connections', 256);
+  const up = count(flags.limitUpload, '--limit-upload', 1024 * 1024 * 1024);
+  const down = count(flags.limitDownload, '--limit-download', 1024 * 1024 * 1024);
+  return {
+    ...(connections !== undefined && { connections }),
+    ...(up !== undefined && { uploadBytesPerSecond: up * 1024 }),
+    ...(down !== undefined && { downloadBytesPerSecond: down * 1024 }),
+  };
+}

@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { createCipheriv, createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { isHoldfastError, type BlobId } from '../../core/index.js';
+import { MemoryStore } from '../../storage/index.js';
+import { Repository, treeNodes } from '../repository/index.js';
+import { Archiver } from './archiver.js';
+import type { BackupEvent } from './backup-progress.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const chunker = { minSize: 16 * KiB, avgSize: 64 * KiB, maxSize: 256 * KiB };
+
+/** Incompressible, reproducible bytes. */
+function seeded(size: number, seed: string): Buffer {
+  const key = createHash('sha256').update(seed).digest();
+  return createCipheriv('aes-256-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(size));
+}
+
+async function freshRepo(): Promise<Repository> {
+  return Repository.init(new MemoryStore(), 'pw', {
+    owner: { username: 'u', hostname: 'h' },
+    kdfCost: { N: 1024, r: 8, p: 1 },
+    packSize: 4 * MiB,
+    chunker,
+  });
+}
+
+async function backup(
+  repo: Repository,
+  path: string,
+  workers: number,
+  onEvent?: (e: BackupEvent) => void,
+): Promise<{ tree: BlobId; warnings: number; errors: number }> {
+  const writer = repo.writer();
+  const archiver = new Archiver({ repo, writer, workers, ...(onEvent && { onEvent }) });
+  const result = await archiver.archive([path]);
+  await writer.flush();
+  return { tree: result.tree, warnings: result.warnings.length, errors: result.errors.length };
+}
+
+/** Every file below `tree` as path → content, read back through the repository. */
+async function contents(repo: Repository, tree: BlobId, prefix = ''): Promise<Map<string, Buffer>> {
+  const files = new Map<string, Buffer>();
+  for await (const node of treeNodes(repo, tree)) {
+    const path = `${prefix}/${node.name.toString()}`;
+    if (node.type === 'dir') {
+      for (const [p, c] of await contents(repo, node.subtree!, path)) files.set(p, c);
+    } else if (node.type === 'file') {
+      const blobs = await Promise.all((node.content ?? []).map((id) => repo.loadBlob('data', id)));
+      files.set(path, Buffer.concat(blobs));
+    }
+  }
+  return files;
+}
+
+void describe('Archiver with file workers', () => {
+  let root = '';
+  const expected = new Map<string, Buffer>();
+  const put = async (rel: string, data: Buffer): Promise<void> => {
+    await writeFile(join(root, rel), data);
+    expected.set(rel, data);
+  };
+
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'holdfast-archiver-'));
+    await mkdir(join(root, 'sizes'));
+    await mkdir(join(root, 'many', 'deeper'), { recursive: true });
+    // Around the chunker's minimum (one-chunk files are sealed straight from the read buffer),
+    // the 4 MiB read size, and a file larger than one job.
+    const sizes = [
+      0,
+      1,
+      16 * KiB - 1,
+      16 * KiB,
+      16 * KiB + 1,
+      4 * MiB - 1,
+      4 * MiB,
+      4 * MiB + 1,
+      9 * MiB,
+    ];
+    for (const size of sizes) await put(`sizes/f${size}`, seeded(size, `s${size}`));
+    // Enough small files for several batches, with duplicates and compressible text.
+    for (let i = 0; i < 300; i++) {
+      const text = Buffer.from(`file ${i % 50}\n`.repeat(1 + (i % 7) * 100));
+      await put(`many/${i < 150 ? '' : 'deeper/'}t${i}`, text);
+    }
+    // Repeated chunks inside one file (the worker sends each id once).
+    const block = seeded(64 * KiB, 'block');
+    await put('sizes/repeats', Buffer.concat(Array.from({ length: 40 }, () => block)));
+  });
+  after(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  void it('saves the same trees and blobs as reading on the main thread', async () => {
+    // A first pass settles access times (relatime), which the trees record.
+    await backup(await freshRepo(), root, 0);
+    const repo = await freshRepo();
+    const inThread = await backup(repo, root, 0);
+    const events: BackupEvent[] = [];
+    const viaWorkers = await backup(repo, root, 2, (e) => events.push(e));
+    assert.equal(viaWorkers.tree, inThread.tree);
+    assert.equal(viaWorkers.errors + viaWorkers.warnings, 0);
+
+    // A fresh repository written by workers alone restores every byte.
+    const other = await freshRepoSharingKeys(repo);
+    const alone = await backup(other, root, 2);
+    assert.equal(alone.tree, inThread.tree);
+    const files = await contents(other, alone.tree);
+    for (const [rel, data] of expected) {
+      const got = [...files].find(([p]) => p.endsWith(`/${rel}`));
+      assert.ok(got, rel);
+      assert.ok(got[1].equals(data), rel);
+    }
+    const started = events.filter((e) => e.kind === 'file-started').length;
+    const done = events.filter((e) => e.kind === 'file-done').length;
+    assert.equal(done, expected.size);
+    assert.ok(started <= done);
+  });
+
+  void it('stops with INTERRUPTED when the signal fires, leaving no worker behind', async () => {
+    const repo = await freshRepo();
+    const controller = new AbortController();
+    const archiver = new Archiver({
+      repo,
+      writer: repo.writer({ signal: controller.signal }),
+      workers: 2,
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (e.kind === 'bytes') controller.abort();
+      },
+    });
+    await assert.rejects(archiver.archive([root]), (e) => isHoldfastError(e, 'INTERRUPTED'));
+  });
+});
+
+/** A second repository with the same chunker and id keys, so trees compare by id. */
+async function freshRepoSharingKeys(repo: Repository): Promise<Repository> {
+  return Repository.init(new MemoryStore(), 'pw', {
+    owner: { username: 'u', hostname: 'h' },
+    kdfCost: { N: 1024, r: 8, p: 1 },
+    packSize: 4 * MiB,
+    contentKeysFrom: repo.config,
+  });
+}

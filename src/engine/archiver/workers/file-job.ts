@@ -1,0 +1,85 @@
+/**
+ * The messages between the archiver (main thread) and its file workers. One FileJob names a
+ * batch of files; the worker answers with a sequence of JobReports (the last has `done: true`).
+ *
+ * Paths travel as latin1 strings, a lossless byte-for-byte encoding: structured-cloning a small
+ * Buffer would copy the whole 8 KiB pool slab it lives in. Sealed blobs cross threads in
+ * transferred ArrayBuffers, without a copy: a large blob in the buffer it was sealed into, small
+ * ones packed together into one buffer (they may share a pool slab, which must not be detached).
+ */
+import type { CompressionMode } from '../../compression/index.js';
+import type { ChunkerParams } from '../../chunker/index.js';
+
+/** What a worker needs to turn plaintext into sealed blobs exactly as BlobWriter.save does. */
+export interface FileWorkerSetup {
+  readonly masterKey: Uint8Array;
+  readonly idKey: Uint8Array;
+  readonly chunkerKey: Uint8Array;
+  readonly chunkerParams: ChunkerParams;
+  readonly compression: CompressionMode;
+  /** Int32Array[2] over it: [0] byte credit (see CreditGate), [1] 1 once the pool closes. */
+  readonly credit: SharedArrayBuffer;
+  readonly creditWindow: number;
+  /** A report is posted once this many sealed bytes are buffered (and at the end of a job). */
+  readonly reportBytes: number;
+}
+
+export interface FileTask {
+  /** latin1 encoding of the raw path bytes. */
+  readonly path: string;
+  /** lstat size and mtime from the walk: a difference after reading means the file changed. */
+  readonly size: number;
+  readonly mtimeNs: bigint;
+}
+
+export interface FileJob {
+  readonly job: number;
+  readonly files: readonly FileTask[];
+}
+
+/** One blob the worker sealed; it is `data[buffer]` from `offset`, `length` bytes. */
+export interface SealedBlobRef {
+  readonly id: string;
+  readonly buffer: number;
+  readonly offset: number;
+  readonly length: number;
+  readonly rawLength: number;
+  readonly compressed: boolean;
+}
+
+export interface FileOutcome {
+  /** Index of the file in its job. */
+  readonly file: number;
+  /** Blob ids of the content in order; empty when `error` is set. */
+  readonly content: readonly string[];
+  readonly bytes: number;
+  readonly changedWhileReading: boolean;
+  /** A system error reading the file (open, read, fstat): errno code and message. */
+  readonly error?: { readonly code: string | undefined; readonly message: string };
+}
+
+/**
+ * Blobs are listed before the outcomes of the files they belong to, in file order, so the main
+ * thread saves a file's blobs before it learns the file is complete.
+ */
+export interface JobReport {
+  readonly kind: 'report';
+  readonly job: number;
+  readonly data: readonly ArrayBuffer[];
+  readonly blobs: readonly SealedBlobRef[];
+  /** Sealed bytes this report holds: the credit it consumed. */
+  readonly credit: number;
+  /** File bytes read since the previous report (progress). */
+  readonly bytesRead: number;
+  readonly files: readonly FileOutcome[];
+  readonly done: boolean;
+}
+
+/** A bug or an unexpected failure in the worker: the backup fails. */
+export interface WorkerFailure {
+  readonly kind: 'failure';
+  readonly message: string;
+  readonly stack?: string;
+}
+
+export type WorkerMessage = JobReport | WorkerFailure;

@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { errnoCode, isHoldfastError } from '../../../core/index.js';
+import { statEntry, type FsEntry } from '../../../sources/index.js';
+import { MemoryStore } from '../../../storage/index.js';
+import { Repository } from '../../repository/index.js';
+import { FileWorkerPool } from './file-worker-pool.js';
+
+async function newPool(signal?: AbortSignal): Promise<{ pool: FileWorkerPool; repo: Repository }> {
+  const repo = await Repository.init(new MemoryStore(), 'pw', {
+    owner: { username: 'u', hostname: 'h' },
+    kdfCost: { N: 1024, r: 8, p: 1 },
+  });
+  const pool = new FileWorkerPool({
+    writer: repo.writer(),
+    idKey: repo.idKey,
+    chunkerKey: repo.chunkerKey,
+    chunkerParams: repo.chunkerParams,
+    size: 1,
+    ...(signal && { signal }),
+  });
+  return { pool, repo };
+}
+
+void describe('FileWorkerPool', () => {
+  let root = '';
+  let file: FsEntry;
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'holdfast-pool-'));
+    await writeFile(join(root, 'f'), 'hello');
+    file = await statEntry(Buffer.from(join(root, 'f')));
+  });
+  after(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  void it('saves a file and reports system errors per file, with their errno code', async () => {
+    const { pool, repo } = await newPool();
+    try {
+      const saved = pool.save(file.path, file);
+      const missing = pool.save(Buffer.from(join(root, 'missing')), file);
+      const dir = pool.save(Buffer.from(root), file);
+      const ok = await saved;
+      assert.equal(ok.bytes, 5);
+      assert.equal(ok.changedWhileReading, false);
+      assert.deepEqual(ok.content, [repo.blobId('data', Buffer.from('hello'))]);
+      await assert.rejects(missing, (e) => errnoCode(e) === 'ENOENT');
+      await assert.rejects(dir, (e) => errnoCode(e) === 'EISDIR');
+    } finally {
+      await pool.close();
+    }
+  });
+
+  void it('flags a file whose size or mtime differ from the walk as changed while read', async () => {
+    const { pool } = await newPool();
+    try {
+      const grown = await pool.save(file.path, { ...file, size: 4 });
+      assert.equal(grown.changedWhileReading, true);
+      const touched = await pool.save(file.path, { ...file, mtimeNs: file.mtimeNs + 1n });
+      assert.equal(touched.changedWhileReading, true);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  void it('rejects everything queued with INTERRUPTED on abort', async () => {
+    const controller = new AbortController();
+    const { pool } = await newPool(controller.signal);
+    try {
+      const files = Array.from({ length: 200 }, () => pool.save(file.path, file));
+      controller.abort();
+      const results = await Promise.allSettled(files);
+      assert.ok(results.some((r) => r.status === 'rejected'));
+      for (const r of results)
+        if (r.status === 'rejected') assert.ok(isHoldfastError(r.reason, 'INTERRUPTED'));
+      await assert.rejects(pool.ready(), (e) => isHoldfastError(e, 'INTERRUPTED'));
+    } finally {
+      await pool.close();
+    }
+  });
+});

@@ -1,0 +1,224 @@
+/**
+ * FileWorkerPool: reads, chunks, hashes, compresses and seals file contents on worker threads so
+ * that a backup uses every core. The main thread keeps what must be single-threaded: the walk,
+ * dedup (BlobWriter's index and pending set decide; workers may seal duplicates, which are
+ * dropped), packs, uploads and trees.
+ *
+ * Flow: `save` queues a file; when a worker has room (at most JOBS_PER_WORKER jobs each, so it
+ * never idles waiting for the next message) the queue is cut into a job (FileQueue). Reports
+ * from one worker are handled strictly in order, blobs before the outcomes of their files.
+ *
+ * Memory bound (defaults, per worker): CREDIT_WINDOW (16 MiB) of posted, unconsumed sealed bytes
+ * + the report being built (≤ 4 MiB + one chunk) + a 4 MiB read buffer + chunker window and zstd
+ * scratch (≈ 2 × max chunk size, 16 MiB) ≈ 40 MiB; plus on the main thread the open packs and
+ * the uploads in flight (BlobWriter: ≈ 2 × pack size each), and the queue of at most
+ * MAX_FILES_QUEUED entries (≈ 0.5 KB each). With 2 workers that is ≈ 80 + 64 + 1 MiB, whatever
+ * the size of the files or the speed of the storage.
+ */
+import { Worker } from 'node:worker_threads';
+import { HoldfastError, interrupted, type BlobId } from '../../../core/index.js';
+import type { FsEntry } from '../../../sources/index.js';
+import type { ChunkerParams } from '../../chunker/index.js';
+import type { BlobWriter } from '../../repository/index.js';
+import type { SavedFile } from '../file-saver.js';
+import { CreditGate } from './credit-gate.js';
+import type { FileJob, FileTask, FileWorkerSetup, JobReport, WorkerMessage } from './file-job.js';
+import { FileQueue } from './file-queue.js';
+
+const CREDIT_WINDOW = 16 * 1024 * 1024;
+const REPORT_BYTES = 4 * 1024 * 1024;
+const JOBS_PER_WORKER = 2;
+/** Files queued or being read before the walk waits: enough to fill every worker's batches. */
+const MAX_FILES_QUEUED = 2048;
+
+export interface FileWorkerPoolOptions {
+  readonly writer: BlobWriter;
+  readonly idKey: Buffer;
+  readonly chunkerKey: Buffer;
+  readonly chunkerParams: ChunkerParams;
+  /** Worker threads, started as work arrives (at least 1). */
+  readonly size: number;
+  readonly signal?: AbortSignal;
+  readonly onBytes?: (n: number) => void;
+}
+
+interface PendingFile {
+  readonly task: FileTask;
+  readonly size: number;
+  readonly onStarted: (() => void) | undefined;
+  readonly resolve: (saved: SavedFile) => void;
+  readonly reject: (err: Error) => void;
+}
+
+interface Slot {
+  readonly worker: Worker;
+  readonly gate: CreditGate;
+  readonly jobs: Map<number, PendingFile[]>;
+  /** Reports of this worker, handled one after another. */
+  chain: Promise<void>;
+}
+
+export class FileWorkerPool {
+  private readonly queue = new FileQueue<PendingFile>();
+  private readonly slots: Slot[] = [];
+  private readonly waiting: (() => void)[] = [];
+  private readonly setup: Omit<FileWorkerSetup, 'credit'>;
+  private readonly onAbort = (): void => this.fail(interrupted(this.options.signal));
+  private inFlight = 0;
+  private nextJob = 1;
+  private failure: Error | undefined;
+  private closed = false;
+
+  constructor(private readonly options: FileWorkerPoolOptions) {
+    const { masterKey, compression } = options.writer.sealingSetup();
+    // Copies, so the structured clone sends 32 bytes and not the pool slab a key may sit in.
+    this.setup = {
+      masterKey: new Uint8Array(masterKey),
+      idKey: new Uint8Array(options.idKey),
+      chunkerKey: new Uint8Array(options.chunkerKey),
+      chunkerParams: { ...options.chunkerParams },
+      compression,
+      creditWindow: CREDIT_WINDOW,
+      reportBytes: REPORT_BYTES,
+    };
+    options.signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  /** Whether `save` may be called now without waiting for `ready` (and no failure is known). */
+  hasRoom(): boolean {
+    return this.inFlight < MAX_FILES_QUEUED && this.failure === undefined;
+  }
+
+  /** Resolves when the pool takes more files: bounds how far the walk runs ahead of reading. */
+  async ready(): Promise<void> {
+    while (this.inFlight >= MAX_FILES_QUEUED && this.failure === undefined)
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    if (this.failure) throw this.failure;
+  }
+
+  /**
+   * Saves one file's content. Rejects with a system error (with `code`, as fs would) when the
+   * file cannot be read, or with the pool's failure (a worker bug, a storage error, an abort).
+   */
+  save(path: Buffer, entry: FsEntry, onStarted?: () => void): Promise<SavedFile> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<SavedFile>((resolve, reject) => {
+      const task: FileTask = {
+        path: path.toString('latin1'),
+        size: entry.size,
+        mtimeNs: entry.mtimeNs,
+      };
+      this.queue.push({ task, size: entry.size, onStarted, resolve, reject });
+      this.inFlight++;
+      this.dispatch();
+    });
+  }
+
+  /** Stops the workers. Call once, after the last file settled or after a failure. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+    for (const slot of this.slots) slot.gate.close();
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0 && this.failure === undefined) {
+      const slot = this.freeSlot();
+      if (slot === undefined) return;
+      const id = this.nextJob++;
+      const files = this.queue.takeJob();
+      slot.jobs.set(id, files);
+      for (const f of files) f.onStarted?.();
+      const job: FileJob = { job: id, files: files.map((f) => f.task) };
+      slot.worker.postMessage(job);
+    }
+  }
+
+  /** The least busy worker with room, starting another while all are busy and size allows. */
+  private freeSlot(): Slot | undefined {
+    let best: Slot | undefined;
+    for (const s of this.slots) if (!best || s.jobs.size < best.jobs.size) best = s;
+    if ((!best || best.jobs.size > 0) && this.slots.length < Math.max(1, this.options.size))
+      return this.startWorker();
+    return best && best.jobs.size < JOBS_PER_WORKER ? best : undefined;
+  }
+
+  private startWorker(): Slot {
+    const gate = CreditGate.create(CREDIT_WINDOW);
+    const workerData: FileWorkerSetup = { ...this.setup, credit: gate.shared };
+    // Beside this file in dist/: the compiled worker entry.
+    const worker = new Worker(new URL('./file-worker.js', import.meta.url), { workerData });
+    const slot: Slot = { worker, gate, jobs: new Map(), chain: Promise.resolve() };
+    worker.on('message', (msg: WorkerMessage) => this.onMessage(slot, msg));
+    worker.on('error', (err) => this.fail(err));
+    worker.on('exit', (code) => {
+      if (!this.closed)
+        this.fail(new HoldfastError('FAILURE', `a file worker exited (code ${code})`));
+    });
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private onMessage(slot: Slot, msg: WorkerMessage): void {
+    if (msg.kind === 'failure') {
+      const cause = Object.assign(new Error(msg.message), { stack: msg.stack });
+      this.fail(new HoldfastError('FAILURE', `file worker: ${msg.message}`, { cause }));
+      return;
+    }
+    slot.chain = slot.chain
+      .then(() => this.handleReport(slot, msg))
+      .catch((err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))));
+  }
+
+  private async handleReport(slot: Slot, report: JobReport): Promise<void> {
+    if (this.failure || this.closed) return;
+    const files = slot.jobs.get(report.job);
+    if (files === undefined) throw new Error(`report for unknown job ${report.job}`);
+    for (const b of report.blobs) {
+      const sealed = Buffer.from(report.data[b.buffer]!, b.offset, b.length);
+      const blob = { id: b.id as BlobId, sealed, rawLength: b.rawLength, compressed: b.compressed };
+      await this.options.writer.saveSealed('data', blob);
+    }
+    if (this.failure) return;
+    // The blobs are in the writer now (packs, or uploads it waited for): the worker may go on.
+    slot.gate.give(report.credit);
+    if (report.bytesRead > 0) this.options.onBytes?.(report.bytesRead);
+    for (const outcome of report.files) {
+      const file = files[outcome.file]!;
+      this.inFlight--;
+      if (outcome.error) {
+        file.reject(Object.assign(new Error(outcome.error.message), { code: outcome.error.code }));
+      } else {
+        const content = outcome.content as BlobId[];
+        file.resolve({
+          content,
+          bytes: outcome.bytes,
+          changedWhileReading: outcome.changedWhileReading,
+        });
+      }
+    }
+    if (report.done) slot.jobs.delete(report.job);
+    this.wakeWalk();
+    this.dispatch();
+  }
+
+  private wakeWalk(): void {
+    while (this.waiting.length > 0 && (this.inFlight < MAX_FILES_QUEUED || this.failure))
+      this.waiting.shift()!();
+  }
+
+  /** The first failure wins: every queued or running file rejects with it, workers stop. */
+  private fail(err: Error): void {
+    if (this.failure !== undefined || this.closed) return;
+    this.failure = err;
+    for (const f of this.queue.drain()) f.reject(err);
+    for (const slot of this.slots) {
+      for (const files of slot.jobs.values()) for (const f of files) f.reject(err);
+      slot.jobs.clear();
+      slot.gate.close();
+    }
+    this.wakeWalk();
+    for (const slot of this.slots) void slot.worker.terminate();
+  }
+}

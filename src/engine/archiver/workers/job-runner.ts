@@ -1,0 +1,220 @@
+/**
+ * JobRunner: the body of a file worker. For each file of a job it reads the file with
+ * synchronous calls (cheap inside a worker: no promise, no thread-pool hop per read), chunks it,
+ * and hashes, compresses and seals every chunk exactly as BlobWriter.save does, so the main
+ * thread only has to decide dedup and append sealed bytes to packs.
+ *
+ * Memory (defaults): one 4 MiB read buffer, the chunker's window (≤ max chunk size), zstd's
+ * scratch (≈ max chunk size) and the report being built (≤ reportBytes + one sealed chunk).
+ * Posted but unconsumed reports are bounded by the CreditGate window.
+ */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { errnoCode, describeError, type BlobId } from '../../../core/index.js';
+import { Chunker } from '../../chunker/index.js';
+import { compressBlob } from '../../compression/index.js';
+import { blobIdOf } from '../../crypto/index.js';
+import { sealBlob } from '../../format/index.js';
+import type { CreditGate } from './credit-gate.js';
+import type {
+  FileJob,
+  FileOutcome,
+  FileTask,
+  FileWorkerSetup,
+  JobReport,
+  SealedBlobRef,
+} from './file-job.js';
+
+const READ_SIZE = 4 * 1024 * 1024;
+/**
+ * Ids this worker already posted: a repeat (duplicate files in one batch, zero-filled regions of
+ * a large file) is sent as an id only. Safe because the main thread handles one worker's
+ * reports in order, so the first copy reached the BlobWriter before any reference to it.
+ */
+const SENT_IDS_LIMIT = 65_536;
+
+/** Thrown when the pool closed the credit gate: the job is abandoned, nothing is posted. */
+export class PoolClosed extends Error {}
+
+export type PostReport = (report: JobReport, transfer: ArrayBuffer[]) => void;
+
+export class JobRunner {
+  private readonly chunker: Chunker;
+  private readonly masterKey: Buffer;
+  private readonly idKey: Buffer;
+  private readonly buffer = Buffer.allocUnsafeSlow(READ_SIZE);
+  private readonly minSize: number;
+  private readonly sent = new Set<string>();
+  private sealed: Buffer[] = [];
+  private refs: SealedBlobRef[] = [];
+  private sealedBytes = 0;
+  private outcomes: FileOutcome[] = [];
+  private bytesRead = 0;
+
+  constructor(
+    private readonly setup: FileWorkerSetup,
+    private readonly gate: CreditGate,
+    private readonly post: PostReport,
+  ) {
+    this.masterKey = Buffer.from(setup.masterKey);
+    this.idKey = Buffer.from(setup.idKey);
+    this.chunker = new Chunker(Buffer.from(setup.chunkerKey), setup.chunkerParams);
+    this.minSize = setup.chunkerParams.minSize;
+  }
+
+  /** Runs one job to the end; throws PoolClosed, or on a bug (a non-system error). */
+  run(job: FileJob): void {
+    job.files.forEach((task, file) => {
+      // Not `this.outcomes.push(this.saveFile(...))`: saving may post a report and replace
+      // `this.outcomes`, and the outcome belongs in the next report.
+      const outcome = this.saveFile(task, file, job.job);
+      this.outcomes.push(outcome);
+    });
+    this.report(job.job, true);
+  }
+
+  private saveFile(task: FileTask, file: number, job: number): FileOutcome {
+    let fd: number;
+    try {
+      fd = openSync(Buffer.from(task.path, 'latin1'), 'r');
+    } catch (err) {
+      return failed(file, err);
+    }
+    let outcome: FileOutcome;
+    try {
+      outcome = this.readFile(fd, task, file, job);
+    } catch (err) {
+      this.chunker.reset();
+      outcome = failed(file, err);
+    }
+    try {
+      closeSync(fd);
+    } catch (err) {
+      if (outcome.error === undefined) outcome = failed(file, err);
+    }
+    return outcome;
+  }
+
+  private readFile(fd: number, task: FileTask, file: number, job: number): FileOutcome {
+    const content: BlobId[] = [];
+    const buffer = this.buffer;
+    let bytes = 0;
+    let filled = 0;
+    let chunking = false;
+    for (;;) {
+      const want = buffer.length - filled;
+      const n = readSync(fd, buffer, filled, want, null);
+      if (n === 0) break;
+      bytes += n;
+      this.bytesRead += n;
+      filled += n;
+      if (filled === buffer.length) {
+        this.push(buffer, content, job);
+        chunking = true;
+        filled = 0;
+      }
+      // A short read that reaches the size the walk saw is the end of the file: skip the read
+      // that would return 0 (one syscall per small file). Growth after the walk still shows in
+      // the fstat below, which marks the file as changed while read.
+      if (n < want && bytes === task.size) break;
+    }
+    if (!chunking && filled <= this.minSize) {
+      // No chunk boundary falls below minSize (repository-format.md, "Chunking"), so a file no
+      // longer than that is one chunk: hash and seal it straight from the read buffer, sparing
+      // a copy per small file — most files of a source tree.
+      if (filled > 0) content.push(this.saveChunk(buffer.subarray(0, filled), job));
+    } else {
+      if (filled > 0) this.push(buffer.subarray(0, filled), content, job);
+      for (const chunk of this.chunker.finish()) content.push(this.saveChunk(chunk, job));
+    }
+    const after = fstatSync(fd, { bigint: true });
+    const changedWhileReading =
+      after.mtimeNs !== task.mtimeNs || Number(after.size) !== task.size || bytes !== task.size;
+    return { file, content, bytes, changedWhileReading };
+  }
+
+  private push(data: Buffer, content: BlobId[], job: number): void {
+    for (const chunk of this.chunker.push(data)) content.push(this.saveChunk(chunk, job));
+  }
+
+  /** Hashes, compresses and seals one chunk; `chunk` may be the read buffer and is not kept. */
+  private saveChunk(chunk: Buffer, job: number): BlobId {
+    const id = blobIdOf(this.idKey, 'data', chunk);
+    if (this.sent.has(id)) return id;
+    if (this.sent.size >= SENT_IDS_LIMIT) this.sent.clear();
+    this.sent.add(id);
+    const compressed = compressBlob(chunk, this.setup.compression);
+    const sealed = sealBlob(this.masterKey, 'data', id, compressed ?? chunk);
+    this.refs.push({
+      id,
+      buffer: 0,
+      offset: 0,
+      length: sealed.length,
+      rawLength: chunk.length,
+      compressed: compressed !== undefined,
+    });
+    this.sealed.push(sealed);
+    this.sealedBytes += sealed.length;
+    if (this.sealedBytes >= this.setup.reportBytes) this.report(job, false);
+    return id;
+  }
+
+  /** Posts what is buffered, after taking credit for it (this may block: backpressure). */
+  private report(job: number, done: boolean): void {
+    const credit = this.sealedBytes;
+    if (credit > 0 && !this.gate.take(credit)) throw new PoolClosed();
+    const data: ArrayBuffer[] = [];
+    const blobs = this.placeBlobs(data);
+    const report: JobReport = {
+      kind: 'report',
+      job,
+      data,
+      blobs,
+      credit,
+      bytesRead: this.bytesRead,
+      files: this.outcomes,
+      done,
+    };
+    this.sealed = [];
+    this.refs = [];
+    this.sealedBytes = 0;
+    this.outcomes = [];
+    this.bytesRead = 0;
+    this.post(report, data);
+  }
+
+  /**
+   * Fills `data` with the buffers to transfer and returns where each buffered blob is in them.
+   * A blob that alone owns its ArrayBuffer (sealing allocates large ones so) is sent in it; the
+   * others are copied into one shared buffer.
+   */
+  private placeBlobs(data: ArrayBuffer[]): SealedBlobRef[] {
+    const owns = (b: Buffer): boolean =>
+      b.byteOffset === 0 && b.buffer instanceof ArrayBuffer && b.byteLength === b.buffer.byteLength;
+    let packedBytes = 0;
+    for (const s of this.sealed) if (!owns(s)) packedBytes += s.length;
+    const packed = packedBytes > 0 ? new Uint8Array(packedBytes) : undefined;
+    if (packed) data.push(packed.buffer);
+    let offset = 0;
+    return this.refs.map((ref, i) => {
+      const sealed = this.sealed[i]!;
+      if (owns(sealed)) {
+        data.push(sealed.buffer as ArrayBuffer);
+        return { ...ref, buffer: data.length - 1, offset: 0 };
+      }
+      packed!.set(sealed, offset);
+      offset += sealed.length;
+      return { ...ref, buffer: 0, offset: offset - sealed.length };
+    });
+  }
+}
+
+/**
+ * A system error (open, read, fstat, close: it carries a syscall name) is one file's problem,
+ * reported like the in-thread path reports it; anything else is a bug and fails the backup.
+ */
+function failed(file: number, err: unknown): FileOutcome {
+  const code = errnoCode(err);
+  if (code === undefined || !(err instanceof Error) || !('syscall' in err)) throw err;
+  const error = { code, message: describeError(err) };
+  return { file, content: [], bytes: 0, changedWhileReading: false, error };
+}

@@ -1,0 +1,101 @@
+/**
+ * The backup side of lock-free prune (repository-format.md, "Deleting data"). A backup reads
+ * the index once, at its start; a prune running meanwhile may unindex packs whose blobs the
+ * backup then reuses (or packs the backup wrote itself before its snapshot existed). Those packs
+ * still exist — the prune waits for this backup's lock session before deleting them — but the
+ * new snapshot would not be restorable until they are indexed again. So, just before the
+ * snapshot is written, if any index file this backup loaded has been replaced, every blob the
+ * snapshot references is looked up in the current index, and the packs of missing ones are
+ * indexed again from their own headers.
+ */
+import { HoldfastError, type BlobId, type IndexId, type PackId } from '../../core/index.js';
+import { fileIdOf } from '../crypto/index.js';
+import {
+  decodePackHeader,
+  encodeIndexFile,
+  PACK_TRAILER_BYTES,
+  type IndexedPack,
+} from '../format/index.js';
+import { BlobIdSet } from '../index/index.js';
+import type { Repository } from './repository.js';
+
+/** Returns how many packs were indexed again (0 when no prune replaced index files). */
+export async function keepReusedPacksIndexed(
+  repo: Repository,
+  tree: BlobId,
+  signal?: AbortSignal,
+): Promise<number> {
+  const files = await repo.readIndexFiles(signal);
+  const present = new Set<string>(files.map((f) => f.id));
+  const replaced =
+    [...repo.loadedIndexFiles].some((id) => !present.has(id)) ||
+    files.some((f) => f.content.supersedes.some((s) => repo.loadedIndexFiles.has(s)));
+  if (!replaced) return 0;
+  const superseded = new Set<string>(files.flatMap((f) => f.content.supersedes));
+  const current = new BlobIdSet();
+  for (const f of files) {
+    if (superseded.has(f.id)) continue;
+    for (const p of f.content.packs) for (const e of p.entries) current.add(e.id);
+  }
+  const revive = new Set<PackId>();
+  const need = (id: BlobId): void => {
+    if (current.has(id)) return;
+    const loc = repo.index.lookup(id);
+    if (!loc) throw new HoldfastError('INTEGRITY', `blob ${id} of the new snapshot is in no index`);
+    revive.add(loc.packId);
+  };
+  const seen = new BlobIdSet();
+  const stack: BlobId[] = [tree];
+  while (stack.length > 0) {
+    const id = stack.pop()!;
+    if (!seen.add(id)) continue;
+    need(id);
+    const t = await repo.loadTree(id, signal);
+    if ('parts' in t) stack.push(...t.parts);
+    else
+      for (const n of t.nodes) {
+        if (n.subtree) stack.push(n.subtree);
+        for (const b of n.content ?? []) need(b);
+      }
+  }
+  if (revive.size === 0) return 0;
+  const packs: IndexedPack[] = [];
+  for (const packId of revive) {
+    const info = await repo.store.stat('pack', packId, signal ? { signal } : {});
+    if (!info)
+      throw new HoldfastError(
+        'INTEGRITY',
+        `pack ${packId} that the new snapshot needs was deleted`,
+        { hint: 'the snapshot is not written; run the backup again' },
+      );
+    const tailLength = await headerTailLength(repo, packId, info.size, signal);
+    const tail = await repo.store.get(
+      'pack',
+      packId,
+      { offset: info.size - tailLength, length: tailLength },
+      signal ? { signal } : {},
+    );
+    packs.push({
+      packId,
+      entries: decodePackHeader(repo.masterKeyForCheck(), tail, info.size, `pack ${packId}`),
+    });
+  }
+  const bytes = encodeIndexFile(repo.masterKeyForCheck(), { supersedes: [], packs });
+  await repo.store.put('index', fileIdOf<IndexId>(bytes), bytes, signal ? { signal } : {});
+  return packs.length;
+}
+
+async function headerTailLength(
+  repo: Repository,
+  packId: PackId,
+  size: number,
+  signal?: AbortSignal,
+): Promise<number> {
+  const trailer = await repo.store.get(
+    'pack',
+    packId,
+    { offset: size - PACK_TRAILER_BYTES, length: PACK_TRAILER_BYTES },
+    signal ? { signal } : {},
+  );
+  return trailer.readUInt32LE(0) + PACK_TRAILER_BYTES;
+}
