@@ -121,7 +121,7 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
   };
   let snapshotId: SnapshotId | undefined;
   if (!req.dryRun) {
-    await keepReusedPacksIndexed(repo, tree, signal);
+    await keepReusedPacksIndexed(repo, tree, signal, stats.indexesWritten);
     snapshotId = await repo.saveSnapshot(snapshot, signal);
   }
   return {

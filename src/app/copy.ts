@@ -13,6 +13,7 @@
  */
 import { HoldfastError, type SnapshotId } from '../core/index.js';
 import {
+  keepReusedPacksIndexed,
   Copier,
   type CopyStats,
   type Repository,
@@ -115,6 +116,8 @@ export async function runCopy(req: CopyRequest): Promise<CopyOutcome> {
       const s = byId.get(id);
       return s && atDestination.get(snapshotIdentity(s))?.id;
     });
+    // A prune running beside the copy may have unindexed blobs the copy reused (see commit-guard).
+    await keepReusedPacksIndexed(destination, tree, signal, stats.indexesWritten);
     const id = await destination.saveSnapshot(snapshot, signal);
     remember({ id, snapshot });
     const added = stats.dataBlobs + stats.treeBlobs;

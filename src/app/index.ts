@@ -1,6 +1,6 @@
 /**
  * app: the use cases — backup, restore, check, browse (ls, diff, dump, stats), keys, repair,
- * forget.
+ * forget, and databases/ (PostgreSQL base backups, WAL archive and PITR; logical dumps).
  * Each takes plain inputs and returns data; cli/ parses arguments and renders the results.
  */
 export * from './version.js';

@@ -7,6 +7,7 @@
 import { userInfo } from 'node:os';
 import { HoldfastError, type BlobId, type SnapshotId } from '../../core/index.js';
 import {
+  keepReusedPacksIndexed,
   ChunkerPool,
   compareNames,
   encodeTree,
@@ -133,6 +134,7 @@ export async function saveStreamSnapshot(req: StreamSnapshotRequest): Promise<Sa
     program_version: `holdfast ${VERSION}`,
     summary: summaryFrom(counters, stats, start, end),
   };
+  await keepReusedPacksIndexed(repo, tree, signal, stats.indexesWritten);
   const id = await repo.saveSnapshot(snapshot, signal);
   return { id, snapshot };
 }

@@ -25,7 +25,14 @@ export function parseKeyFile(bytes: Buffer, what: string): KeyFile {
   } catch (cause) {
     throw new HoldfastError('INTEGRITY', `${what}: not valid JSON`, { cause });
   }
-  if (v.version !== 1 || typeof v.data !== 'string' || typeof v.kdf !== 'object') {
+  if (
+    typeof v !== 'object' ||
+    v === null ||
+    v.version !== 1 ||
+    typeof v.data !== 'string' ||
+    typeof v.kdf !== 'object' ||
+    v.kdf === null
+  ) {
     throw new HoldfastError('INTEGRITY', `${what}: not a holdfast key file`);
   }
   return v as KeyFile;

@@ -68,7 +68,11 @@ export async function listLocks(repo: Repository): Promise<LockEntry[]> {
       if (err instanceof HoldfastError && err.code === 'NOT_FOUND') continue; // released meanwhile
       // Undecryptable or malformed: nobody can hold it. Any other failure must not make a
       // running operation look absent, so it is passed on.
-      if (!(err instanceof HoldfastError && err.code === 'INTEGRITY')) throw err;
+      if (!(
+        err instanceof HoldfastError &&
+        (err.code === 'INTEGRITY' || err.code === 'UNSUPPORTED_FORMAT')
+      ))
+        throw err;
       out.push({ name: o.name, info: undefined });
     }
   }

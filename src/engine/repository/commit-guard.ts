@@ -24,12 +24,15 @@ export async function keepReusedPacksIndexed(
   repo: Repository,
   tree: BlobId,
   signal?: AbortSignal,
+  /** Index files this session wrote itself: a prune may have replaced those too. */
+  written: readonly string[] = [],
 ): Promise<number> {
   const files = await repo.readIndexFiles(signal);
   const present = new Set<string>(files.map((f) => f.id));
+  const ours = new Set<string>([...repo.loadedIndexFiles, ...written]);
   const replaced =
-    [...repo.loadedIndexFiles].some((id) => !present.has(id)) ||
-    files.some((f) => f.content.supersedes.some((s) => repo.loadedIndexFiles.has(s)));
+    [...ours].some((id) => !present.has(id)) ||
+    files.some((f) => f.content.supersedes.some((s) => ours.has(s)));
   if (!replaced) return 0;
   const superseded = new Set<string>(files.flatMap((f) => f.content.supersedes));
   const current = new BlobIdSet();

@@ -236,9 +236,10 @@ export class Repository {
   async loadIndex(signal?: AbortSignal): Promise<void> {
     if (this.indexLoaded) return;
     const files = await this.readIndexFiles(signal);
-    for (const f of files) this.loadedIndexFiles.add(f.id);
     const superseded = new Set<string>();
     for (const f of files) for (const s of f.content.supersedes) superseded.add(s);
+    // Only files in effect: one already superseded says nothing about a prune running now.
+    for (const f of files) if (!superseded.has(f.id)) this.loadedIndexFiles.add(f.id);
     for (const s of superseded) this.supersededIndexFiles.add(s);
     const conflicts = new Set<BlobId>();
     for (const f of files) {
