@@ -197,3 +197,36 @@ void test('a pack unindexed twice waits for the newest operation, not the first 
   assert.deepEqual((await checkRepository({ repo: after, readData: true })).errors, []);
   assert.deepEqual(await after.loadBlob('data', blob), big);
 });
+
+void test('a snapshot committed right after a prune unindexed its packs is resurrected by the next prune', async () => {
+  const store = new MemoryStore();
+  await Repository.init(store, 'pw', { owner: { username: 'u', hostname: 'h' }, kdfCost: cheap });
+  const b = await reopen(store);
+  const lockB = await RepositoryLock.acquire(b, { mode: 'shared' });
+  const data = randomBytes(3000);
+  const w = b.writer();
+  const blob = (await w.save('data', data)).id;
+  const tree = (await w.save('tree', encodeTree({ nodes: [fileNode('late', [blob])] }))).id;
+  const stats = await w.flush();
+  assert.equal(await keepReusedPacksIndexed(b, tree, undefined, stats.indexesWritten), 0);
+  // The prune runs after the guard, before the snapshot is visible: B's packs look unused.
+  const pruneLock = await RepositoryLock.acquire(b, { mode: 'prune' });
+  const p1 = await prune({ repo: await reopen(store), session: pruneLock.session });
+  assert.equal(p1.deletedPacks, 0);
+  await b.saveSnapshot({
+    time: new Date().toISOString(),
+    tree,
+    paths: ['/late'],
+    hostname: 'h',
+    username: 'u',
+    program_version: 't',
+  });
+  await lockB.release();
+  const p2 = await prune({ repo: await reopen(store), session: pruneLock.session });
+  assert.ok(p2.resurrectedPacks >= 2, 'tree and data packs are indexed again');
+  assert.equal(p2.deletedPacks, 0);
+  await pruneLock.release();
+  const after = await reopen(store);
+  assert.deepEqual((await checkRepository({ repo: after, readData: true })).errors, []);
+  assert.deepEqual(await after.loadBlob('data', blob), data);
+});

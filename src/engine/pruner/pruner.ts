@@ -28,6 +28,7 @@ import { fileIdOf } from '../crypto/index.js';
 import {
   decodeIndexFile,
   decodePackHeader,
+  PACK_TRAILER_BYTES,
   encodeIndexFile,
   type IndexedPack,
   type IndexFileContent,
@@ -94,6 +95,21 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
   // Not repo.loadIndex(): it may have been loaded before the snapshots were listed.
   for (const f of effective)
     for (const p of f.content.packs) repo.index.addPack(p.packId, p.entries);
+  // A snapshot committed just after an earlier prune unindexed its packs can reference trees
+  // only a pending pack still holds: make those packs readable (never counted as present).
+  const indexedPacks = new Set<string>(
+    effective.flatMap((f) => f.content.packs.map((p) => p.packId)),
+  );
+  const pendingOnly = new Set<string>();
+  for (const d of effective.flatMap((f) => f.content.deletions ?? [])) {
+    for (const packId of d.packs) {
+      if (indexedPacks.has(packId) || pendingOnly.has(packId)) continue;
+      const entries = await readHeader(repo, packId, signal);
+      if (!entries) continue;
+      pendingOnly.add(packId);
+      repo.index.addPack(packId, entries);
+    }
+  }
 
   progress('finding data in use');
   const used = new BlobIdSet();
@@ -152,7 +168,7 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
     has: (id: BlobId) => {
       if (rewritten.has(id)) return true;
       const loc = repo.index.lookup(id);
-      return loc !== undefined && !removed.has(loc.packId);
+      return loc !== undefined && !removed.has(loc.packId) && !pendingOnly.has(loc.packId);
     },
     addPack: (packId: PackId, entries: readonly PackEntry[]) => {
       for (const e of entries) rewritten.add(e.id);
@@ -433,4 +449,38 @@ export function decodeIndexForPrune(
   name: string,
 ): IndexFileContent {
   return decodeIndexFile(repo.masterKeyForCheck(), bytes, `index ${name}`);
+}
+
+/** A pack's header entries, or undefined when the pack is gone or damaged. */
+async function readHeader(
+  repo: Repository,
+  packId: PackId,
+  signal?: AbortSignal,
+): Promise<PackEntry[] | undefined> {
+  const opt = signal ? { signal } : {};
+  const info = await repo.store.stat('pack', packId, opt);
+  if (!info) return undefined;
+  try {
+    const trailer = await repo.store.get(
+      'pack',
+      packId,
+      { offset: info.size - PACK_TRAILER_BYTES, length: PACK_TRAILER_BYTES },
+      opt,
+    );
+    const tailLength = trailer.readUInt32LE(0) + PACK_TRAILER_BYTES;
+    const tail = await repo.store.get(
+      'pack',
+      packId,
+      { offset: info.size - tailLength, length: tailLength },
+      opt,
+    );
+    return decodePackHeader(repo.masterKeyForCheck(), tail, info.size, `pack ${packId}`);
+  } catch (err) {
+    if (
+      err instanceof HoldfastError &&
+      (err.code === 'INTEGRITY' || err.code === 'UNSUPPORTED_FORMAT')
+    )
+      return undefined;
+    throw err;
+  }
 }
