@@ -5,17 +5,15 @@
  */
 import {
   describeError,
-  HoldfastError,
   isHoldfastError,
   mapLimit,
   type IndexId,
   type PackId,
 } from '../core/index.js';
 import {
-  decodePackHeader,
   encodeIndexFile,
   fileIdOf,
-  PACK_TRAILER_BYTES,
+  readPackHeader,
   type IndexedPack,
   type IndexFileContent,
   type Repository,
@@ -45,23 +43,7 @@ export async function repairIndex(
   let done = 0;
   const indexed = await mapLimit(packs, 8, async (p): Promise<IndexedPack | undefined> => {
     try {
-      const trailer = await repo.store.get(
-        'pack',
-        p.name,
-        { offset: p.size - PACK_TRAILER_BYTES, length: PACK_TRAILER_BYTES },
-        opt,
-      );
-      const headerLength = trailer.readUInt32LE(0);
-      const tailLength = headerLength + PACK_TRAILER_BYTES;
-      if (tailLength > p.size)
-        throw new HoldfastError('INTEGRITY', 'header length exceeds the pack');
-      const tail = await repo.store.get(
-        'pack',
-        p.name,
-        { offset: p.size - tailLength, length: tailLength },
-        opt,
-      );
-      const entries = decodePackHeader(repo.masterKeyForCheck(), tail, p.size, `pack ${p.name}`);
+      const entries = await readPackHeader(repo, p.name as PackId, p.size, signal);
       return { packId: p.name as PackId, entries };
     } catch (err) {
       // Only damage may leave a pack out; a storage hiccup must abort before old indexes go.

@@ -28,7 +28,6 @@ import { fileIdOf } from '../crypto/index.js';
 import {
   decodeIndexFile,
   decodePackHeader,
-  PACK_TRAILER_BYTES,
   encodeIndexFile,
   type IndexedPack,
   type IndexFileContent,
@@ -37,7 +36,7 @@ import {
 } from '../format/index.js';
 import { BlobIdSet } from '../index/index.js';
 import { isDeadOnThisHost, listLocks } from '../lock/index.js';
-import type { Repository } from '../repository/index.js';
+import { readPackHeader, type Repository } from '../repository/index.js';
 import { planPrune, type PackStats, type PrunePlan } from './prune-plan.js';
 import { markUsed } from './used-blobs.js';
 
@@ -461,20 +460,7 @@ async function readHeader(
   const info = await repo.store.stat('pack', packId, opt);
   if (!info) return undefined;
   try {
-    const trailer = await repo.store.get(
-      'pack',
-      packId,
-      { offset: info.size - PACK_TRAILER_BYTES, length: PACK_TRAILER_BYTES },
-      opt,
-    );
-    const tailLength = trailer.readUInt32LE(0) + PACK_TRAILER_BYTES;
-    const tail = await repo.store.get(
-      'pack',
-      packId,
-      { offset: info.size - tailLength, length: tailLength },
-      opt,
-    );
-    return decodePackHeader(repo.masterKeyForCheck(), tail, info.size, `pack ${packId}`);
+    return await readPackHeader(repo, packId, info.size, signal);
   } catch (err) {
     if (
       err instanceof HoldfastError &&

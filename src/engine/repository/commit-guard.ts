@@ -10,13 +10,9 @@
  */
 import { HoldfastError, type BlobId, type IndexId, type PackId } from '../../core/index.js';
 import { fileIdOf } from '../crypto/index.js';
-import {
-  decodePackHeader,
-  encodeIndexFile,
-  PACK_TRAILER_BYTES,
-  type IndexedPack,
-} from '../format/index.js';
+import { encodeIndexFile, type IndexedPack } from '../format/index.js';
 import { BlobIdSet } from '../index/index.js';
+import { readPackHeader } from './pack-header-reader.js';
 import type { Repository } from './repository.js';
 
 /** Returns how many packs were indexed again (0 when no prune replaced index files). */
@@ -71,34 +67,9 @@ export async function keepReusedPacksIndexed(
         `pack ${packId} that the new snapshot needs was deleted`,
         { hint: 'the snapshot is not written; run the backup again' },
       );
-    const tailLength = await headerTailLength(repo, packId, info.size, signal);
-    const tail = await repo.store.get(
-      'pack',
-      packId,
-      { offset: info.size - tailLength, length: tailLength },
-      signal ? { signal } : {},
-    );
-    packs.push({
-      packId,
-      entries: decodePackHeader(repo.masterKeyForCheck(), tail, info.size, `pack ${packId}`),
-    });
+    packs.push({ packId, entries: await readPackHeader(repo, packId, info.size, signal) });
   }
   const bytes = encodeIndexFile(repo.masterKeyForCheck(), { supersedes: [], packs });
   await repo.store.put('index', fileIdOf<IndexId>(bytes), bytes, signal ? { signal } : {});
   return packs.length;
-}
-
-async function headerTailLength(
-  repo: Repository,
-  packId: PackId,
-  size: number,
-  signal?: AbortSignal,
-): Promise<number> {
-  const trailer = await repo.store.get(
-    'pack',
-    packId,
-    { offset: size - PACK_TRAILER_BYTES, length: PACK_TRAILER_BYTES },
-    signal ? { signal } : {},
-  );
-  return trailer.readUInt32LE(0) + PACK_TRAILER_BYTES;
 }

@@ -8,3 +8,4 @@ export * from './master-key.js';
 export * from './find-snapshot.js';
 export * from './tree-walk.js';
 export * from './commit-guard.js';
+export * from './pack-header-reader.js';
