@@ -131,17 +131,22 @@ void describe('Archiver with file workers', () => {
   });
 
   void it('an unchanged re-backup reads no file and reuses every tree of its parent', async () => {
+    await freezeAccessTimes(root);
     const repo = await freshRepo();
-    await backup(repo, root, 2); // settles access times
     const first = await backup(repo, root, 2);
     const writer = repo.writer();
     const archiver = new Archiver({ repo, writer, workers: 2, parentTree: first.tree });
     const again = await archiver.archive([root]);
     await writer.flush();
-    assert.equal(again.tree, first.tree);
+    assert.equal(
+      await sourceTree(repo, again.tree, root),
+      await sourceTree(repo, first.tree, root),
+    );
     assert.equal(again.counters.filesUnmodified, expected.size);
     assert.equal(again.counters.filesNew + again.counters.filesChanged, 0);
-    assert.equal(writer.stats.treeBlobs + writer.stats.dataBlobs, 0);
+    assert.equal(writer.stats.dataBlobs, 0);
+    // Only the ancestors' trees ("/", "tmp", ...) may be saved again: /tmp changes meanwhile.
+    assert.ok(writer.stats.treeBlobs <= root.split('/').length, `${writer.stats.treeBlobs} trees`);
   });
 
   void it('stops with INTERRUPTED when the signal fires, leaving no worker behind', async () => {
