@@ -5,7 +5,7 @@
   'targets': [
     {
       'target_name': 'holdfast_native',
-      'sources': ['native/holdfast_native.c'],
+      'sources': ['native/holdfast_native.c', 'native/scan_directory.c'],
       'defines': ['NAPI_VERSION=8', '_GNU_SOURCE', '_FILE_OFFSET_BITS=64'],
       'cflags_c': ['-std=c11', '-Wall', '-Wextra', '-Wshadow', '-Wno-unused-parameter', '-fvisibility=hidden'],
       'ldflags': ['-Wl,-z,noexecstack', '-Wl,-z,relro', '-Wl,-z,now'],

@@ -7,15 +7,19 @@
  *   mknod                                fifos, sockets, character and block devices
  *   sparseMap                            data regions of a file via SEEK_DATA / SEEK_HOLE
  *   major / minor / makedev              dev_t encoding of the C library, not a guess in JS
+ *   scanDirectory                        a directory's entries with lstat fields, link targets
+ *                                        and xattrs, read on a thread-pool thread
+ *                                        (scan_directory.c)
  *
- * Every call is a synchronous syscall on the JS thread: they are metadata operations that take
- * microseconds, and a thread hop would cost more than the call. Paths and xattr names are Buffers
+ * Every call except scanDirectory is a synchronous syscall on the JS thread: they are metadata
+ * operations that take microseconds, and a thread hop would cost more than the call (a scan pays
+ * one hop for a whole directory). Paths and xattr names are Buffers
  * (file names need not be UTF-8). Failures throw an Error whose `code` is the errno name
  * ('ENOENT', 'ENOTSUP', 'ENODATA', ...) like Node's own fs errors, so callers can branch on it.
  *
  * Linux only for now: xattr and SEEK_DATA semantics differ on macOS and the BSDs.
  */
-#include <node_api.h>
+#include "holdfast_native.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,10 +36,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* A list or value can change between the size probe and the read; retry a few times, then give
- * up with ERANGE rather than spin on a file that is being rewritten continuously. */
-#define XATTR_RETRIES 8
-
 /* Largest integer a JS number holds exactly: sizes and offsets beyond it are refused. */
 #define MAX_SAFE_INTEGER 9007199254740991.0
 
@@ -45,7 +45,7 @@
 
 /* Node's names for errno values (libuv spells EOPNOTSUPP as ENOTSUP; on Linux they are equal).
  * A table rather than strerrorname_np(), which musl and glibc < 2.32 lack. */
-static const char *errno_name(int err) {
+const char *errno_name(int err) {
   switch (err) {
     case EPERM: return "EPERM";
     case ENOENT: return "ENOENT";
@@ -94,23 +94,24 @@ static const char *errno_name(int err) {
   }
 }
 
-/* Throws a Node-style system error: message "ENOENT: No such file or directory, lgetxattr
- * '/path'", with code, errno (negative, as libuv reports it), syscall and path properties. */
-static void throw_errno(napi_env env, int err, const char *syscall, const char *path) {
+napi_value make_errno_error(napi_env env, int err, const char *syscall, const char *path) {
   const char *code = errno_name(err);
   const char *text = strerror(err);
   size_t len = strlen(code) + strlen(text) + strlen(syscall) + (path ? strlen(path) : 0) + 16;
   char *message = malloc(len);
+  napi_value js_code, js_message, error, value;
   if (message == NULL) {
-    napi_throw_error(env, "ENOMEM", "out of memory while reporting a system error");
-    return;
+    napi_create_string_utf8(env, "ENOMEM", NAPI_AUTO_LENGTH, &js_code);
+    napi_create_string_utf8(env, "out of memory while reporting a system error",
+                            NAPI_AUTO_LENGTH, &js_message);
+    napi_create_error(env, js_code, js_message, &error);
+    return error;
   }
   if (path != NULL) {
     snprintf(message, len, "%s: %s, %s '%s'", code, text, syscall, path);
   } else {
     snprintf(message, len, "%s: %s, %s", code, text, syscall);
   }
-  napi_value js_code, js_message, error, value;
   napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &js_code);
   /* Non-UTF-8 bytes of a path become U+FFFD in the message; the caller still has the Buffer. */
   napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &js_message);
@@ -124,7 +125,12 @@ static void throw_errno(napi_env env, int err, const char *syscall, const char *
     napi_create_string_utf8(env, path, NAPI_AUTO_LENGTH, &value);
     napi_set_named_property(env, error, "path", value);
   }
-  napi_throw(env, error);
+  return error;
+}
+
+/* Throws make_errno_error's error. */
+static void throw_errno(napi_env env, int err, const char *syscall, const char *path) {
+  napi_throw(env, make_errno_error(env, err, syscall, path));
 }
 
 static void throw_type(napi_env env, const char *message) {
@@ -139,7 +145,7 @@ static void throw_range(napi_env env, const char *message) {
  * Arguments
  */
 
-static bool get_args(napi_env env, napi_callback_info info, size_t expected, napi_value *argv) {
+bool get_args(napi_env env, napi_callback_info info, size_t expected, napi_value *argv) {
   size_t argc = expected;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return false;
   if (argc < expected) {
@@ -151,7 +157,7 @@ static bool get_args(napi_env env, napi_callback_info info, size_t expected, nap
 
 /* Copies a Buffer into a NUL-terminated C string (caller frees). Paths and xattr names cannot
  * contain NUL: the kernel would silently truncate them, so refuse instead. */
-static char *get_cstring(napi_env env, napi_value value, const char *what) {
+char *get_cstring(napi_env env, napi_value value, const char *what) {
   bool is_buffer = false;
   napi_is_buffer(env, value, &is_buffer);
   if (!is_buffer) {
@@ -541,6 +547,7 @@ NAPI_MODULE_INIT() {
       {"major", NULL, js_major, NULL, NULL, NULL, napi_enumerable, NULL},
       {"minor", NULL, js_minor, NULL, NULL, NULL, napi_enumerable, NULL},
       {"makedev", NULL, js_makedev, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"scanDirectory", NULL, js_scan_directory, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);
   return exports;

@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { throwIfAborted } from '../core/index.js';
-import { listDirectory, statEntry } from '../sources/index.js';
+import { DirectoryReader, statEntry } from '../sources/index.js';
 
 export interface ScanTotals {
   files: number;
@@ -32,15 +32,17 @@ export async function scanTargets(
       // reported by the archiver
     }
   }
+  const directories = new DirectoryReader(signal ? { signal } : {});
   while (stack.length > 0) {
     throwIfAborted(signal);
     const dir = stack.pop()!;
     let listing;
     try {
-      listing = await listDirectory(dir);
+      listing = await directories.list(dir);
     } catch {
       continue;
     }
+    const depth = stack.length;
     for (const e of listing.entries) {
       const path =
         dir.length === 1
@@ -53,6 +55,8 @@ export async function scanTargets(
         totals.bytes += Number(e.size);
       }
     }
+    // The stack pops the last subdirectory first: that is the order they will be listed in.
+    directories.readAhead(stack.slice(depth).reverse());
   }
   totals.done = true;
 }

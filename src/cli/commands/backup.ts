@@ -78,8 +78,10 @@ export const registerBackup: RegisterCommand = (program, kit) => {
       const repo = await ctx.open();
       const progress = newProgressState();
       const totals: ScanTotals = { files: 0, bytes: 0, done: false };
+      // The scan only feeds the progress line's totals: without a progress line (quiet, or
+      // output not a terminal) it would walk the whole tree a second time for nothing.
       const scanning =
-        opts.stdin || opts.stdinFromCommand
+        opts.stdin || opts.stdinFromCommand || !reportsProgress(ctx)
           ? undefined
           : scanTargets(paths, exclude, totals, ctx.signal).catch(() => undefined);
       const stop = startReporting(ctx, progress, totals);
@@ -156,10 +158,15 @@ function track(ctx: Context, p: ProgressState, e: BackupEvent): void {
   }
 }
 
+/** A progress line on the terminal, or JSON status messages. */
+function reportsProgress(ctx: Context): boolean {
+  return ctx.json || (ctx.io.interactive && !ctx.flags.quiet);
+}
+
 function startReporting(ctx: Context, p: ProgressState, totals: ScanTotals): () => void {
   const started = Date.now();
   const tty = ctx.io.interactive && !ctx.json && !ctx.flags.quiet;
-  if (!tty && !ctx.json) return () => undefined;
+  if (!reportsProgress(ctx)) return () => undefined;
   const tick = (): void => {
     p.totalFiles = totals.files;
     p.totalBytes = totals.bytes;

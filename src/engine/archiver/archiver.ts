@@ -23,7 +23,7 @@ import {
   throwIfAborted,
   type BlobId,
 } from '../../core/index.js';
-import { isCacheDir, listDirectory, statEntry, type FsEntry } from '../../sources/index.js';
+import { DirectoryReader, isCacheDir, statEntry, type FsEntry } from '../../sources/index.js';
 import type { Node } from '../format/index.js';
 import type { BlobWriter, Repository } from '../repository/index.js';
 import { newCounters, type BackupCounters, type BackupEvent } from './backup-progress.js';
@@ -115,6 +115,8 @@ export class Archiver {
   private readonly files: Semaphore;
   private readonly chunkers: ChunkerPool;
   private readonly parents: ParentTrees;
+  /** Lists directories a few steps ahead of the walk, in the thread pool. */
+  private readonly directories: DirectoryReader;
   private pool: FileWorkerPool | undefined;
 
   constructor(private readonly options: ArchiverOptions) {
@@ -126,6 +128,7 @@ export class Archiver {
       (message) => this.warnings.push({ path: '(parent snapshot)', message }),
       options.signal,
     );
+    this.directories = new DirectoryReader(options.signal ? { signal: options.signal } : {});
   }
 
   async archive(paths: readonly string[]): Promise<ArchiveResult> {
@@ -353,7 +356,7 @@ export class Archiver {
     const parentDir = this.parents.get(parentTree);
     let listing;
     try {
-      listing = await listDirectory(path);
+      listing = await this.directories.list(path);
     } catch (err) {
       this.problem(this.errors, path, err);
       return undefined;
@@ -368,11 +371,9 @@ export class Archiver {
     const parents = (await parentDir).nodes;
     const parentOf = (child: FsEntry): Node | undefined =>
       parents.get(child.name.toString('latin1'));
-    this.parents.prefetch(
-      children
-        .filter((c) => c.type === 'dir' && !this.crossesDevice(c, rootDevice))
-        .map((c) => parentOf(c)?.subtree),
-    );
+    const subdirs = children.filter((c) => c.type === 'dir' && !this.crossesDevice(c, rootDevice));
+    this.parents.prefetch(subdirs.map((c) => parentOf(c)?.subtree));
+    this.directories.readAhead(subdirs.map((c) => join(path, c.name)));
     for (const child of children) {
       throwIfAborted(this.options.signal);
       const step = this.archiveEntry(join(path, child.name), child, parentOf(child), rootDevice);

@@ -1,6 +1,6 @@
 /**
- * The filesystem Source, both directions. Backup side: statEntry and listDirectory describe
- * entries as FsEntry (lstat with nanosecond times, symlink targets, extended attributes, owner
+ * The filesystem Source, both directions. Backup side: statEntry and listDirectory (with
+ * read-ahead: DirectoryReader) describe entries as FsEntry (lstat with nanosecond times, symlink targets, extended attributes, owner
  * names), ExcludeMatcher and isCacheDir decide what to leave out, readSparseMap finds the data
  * in sparse files. Restore side: createSpecial and createSymlink make content-less entries,
  * applyMetadata restores owner, attributes, mode and times.
@@ -17,6 +17,8 @@ export { statEntry } from './stat-entry.js';
 export type { StatEntryOptions } from './stat-entry.js';
 export { listDirectory } from './list-directory.js';
 export type { DirectoryListing, ListDirectoryOptions } from './list-directory.js';
+export { DirectoryReader } from './directory-reader.js';
+export type { DirectoryReaderOptions } from './directory-reader.js';
 export { readXattrs } from './read-xattrs.js';
 export { ExcludeMatcher, parseExcludeFile, readExcludeFile } from './exclude-matcher.js';
 export type { ExcludeMatcherOptions } from './exclude-matcher.js';

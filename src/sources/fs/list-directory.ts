@@ -1,11 +1,14 @@
-/** listDirectory: a directory's entries in byte order, each described by statEntry. */
-import { lstatSync, readdirSync } from 'node:fs';
+/** listDirectory: a directory's entries in byte order, each described like statEntry does. */
+import { lstatSync } from 'node:fs';
+import { getSystemErrorMap } from 'node:util';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { errnoCode, isHoldfastError, throwIfAborted } from '../../core/index.js';
 import { systemAccountNames } from './account-names.js';
 import type { FsEntry } from './fs-entry.js';
-import { joinPath } from './path-bytes.js';
-import { entryFromStats, type StatEntryOptions } from './stat-entry.js';
+import { scanDirectory } from './native.js';
+import { displayPath, joinPath } from './path-bytes.js';
+import { decodeScan } from './scan-record.js';
+import { entryFromScan, entryFromStats, type StatEntryOptions } from './stat-entry.js';
 
 export interface DirectoryListing {
   /** Sorted by raw name bytes (Buffer.compare), the order trees store them in. */
@@ -16,8 +19,8 @@ export interface DirectoryListing {
 
 export interface ListDirectoryOptions extends StatEntryOptions {
   /**
-   * Entries described per turn of the event loop (default 128). They are described with
-   * synchronous syscalls — on cached metadata several times cheaper than fs/promises, which
+   * statNames only: entries described per turn of the event loop (default 128). They are
+   * described with synchronous syscalls — on cached metadata several times cheaper than fs/promises, which
    * dominated the main thread's profile of a backup — so a huge directory yields now and then
    * instead of stalling the event loop (worker reports, uploads) for its whole length.
    */
@@ -39,13 +42,49 @@ export async function listDirectory(
   options: ListDirectoryOptions = {},
 ): Promise<DirectoryListing> {
   throwIfAborted(options.signal);
-  // Synchronous like the lstat calls below: one syscall pair on cached metadata costs less than
-  // the thread-pool round trip, which showed up as idle time between directories.
-  const names = readdirSync(dir, { encoding: 'buffer' });
-  return statNames(dir, names, options);
+  // One thread-pool job reads the directory and describes every entry (native/scan_directory.c):
+  // the syscalls run beside the JavaScript work instead of on the main thread.
+  const scanned = decodeScan(await scanDirectory(dir));
+  throwIfAborted(options.signal);
+  scanned.sort((x, y) => Buffer.compare(x.name, y.name));
+  const owners = new OwnerNames(options);
+  const listing: DirectoryListing = { entries: [], errors: [] };
+  for (const [i, entry] of scanned.entries()) {
+    // A huge directory yields now and then instead of stalling worker reports and uploads.
+    if (i > 0 && i % 1024 === 0) await nextTurn();
+    const path = joinPath(dir, entry.name);
+    if (!('stat' in entry)) {
+      listing.errors.push({ path, error: systemError(entry.errno, entry.syscall, path) });
+      continue;
+    }
+    try {
+      const user = await owners.user(entry.stat.uid);
+      const group = await owners.group(entry.stat.gid);
+      listing.entries.push(entryFromScan(path, entry.stat, user, group));
+    } catch (err) {
+      if (isHoldfastError(err) && err.code !== 'SOURCE_UNAVAILABLE') throw err;
+      listing.errors.push({ path, error: err instanceof Error ? err : new Error(String(err)) });
+    }
+  }
+  return listing;
 }
 
-/** The second half of listDirectory, separate so tests can name entries that no longer exist. */
+/** An Error like Node's own fs errors ("EACCES: permission denied, lstat '/x'", code, syscall). */
+function systemError(errno: number, syscall: string, path: Buffer): Error {
+  const [code, description] = getSystemErrorMap().get(-errno) ?? [`E${errno}`, 'system error'];
+  return Object.assign(new Error(`${code}: ${description}, ${syscall} '${displayPath(path)}'`), {
+    code,
+    errno: -errno,
+    syscall,
+    path: displayPath(path),
+  });
+}
+
+/**
+ * Describes the given names of `dir` with synchronous syscalls on the calling thread, as
+ * listDirectory does in the thread pool; for callers and tests that name entries themselves
+ * (including ones that no longer exist).
+ */
 export async function statNames(
   dir: Buffer,
   names: readonly Buffer[],

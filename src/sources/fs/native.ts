@@ -3,8 +3,8 @@
  * nanosecond utimensat, mknod, SEEK_DATA/SEEK_HOLE and dev_t helpers — the calls Node's fs lacks.
  *
  * The addon is loaded on first use, not at import, so commands that never touch file metadata
- * (and machines where it was not built) still work. All calls are synchronous syscalls; failures
- * throw an Error whose `code` is the errno name ('ENOENT', 'ENOTSUP', 'ENODATA', ...).
+ * (and machines where it was not built) still work. All calls but scanDirectory are synchronous
+ * syscalls; failures throw an Error whose `code` is the errno name ('ENOENT', 'ENOTSUP', ...).
  */
 import { createRequire } from 'node:module';
 import { describeError, HoldfastError } from '../../core/index.js';
@@ -26,6 +26,7 @@ interface NativeAddon {
   major(rdev: bigint | number): number;
   minor(rdev: bigint | number): number;
   makedev(major: number, minor: number): bigint;
+  scanDirectory(dir: Buffer): Promise<Buffer>;
 }
 
 // Relative to the compiled file, dist/sources/fs/native.js, where node-gyp's output sits at the
@@ -131,4 +132,13 @@ export function minor(rdev: bigint | number): number {
 /** Encodes a device id the way this system's stat reports it. */
 export function makedev(major: number, minor: number): bigint {
   return load().makedev(major, minor);
+}
+
+/**
+ * A directory's entries, each with its lstat fields, symlink target and extended attributes,
+ * read on a thread-pool thread and packed into one buffer (decoded by scan-record.ts). Rejects
+ * with a system error (syscall "scandir") when the directory itself cannot be read.
+ */
+export function scanDirectory(dir: Buffer): Promise<Buffer> {
+  return load().scanDirectory(dir);
 }

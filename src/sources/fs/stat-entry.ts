@@ -5,6 +5,7 @@ import { systemAccountNames, type AccountNames } from './account-names.js';
 import { entryTypeOf, MODE_BITS, type FsEntry } from './fs-entry.js';
 import { baseName, displayPath } from './path-bytes.js';
 import { readXattrs } from './read-xattrs.js';
+import type { ScannedStat } from './scan-record.js';
 
 export interface StatEntryOptions {
   /** Where owner names come from; the system's /etc/passwd and /etc/group by default. */
@@ -41,36 +42,64 @@ export function entryFromStats(
   user: string | undefined,
   group: string | undefined,
 ): FsEntry {
-  const type = entryTypeOf(Number(st.mode));
+  const mode = Number(st.mode);
+  const isLink = entryTypeOf(mode) === 'symlink';
+  const scanned: ScannedStat = {
+    mode,
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    nlink: Number(st.nlink),
+    size: Number(st.size),
+    ino: st.ino,
+    dev: st.dev,
+    rdev: st.rdev,
+    blocks: Number(st.blocks),
+    atimeNs: st.atimeNs,
+    mtimeNs: st.mtimeNs,
+    ctimeNs: st.ctimeNs,
+    linkTarget: isLink ? readlinkSync(path, { encoding: 'buffer' }) : Buffer.alloc(0),
+    xattrs: entryTypeOf(mode) === undefined ? [] : readXattrs(path),
+  };
+  return entryFromScan(path, scanned, user, group);
+}
+
+/**
+ * The entry for `path` from everything already read about it (by the native directory scan or
+ * by entryFromStats). Throws SOURCE_UNAVAILABLE for a kind of file holdfast cannot represent.
+ */
+export function entryFromScan(
+  path: Buffer,
+  st: ScannedStat,
+  user: string | undefined,
+  group: string | undefined,
+): FsEntry {
+  const type = entryTypeOf(st.mode);
   if (type === undefined) {
     throw new HoldfastError('SOURCE_UNAVAILABLE', `${displayPath(path)}: unsupported file type`, {
       hint: 'exclude it from the backup',
     });
   }
-  const linkTarget = type === 'symlink' ? readlinkSync(path, { encoding: 'buffer' }) : undefined;
-  const xattrs = readXattrs(path);
-  const size = Number(st.size);
   return {
     name: baseName(path),
     path,
     type,
-    mode: Number(st.mode) & MODE_BITS,
-    uid: Number(st.uid),
-    gid: Number(st.gid),
+    mode: st.mode & MODE_BITS,
+    uid: st.uid,
+    gid: st.gid,
     ...(user !== undefined && { user }),
     ...(group !== undefined && { group }),
-    size,
+    size: st.size,
     inode: st.ino,
     deviceId: st.dev,
-    links: Number(st.nlink),
+    links: st.nlink,
     ...((type === 'dev' || type === 'chardev') && { rdev: st.rdev }),
     atimeNs: st.atimeNs,
     mtimeNs: st.mtimeNs,
     ctimeNs: st.ctimeNs,
-    ...(linkTarget !== undefined && { linkTarget }),
-    ...(xattrs.length > 0 && { xattrs }),
+    ...(type === 'symlink' && { linkTarget: st.linkTarget }),
+    ...(st.xattrs.length > 0 && { xattrs: st.xattrs }),
     // 512-byte units whatever the file system's block size (stat(2)). Inline or compressed
     // files can look sparse too; the sparse map then simply shows one data region.
-    ...(type === 'file' && { sparse: st.blocks * 512n < st.size }),
+    ...(type === 'file' && { sparse: st.blocks * 512 < st.size }),
   };
 }

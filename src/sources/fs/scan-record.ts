@@ -1,0 +1,102 @@
+/**
+ * Decoding the packed records of the native scanDirectory (layout documented in
+ * native/scan_directory.c) into raw entries: stat fields, link target and attributes per name,
+ * or the errno and syscall that failed for it.
+ */
+import type { ExtendedAttribute } from './fs-entry.js';
+
+export interface ScannedStat {
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly nlink: number;
+  readonly size: number;
+  readonly ino: bigint;
+  readonly dev: bigint;
+  readonly rdev: bigint;
+  readonly blocks: number;
+  readonly atimeNs: bigint;
+  readonly mtimeNs: bigint;
+  readonly ctimeNs: bigint;
+  /** Empty unless the entry is a symlink. */
+  readonly linkTarget: Buffer;
+  /** Sorted by name bytes. */
+  readonly xattrs: ExtendedAttribute[];
+}
+
+export type ScannedEntry =
+  | { readonly name: Buffer; readonly stat: ScannedStat }
+  | { readonly name: Buffer; readonly errno: number; readonly syscall: string };
+
+const SYSCALLS = ['lstat', 'readlink', 'llistxattr', 'lgetxattr'] as const;
+const NS = 1_000_000_000n;
+
+/** Every record of `buf`, in the directory's order. Throws on a malformed buffer (a bug). */
+export function decodeScan(buf: Buffer): ScannedEntry[] {
+  const entries: ScannedEntry[] = [];
+  let at = 0;
+  const bytes = (n: number): Buffer => {
+    if (at + n > buf.length) throw new RangeError('scanDirectory record is truncated');
+    // Copies, so an entry kept in a tree does not pin the whole directory's buffer.
+    const out = Buffer.from(buf.subarray(at, at + n));
+    at += n;
+    return out;
+  };
+  const u8 = (): number => buf.readUInt8((at += 1) - 1);
+  const u16 = (): number => buf.readUInt16LE((at += 2) - 2);
+  const u32 = (): number => buf.readUInt32LE((at += 4) - 4);
+  const u64 = (): bigint => buf.readBigUInt64LE((at += 8) - 8);
+  // Sizes, link counts and block counts fit a double exactly far beyond any real file system.
+  const n64 = (): number => Number(u64());
+  const time = (): bigint => {
+    const sec = buf.readBigInt64LE((at += 8) - 8);
+    return sec * NS + BigInt(u32());
+  };
+  while (at < buf.length) {
+    const name = bytes(u16());
+    if (u8() === 1) {
+      const errno = buf.readInt32LE((at += 4) - 4);
+      entries.push({ name, errno, syscall: SYSCALLS[u8()] ?? 'lstat' });
+      continue;
+    }
+    const mode = u32();
+    const uid = u32();
+    const gid = u32();
+    const nlink = n64();
+    const size = n64();
+    const ino = u64();
+    const dev = u64();
+    const rdev = u64();
+    const blocks = n64();
+    const atimeNs = time();
+    const mtimeNs = time();
+    const ctimeNs = time();
+    const linkTarget = bytes(u32());
+    const xattrs: ExtendedAttribute[] = [];
+    for (let count = u32(); count > 0; count--) {
+      const attrName = bytes(u32());
+      xattrs.push({ name: attrName, value: bytes(u32()) });
+    }
+    if (xattrs.length > 1) xattrs.sort((x, y) => Buffer.compare(x.name, y.name));
+    entries.push({
+      name,
+      stat: {
+        mode,
+        uid,
+        gid,
+        nlink,
+        size,
+        ino,
+        dev,
+        rdev,
+        blocks,
+        atimeNs,
+        mtimeNs,
+        ctimeNs,
+        linkTarget,
+        xattrs,
+      },
+    });
+  }
+  return entries;
+}
