@@ -53,7 +53,12 @@ module.exports = {
       severity: 'error',
       comment: 'Outside a top-level module folder, import its index.ts, not inner files.',
       from: { path: '^src/([^/]+)/', pathNot: '\\.test\\.ts$' },
-      to: { path: '^src/([^/]+)/.+', pathNot: ['^src/$1/', '^src/[^/]+/index\\.ts$'] },
+      to: {
+        path: '^src/([^/]+)/.+',
+        // storage/s3/index.ts is entered directly: storage/index.ts leaves S3Store out so that
+        // importing storage does not load the AWS SDK (see storage/decorators/deferred-store.ts).
+        pathNot: ['^src/$1/', '^src/[^/]+/index\\.ts$', '^src/storage/s3/index\\.ts$'],
+      },
     },
   ],
   options: {

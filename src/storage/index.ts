@@ -17,13 +17,11 @@ export { MemoryStore, type MemoryObjects, type MemoryStoreOptions } from './memo
 export { RetryingStore, type RetryEvent, type RetryOptions } from './decorators/retrying-store.js';
 export { ReadOnlyStore } from './decorators/read-only-store.js';
 export { RestStore, type RestStoreOptions } from './rest/rest-store.js';
-export {
-  S3Store,
-  parseS3Location,
-  type S3Credentials,
-  type S3Location,
-  type S3StoreOptions,
-} from './s3/index.js';
+// S3Store itself is not re-exported: importing it loads the AWS SDK (about 0.3 s), which openStore
+// defers until an s3: repository is used. Code that needs the class imports storage/s3/index.js.
+export { parseS3Location, type S3Location } from './s3/s3-location.js';
+export type { S3Credentials } from './s3/s3-client.js';
+export type { S3StoreOptions } from './s3/s3-store.js';
 export { RateLimitStore, type RateLimits } from './decorators/rate-limit-store.js';
 export { isTransientError, markTransient } from './decorators/transient-error.js';
 export type { Sleep } from './decorators/backoff.js';

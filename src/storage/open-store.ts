@@ -21,8 +21,9 @@ import type { ObjectStore } from './object-store.js';
 import { RetryingStore } from './decorators/retrying-store.js';
 import { RestStore } from './rest/rest-store.js';
 import { RateLimitStore } from './decorators/rate-limit-store.js';
-import { S3Store, type S3Credentials } from './s3/index.js';
+import type { S3Credentials } from './s3/s3-client.js';
 import { parseS3Location } from './s3/s3-location.js';
+import { DeferredStore } from './decorators/deferred-store.js';
 
 /** Backends on the roadmap, so their locations get "not available yet" rather than "unknown". */
 const PLANNED = new Set(['sftp', 'b2', 'azure', 'gs', 'swift', 'rclone']);
@@ -96,19 +97,26 @@ function openBackend(
           }),
         ),
       );
-    case 's3':
-      return new RetryingStore(
-        limited(
-          new S3Store({
-            location: parseS3Location(rest),
+    case 's3': {
+      const s3Location = parseS3Location(rest);
+      // The AWS SDK is loaded only when the repository is used (see DeferredStore).
+      const s3 = new DeferredStore({
+        location: s3Location.display,
+        retention: true,
+        load: async () => {
+          const { S3Store } = await import('./s3/index.js');
+          return new S3Store({
+            location: s3Location,
             ...(options.s3Region !== undefined && { region: options.s3Region }),
             ...(options.s3Credentials && { credentials: options.s3Credentials }),
             ...(options.s3Profile !== undefined && { profile: options.s3Profile }),
             ...(options.caCert !== undefined && { caCertificates: options.caCert.toString() }),
             ...(options.connections !== undefined && { connections: options.connections }),
-          }),
-        ),
-      );
+          });
+        },
+      });
+      return new RetryingStore(limited(s3));
+    }
     default:
       throw unavailableBackend(scheme);
   }

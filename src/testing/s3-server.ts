@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { S3Store, parseS3Location, type S3StoreOptions } from '../storage/index.js';
+import { parseS3Location, type S3StoreOptions } from '../storage/index.js';
+import { S3Store } from '../storage/s3/index.js';
 
 export interface S3TestServer {
   readonly endpoint: string;
