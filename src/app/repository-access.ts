@@ -3,7 +3,7 @@
  * use cases turn "-r LOCATION" into an unlocked Repository.
  */
 import { hostname, userInfo } from 'node:os';
-import { type Clock, type Logger } from '../core/index.js';
+import { silentLogger, type Clock, type Logger } from '../core/index.js';
 import {
   Repository,
   type ChunkerParams,
@@ -12,11 +12,21 @@ import {
   type ObjectLockConfig,
   type RepositoryConfig,
 } from '../engine/index.js';
-import { openStore, type StoreOptions } from '../storage/index.js';
+import {
+  isRemoteLocation,
+  openCachingStore,
+  openStore,
+  type StoreOptions,
+} from '../storage/index.js';
 
 export interface AccessOptions {
   /** Settings of network backends: --cacert, rest: credentials. */
   readonly store?: StoreOptions;
+  /**
+   * Root of the local metadata cache (one subdirectory per repository id). Used for remote
+   * repositories only; undefined means no cache.
+   */
+  readonly cacheDir?: string;
   readonly signal?: AbortSignal;
   readonly logger?: Logger;
   readonly clock?: Clock;
@@ -28,7 +38,13 @@ export async function openRepository(
   options: AccessOptions = {},
 ): Promise<Repository> {
   const store = openStore(location, options.store);
-  return Repository.open(store, password, options);
+  const { cacheDir, logger } = options;
+  if (cacheDir === undefined || !isRemoteLocation(location))
+    return Repository.open(store, password, options);
+  return Repository.open(store, password, {
+    ...options,
+    cache: (inner, id) => openCachingStore(inner, cacheDir, id, logger ?? silentLogger),
+  });
 }
 
 export interface CreateOptions extends AccessOptions {

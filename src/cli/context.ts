@@ -6,7 +6,13 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { describeError, HoldfastError, parseDuration, type Logger } from '../core/index.js';
-import { openRepository, withLock, type Repository, type SnapshotEntry } from '../app/index.js';
+import {
+  openRepository,
+  withLock,
+  type AccessOptions,
+  type Repository,
+  type SnapshotEntry,
+} from '../app/index.js';
 import {
   findSnapshot,
   type LockMode,
@@ -15,10 +21,11 @@ import {
 } from '../engine/index.js';
 import type { StoreOptions } from '../storage/index.js';
 import { s3StoreOptions, transferOptions, type TransferFlags } from './backend-flags.js';
+import { cacheRoot, type CacheFlags } from './cache-flags.js';
 import type { Io } from './io.js';
 import { readPassword, type PasswordFlags } from './password.js';
 
-export interface GlobalFlags extends PasswordFlags, TransferFlags {
+export interface GlobalFlags extends PasswordFlags, TransferFlags, CacheFlags {
   readonly repo?: string;
   readonly json?: boolean;
   readonly quiet?: boolean;
@@ -59,14 +66,25 @@ export class Context {
     return readPassword(this.io, this.flags, purpose);
   }
 
-  async open(): Promise<Repository> {
+  /**
+   * Opens the repository of --repo. `cache: false` bypasses the local metadata cache: check and
+   * repair must see the repository's own objects, not copies of what they once were.
+   */
+  async open(options: { cache?: boolean } = {}): Promise<Repository> {
     const location = this.repositoryLocation();
     const password = await this.password();
-    return openRepository(location, password, {
+    return openRepository(location, password, await this.accessOptions(options));
+  }
+
+  /** Store settings, logger, signal and (unless `cache: false`) the cache root for openRepository. */
+  async accessOptions(options: { cache?: boolean } = {}): Promise<AccessOptions> {
+    const cacheDir = options.cache === false ? undefined : cacheRoot(this.flags, this.io.env);
+    return {
       store: await this.storeOptions(),
       ...(this.signal && { signal: this.signal }),
       logger: this.logger(),
-    });
+      ...(cacheDir !== undefined && { cacheDir }),
+    };
   }
 
   /** Backend settings from --cacert and HOLDFAST_REST_USERNAME / HOLDFAST_REST_PASSWORD. */

@@ -76,6 +76,11 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     .option('--connections <n>', 'requests in flight at once to network storage (default 5)')
     .option('--limit-upload <KiB/s>', 'limit uploads to this many KiB per second')
     .option('--limit-download <KiB/s>', 'limit downloads to this many KiB per second')
+    .option(
+      '--cache-dir <dir>',
+      'local cache of remote repository metadata (env HOLDFAST_CACHE_DIR; default ~/.cache/holdfast)',
+    )
+    .option('--no-cache', 'do not use the local metadata cache for remote repositories')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });

@@ -59,6 +59,15 @@ export function openStore(location: string, options: StoreOptions = {}): ObjectS
   return openBackend(location, options, limited);
 }
 
+/**
+ * Whether a location names network storage (rest:, s3:), where a local metadata cache saves
+ * downloads; local paths and memory: are as fast as a cache would be.
+ */
+export function isRemoteLocation(location: string): boolean {
+  const scheme = /^([a-z][a-z0-9+.-]+):/is.exec(location)?.[1]?.toLowerCase();
+  return scheme === 'rest' || scheme === 's3';
+}
+
 function openBackend(
   location: string,
   options: StoreOptions,

@@ -3,6 +3,9 @@
  * with stdout, stderr, stdin and the environment under the test's control.
  */
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { run, type Io } from '../cli/index.js';
 
@@ -21,13 +24,24 @@ export interface CliOptions {
 }
 
 /**
+ * The local metadata cache of every CLI run in this test process: a temporary directory removed
+ * when the process exits, so tests never write into the developer's ~/.cache.
+ */
+export const TEST_CACHE_DIR = join(tmpdir(), `holdfast-test-cache-${process.pid}`);
+process.once('exit', () => rmSync(TEST_CACHE_DIR, { recursive: true, force: true }));
+
+/**
  * The test process's environment without any HOLDFAST_* variable, so that a developer's own
- * settings never leak into a test. PATH and the rest stay: commands such as sh must be found.
+ * settings never leak into a test, and with HOLDFAST_CACHE_DIR set to TEST_CACHE_DIR. PATH and
+ * the rest stay: commands such as sh must be found.
  */
 export function cleanEnv(): Record<string, string | undefined> {
-  return Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !name.startsWith('HOLDFAST_')),
-  );
+  return {
+    ...Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => !name.startsWith('HOLDFAST_')),
+    ),
+    HOLDFAST_CACHE_DIR: TEST_CACHE_DIR,
+  };
 }
 
 function collector(chunks: Buffer[]): Writable {

@@ -23,7 +23,7 @@ export const registerCheck: RegisterCommand = (program, kit) => {
     .option('--read-data-subset <n%>', 'read and verify this share of the packs')
     .action(async (opts: { readData?: boolean; readDataSubset?: string }, cmd: Command) => {
       const ctx = kit.context(cmd);
-      const repo = await ctx.open();
+      const repo = await ctx.open({ cache: false });
       const fraction = opts.readDataSubset ? subset(opts.readDataSubset) : undefined;
       ctx.info(
         'checking index, packs, snapshots and trees' +

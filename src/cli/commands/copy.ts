@@ -107,11 +107,7 @@ async function openSource(ctx: Context, opts: CopyFlags) {
     },
     'enter password for the source repository: ',
   );
-  return openRepository(location, password, {
-    store: await ctx.storeOptions(),
-    logger: ctx.logger(),
-    ...(ctx.signal && { signal: ctx.signal }),
-  });
+  return openRepository(location, password, await ctx.accessOptions());
 }
 
 /** The snapshots named (each resolved within the filter), or every one the filter matches. */

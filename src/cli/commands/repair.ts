@@ -10,7 +10,7 @@ export const registerRepair: RegisterCommand = (program, kit) => {
     .description('rebuild the index from the pack headers')
     .action(async (_o, cmd: Command) => {
       const ctx = kit.context(cmd);
-      const repo = await ctx.open();
+      const repo = await ctx.open({ cache: false });
       const r = await ctx.locked(repo, 'exclusive', () => repairIndex(repo, ctx.signal));
       for (const u of r.unreadable)
         ctx.warn(`pack ${u.pack} could not be read and is not indexed: ${u.message}`);

@@ -16,7 +16,7 @@ import {
   type BlobType,
   type IndexedPack,
 } from '../format/index.js';
-import type { ObjectStore } from '../../storage/index.js';
+import type { CachingStore, ObjectStore } from '../../storage/index.js';
 import type { MasterIndex } from '../index/index.js';
 import { Packer } from './packer.js';
 
@@ -37,6 +37,8 @@ export interface BlobWriterOptions {
   readonly onPackWritten?: (packId: PackId, bytes: number) => void;
   /** Compute everything but write nothing (backup --dry-run). */
   readonly dryRun?: boolean;
+  /** The local metadata cache under `store`: told about tree packs so that they are written through. */
+  readonly cache?: Pick<CachingStore, 'markTreePack'>;
 }
 
 export interface SaveResult {
@@ -173,6 +175,7 @@ export class BlobWriter {
   private async upload(packer: Packer): Promise<void> {
     const { bytes, entries } = packer.finish(this.options.masterKey);
     const packId = fileIdOf<PackId>(bytes);
+    if (packer.type === 'tree' && !this.options.dryRun) this.options.cache?.markTreePack(packId);
     try {
       if (!this.options.dryRun)
         await this.options.store.put('pack', packId, bytes, this.signalOption());

@@ -19,7 +19,7 @@ import {
   throwIfAborted,
   mapLimit,
 } from '../../core/index.js';
-import type { ObjectKind, ObjectStore } from '../../storage/index.js';
+import type { CachingStore, ObjectKind, ObjectStore } from '../../storage/index.js';
 import {
   DEFAULT_CHUNKER_PARAMS,
   validateChunkerParams,
@@ -83,6 +83,11 @@ export interface OpenOptions {
   readonly signal?: AbortSignal;
   readonly logger?: Logger;
   readonly clock?: Clock;
+  /**
+   * Puts a local cache around the store once the repository id is known (from the config); the
+   * config and keys are read before, uncached. Undefined, or a factory returning undefined: no cache.
+   */
+  readonly cache?: (store: ObjectStore, repositoryId: string) => CachingStore | undefined;
 }
 
 export interface SnapshotEntry {
@@ -108,6 +113,8 @@ export class Repository {
   /** Set when the repository uses object lock; then `store` retains what it writes. */
   readonly objectLock: ObjectLock | undefined;
   readonly store: ObjectStore;
+  /** The local metadata cache `store` reads through, when the repository was opened with one. */
+  readonly cache: CachingStore | undefined;
   private indexLoaded = false;
 
   private constructor(
@@ -117,11 +124,15 @@ export class Repository {
     readonly keyId: KeyId,
     readonly clock: Clock,
     readonly logger: Logger,
+    cache?: OpenOptions['cache'],
   ) {
     this.objectLock = config.object_lock
       ? new ObjectLock(new RetentionPolicy(config.object_lock), clock)
       : undefined;
-    this.store = this.objectLock ? new RetainingStore(store, this.objectLock) : store;
+    this.cache = cache?.(store, config.id);
+    const base = this.cache ?? store;
+    // Retention outside the cache: every put still gets its lock before it reaches storage.
+    this.store = this.objectLock ? new RetainingStore(base, this.objectLock) : base;
     this.idKey = Buffer.from(config.blob_id_key, 'base64');
     this.chunkerKey = Buffer.from(config.chunker.key, 'base64');
     this.chunkerParams = {
@@ -221,6 +232,7 @@ export class Repository {
       unlocked.keyId,
       options.clock ?? systemClock,
       options.logger ?? silentLogger,
+      options.cache,
     );
   }
 
@@ -242,8 +254,11 @@ export class Repository {
     for (const f of files) if (!superseded.has(f.id)) this.loadedIndexFiles.add(f.id);
     for (const s of superseded) this.supersededIndexFiles.add(s);
     const conflicts = new Set<BlobId>();
+    const treePacks = new Set<string>();
     for (const f of files) {
       if (superseded.has(f.id)) continue;
+      // A pack holds blobs of one type (§9): its first entry says which.
+      for (const p of f.content.packs) if (p.entries[0]?.type === 'tree') treePacks.add(p.packId);
       for (const p of f.content.packs)
         this.index.addPack(p.packId, p.entries, (e, first) =>
           this.noteAlternative(p.packId, e, first, conflicts),
@@ -263,6 +278,7 @@ export class Repository {
       }
     }
     await this.resolveConflicts(conflicts, signal);
+    await this.cache?.setTreePacks(treePacks);
     this.indexLoaded = true;
   }
 
@@ -450,6 +466,7 @@ export class Repository {
       blobId: (type, p) => this.blobId(type, p),
       packSize: this.config.pack_size,
       compression: options.compression ?? this.config.compression,
+      ...(this.cache && { cache: this.cache }),
       ...options,
     });
   }

@@ -1,0 +1,81 @@
+/**
+ * CountingStore: a testing decorator that counts the calls reaching the store it wraps, per
+ * operation and object kind, so tests can show which objects a cache kept from being fetched.
+ */
+import type {
+  ByteRange,
+  ObjectInfo,
+  ObjectKind,
+  ObjectRetention,
+  ObjectStore,
+  PutOptions,
+  StoreCallOptions,
+} from '../object-store.js';
+import type { StoreOperation } from '../store-operation.js';
+
+export class CountingStore implements ObjectStore {
+  readonly location: string;
+  readonly retention: ObjectRetention | undefined;
+  readonly #counts = new Map<string, number>();
+
+  constructor(private readonly inner: ObjectStore) {
+    this.location = inner.location;
+    this.retention = inner.retention;
+  }
+
+  /** Calls of `operation` on objects of `kind` since the last reset. */
+  count(operation: StoreOperation, kind: ObjectKind): number {
+    return this.#counts.get(`${operation} ${kind}`) ?? 0;
+  }
+
+  reset(): void {
+    this.#counts.clear();
+  }
+
+  create(options?: StoreCallOptions): Promise<void> {
+    return this.inner.create(options);
+  }
+
+  put(kind: ObjectKind, name: string, data: Uint8Array, options?: PutOptions): Promise<void> {
+    this.#note('put', kind);
+    return this.inner.put(kind, name, data, options);
+  }
+
+  get(
+    kind: ObjectKind,
+    name: string,
+    range?: ByteRange,
+    options?: StoreCallOptions,
+  ): Promise<Buffer> {
+    this.#note('get', kind);
+    return this.inner.get(kind, name, range, options);
+  }
+
+  stat(
+    kind: ObjectKind,
+    name: string,
+    options?: StoreCallOptions,
+  ): Promise<ObjectInfo | undefined> {
+    this.#note('stat', kind);
+    return this.inner.stat(kind, name, options);
+  }
+
+  list(kind: ObjectKind, options?: StoreCallOptions): AsyncIterable<ObjectInfo> {
+    this.#note('list', kind);
+    return this.inner.list(kind, options);
+  }
+
+  delete(kind: ObjectKind, name: string, options?: StoreCallOptions): Promise<void> {
+    this.#note('delete', kind);
+    return this.inner.delete(kind, name, options);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  #note(operation: StoreOperation, kind: ObjectKind): void {
+    const key = `${operation} ${kind}`;
+    this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
+  }
+}
