@@ -76,6 +76,10 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     .option('--connections <n>', 'requests in flight at once to network storage (default 5)')
     .option('--limit-upload <KiB/s>', 'limit uploads to this many KiB per second')
     .option('--limit-download <KiB/s>', 'limit downloads to this many KiB per second')
+    .option(
+      '--storage-retries <n>',
+      'retries of a failed request to network storage before giving up (default 7, 0 = none)',
+    )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
