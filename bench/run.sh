@@ -5,13 +5,16 @@
 #   BENCH_QUICK=1 npm run bench         small data, 1 repetition: a sanity run in a few minutes
 #   BENCH_REPS=5 BENCH_TOOLS="holdfast restic" npm run bench
 #   BENCH_HOLDFAST=/path/to/dist/cli/main.js   use that build instead of building this checkout
+#   BENCH_REMOTE=0 npm run bench        skip the remote case (S3 on Ceph RGW, repository server)
+#   BENCH_LOCAL=0 npm run bench         only the remote case
 #
 # Installs restic, borgbackup and linux-source-6.1 from Debian when missing (needs root), builds
 # holdfast, prepares the data under bench/.data/ once, then for each repetition and each tool runs
 # every scenario on a fresh repository. Before each timed step its input is read
 # (`tar cf - DIR | cat`: page cache idle for a minute is evicted on these machines, and GNU tar
 # skips reading file contents when its output *is* /dev/null), and `sync` flushes earlier writes.
-# Results: bench/results/latest.tsv (raw) and bench/results/latest.md (table), also printed.
+# Results: bench/results/latest.tsv (raw) and bench/results/latest.md (table), also printed; the
+# remote case (lib/remote-case.sh) writes bench/results/remote-latest.{tsv,md}.
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -21,11 +24,12 @@ BENCH_REPS=${BENCH_REPS:-$([ "$BENCH_QUICK" = 1 ] && echo 1 || echo 3)}
 BENCH_TOOLS=${BENCH_TOOLS:-holdfast restic borg}
 # Restored trees are compared with their source (diff -r) in the first repetition.
 BENCH_VERIFY=${BENCH_VERIFY:-1}
+BENCH_LOCAL=${BENCH_LOCAL:-1}
+BENCH_REMOTE=${BENCH_REMOTE:-1}
 DATA_VARIANT=$([ "$BENCH_QUICK" = 1 ] && echo quick || echo full)
 BENCH_DATA="$ROOT/bench/.data/$DATA_VARIANT"
 WORK="$ROOT/bench/.data/work"
 RESULTS="$ROOT/bench/results"
-RAW="$RESULTS/latest.tsv"
 
 log() { printf '%s  %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -36,6 +40,14 @@ install_missing() {
   [ -f /usr/src/linux-source-6.1.tar.xz ] || missing+=(linux-source-6.1)
   command -v rsync >/dev/null || missing+=(rsync)
   [ -x /usr/bin/time ] || missing+=(time)
+  if [ "$BENCH_REMOTE" = 1 ]; then
+    # The S3 gateway (scripts/ceph-rgw-up.sh) and an sshd for restic's sftp backend.
+    for tool in ceph-mon:ceph-mon ceph-osd:ceph-osd radosgw:radosgw ceph:ceph-common \
+      uuidgen:uuid-runtime curl:curl ssh-keygen:openssh-client; do
+      command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
+    done
+    [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+  fi
   [ ${#missing[@]} -eq 0 ] && return
   if [ "$(id -u)" -ne 0 ]; then
     echo "error: the benchmark needs ${missing[*]}; run as root or install them with apt-get" >&2
@@ -77,11 +89,19 @@ timed() {
   local wall user sys rss
   read -r wall user sys rss < <(tail -n 1 "$WORK/time.txt")
   local bytes
-  bytes=$(du -sb "$repo" | cut -f1)
+  bytes=$(repo_bytes "$repo")
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$scenario" "$REP" "$wall" "$user" "$sys" \
     "$rss" "$bytes" >>"$RAW"
   log "$(printf '%-8s %-18s rep %s: %6ss wall %6ss cpu %5s MiB' "$tool" "$scenario" "$REP" \
     "$wall" "$(awk "BEGIN { print $user + $sys }")" "$((rss / 1024))")"
+}
+
+# Repository size: a directory, or bucket:NAME on the remote case's S3 gateway.
+repo_bytes() {
+  case "$1" in
+    bucket:*) bucket_bytes "${1#bucket:}" ;;
+    *) du -sb "$1" | cut -f1 ;;
+  esac
 }
 
 # The source tree backed up: a working copy reset to kernel/ (rsync only rewrites what differs,
@@ -132,6 +152,29 @@ run_tool() {
   rm -rf "$repo"
 }
 
+machine_env() {
+  echo "date=$(date -u +%Y-%m-%dT%H:%MZ)"
+  echo "data=$DATA_VARIANT reps=$BENCH_REPS"
+  echo "cpu=$(lscpu | sed -n 's/^Model name: *//p') x $(nproc)"
+  echo "memory=$(free -g | awk '/Mem:/{print $2}') GiB"
+  echo "os=$(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r), node $(node --version)"
+  echo "load=$(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min, at start)"
+}
+
+local_main() {
+  RAW="$RESULTS/latest.tsv"
+  printf 'tool\tscenario\trep\twall_s\tuser_s\tsys_s\tpeak_rss_kib\trepo_bytes\n' >"$RAW"
+  {
+    machine_env
+    for tool in $BENCH_TOOLS; do echo "$tool=$("${tool}_version" | head -n 1)"; done
+  } >"$RESULTS/latest.env"
+  for REP in $(seq 1 "$BENCH_REPS"); do
+    for tool in $BENCH_TOOLS; do run_tool "$tool"; done
+  done
+  node "$BENCH_DIR/summarize.mjs" "$RAW" "$RESULTS/latest.env" "$RESULTS/latest.md"
+  (cd "$ROOT" && npx prettier --log-level warn --write bench/results/latest.md)
+}
+
 main() {
   install_missing
   build_holdfast
@@ -139,22 +182,13 @@ main() {
   prepare_data
   mkdir -p "$WORK" "$RESULTS"
   source "$BENCH_DIR/lib/tools.sh"
-  printf 'tool\tscenario\trep\twall_s\tuser_s\tsys_s\tpeak_rss_kib\trepo_bytes\n' >"$RAW"
-  {
-    echo "date=$(date -u +%Y-%m-%dT%H:%MZ)"
-    echo "data=$DATA_VARIANT reps=$BENCH_REPS"
-    echo "cpu=$(lscpu | sed -n 's/^Model name: *//p') x $(nproc)"
-    echo "memory=$(free -g | awk '/Mem:/{print $2}') GiB"
-    echo "os=$(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r), node $(node --version)"
-    for tool in $BENCH_TOOLS; do echo "$tool=$("${tool}_version" | head -n 1)"; done
-  } >"$RESULTS/latest.env"
   rm -rf "$WORK/src"
   mkdir -p "$WORK/src"
-  for REP in $(seq 1 "$BENCH_REPS"); do
-    for tool in $BENCH_TOOLS; do run_tool "$tool"; done
-  done
-  node "$BENCH_DIR/summarize.mjs" "$RAW" "$RESULTS/latest.env" "$RESULTS/latest.md"
-  (cd "$ROOT" && npx prettier --log-level warn --write bench/results/latest.md)
+  [ "$BENCH_LOCAL" = 1 ] && local_main
+  if [ "$BENCH_REMOTE" = 1 ]; then
+    source "$BENCH_DIR/lib/remote-case.sh"
+    remote_main
+  fi
 }
 
 main "$@"

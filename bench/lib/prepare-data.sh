@@ -13,6 +13,8 @@ KERNEL_TARBALL=/usr/src/linux-source-6.1.tar.xz
 prepare_data() {
   mkdir -p "$BENCH_DATA"
   prepare_kernel
+  # The remote case backs up kernel/ only.
+  [ "${BENCH_LOCAL:-1}" = 1 ] || return 0
   prepare_kernel_changed
   prepare_random
   prepare_small_files

@@ -1,5 +1,6 @@
 # The three tools under the same names, so run.sh can loop over them. Sourced by bench/run.sh.
-# Each function takes the repository path first. Settings chosen to be comparable:
+# Each function takes the repository (a path, or a location such as s3:URL) first. Settings chosen
+# to be comparable:
 #   holdfast  zstd level 3 ("auto", the default), AES-256-GCM, 16 MiB packs, FastCDC 512K/1M/8M
 #   restic    repository v2, compression "auto" (zstd level 3 equivalent), AES-256-CTR+Poly1305
 #   borg      repokey-blake2 encryption, --compression zstd,3 (borg's default is lz4)
@@ -9,6 +10,8 @@ export RESTIC_CACHE_DIR="$WORK/restic-cache" BORG_BASE_DIR="$WORK/borg-home"
 export BORG_RELOCATED_REPO_ACCESS_IS_OK=yes BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes
 
 hf() { node "$BENCH_HOLDFAST" "$@"; }
+# restic's sftp backend runs this command instead of plain ssh when set (the remote case's sshd).
+rs() { restic ${RESTIC_SFTP_COMMAND:+-o "sftp.command=$RESTIC_SFTP_COMMAND"} "$@"; }
 
 holdfast_version() { hf --version; }
 holdfast_init() { hf -r "$1" init -q; }
@@ -18,11 +21,11 @@ holdfast_check() { hf -r "$1" check --read-data -q; }
 holdfast_snapshots() { hf -r "$1" snapshots; }
 
 restic_version() { restic version | cut -d' ' -f1-2; }
-restic_init() { restic -r "$1" init -q; }
-restic_backup() { restic -r "$1" backup -q "$2"; }
-restic_restore() { restic -r "$1" restore latest -q --target "$2"; }
-restic_check() { restic -r "$1" check --read-data -q; }
-restic_snapshots() { restic -r "$1" snapshots; }
+restic_init() { rs -r "$1" init -q; }
+restic_backup() { rs -r "$1" backup -q "$2"; }
+restic_restore() { rs -r "$1" restore latest -q --target "$2"; }
+restic_check() { rs -r "$1" check --read-data -q; }
+restic_snapshots() { rs -r "$1" snapshots; }
 
 borg_version() { borg --version; }
 borg_init() { borg init -e repokey-blake2 "$1"; }
@@ -34,6 +37,6 @@ borg_snapshots() { borg list "$1"; }
 borg_before_restore() { BORG_LAST=$(borg list --last 1 --short "$1"); }
 
 export BENCH_HOLDFAST
-export -f hf holdfast_version holdfast_init holdfast_backup holdfast_restore holdfast_check \
+export -f hf rs holdfast_version holdfast_init holdfast_backup holdfast_restore holdfast_check \
   holdfast_snapshots restic_version restic_init restic_backup restic_restore restic_check \
   restic_snapshots borg_version borg_init borg_backup borg_restore borg_check borg_snapshots

@@ -1,7 +1,7 @@
 /**
  * Backend settings the CLI reads from the environment and global flags, passed down as plain
  * options (layers below cli/ never read process.env): the standard AWS variables for s3:, and
- * --connections, --limit-upload, --limit-download for every backend.
+ * --connections, --limit-upload, --limit-download, --storage-retries for every network backend.
  */
 import { HoldfastError } from '../core/index.js';
 import type { StoreOptions } from '../storage/index.js';
@@ -11,6 +11,7 @@ export interface TransferFlags {
   readonly connections?: string;
   readonly limitUpload?: string;
   readonly limitDownload?: string;
+  readonly storageRetries?: string;
 }
 
 /**
@@ -39,21 +40,29 @@ export function s3StoreOptions(env: Io['env']): StoreOptions {
 }
 
 export function transferOptions(flags: TransferFlags): StoreOptions {
-  const count = (text: string | undefined, flag: string, max: number): number | undefined => {
+  const count = (
+    text: string | undefined,
+    flag: string,
+    max: number,
+    min = 1,
+  ): number | undefined => {
     if (text === undefined) return undefined;
     const n = Number(text);
-    if (!Number.isInteger(n) || n < 1 || n > max)
+    if (text.trim() === '' || !Number.isInteger(n) || n < min || n > max)
       throw new HoldfastError(
         'USAGE',
-        `invalid ${flag} "${text}": expected a whole number from 1 to ${max}`,
+        `invalid ${flag} "${text}": expected a whole number from ${min} to ${max}`,
       );
     return n;
   };
   const connections = count(flags.connections, '--connections', 256);
   const up = count(flags.limitUpload, '--limit-upload', 1024 * 1024 * 1024);
   const down = count(flags.limitDownload, '--limit-download', 1024 * 1024 * 1024);
+  // 100 retries at the 10 s cap is about a quarter of an hour: longer outages are for a scheduler.
+  const retries = count(flags.storageRetries, '--storage-retries', 100, 0);
   return {
     ...(connections !== undefined && { connections }),
+    ...(retries !== undefined && { retries }),
     ...(up !== undefined && { uploadBytesPerSecond: up * 1024 }),
     ...(down !== undefined && { downloadBytesPerSecond: down * 1024 }),
   };

@@ -24,6 +24,7 @@ import { s3StoreOptions, transferOptions, type TransferFlags } from './backend-f
 import { cacheRoot, type CacheFlags } from './cache-flags.js';
 import type { Io } from './io.js';
 import { readPassword, type PasswordFlags } from './password.js';
+import { retryWarning } from './retry-warning.js';
 
 export interface GlobalFlags extends PasswordFlags, TransferFlags, CacheFlags {
   readonly repo?: string;
@@ -87,7 +88,10 @@ export class Context {
     };
   }
 
-  /** Backend settings from --cacert and HOLDFAST_REST_USERNAME / HOLDFAST_REST_PASSWORD. */
+  /**
+   * Backend settings from the global flags (--cacert, transfer limits, --storage-retries), the
+   * AWS variables and HOLDFAST_REST_USERNAME / HOLDFAST_REST_PASSWORD; each retry is a warning.
+   */
   async storeOptions(): Promise<StoreOptions> {
     const env = this.io.env;
     let caCert: Buffer | undefined;
@@ -107,6 +111,7 @@ export class Context {
       ...(caCert && { caCert }),
       ...(env.HOLDFAST_REST_USERNAME !== undefined && { restUsername: env.HOLDFAST_REST_USERNAME }),
       ...(env.HOLDFAST_REST_PASSWORD !== undefined && { restPassword: env.HOLDFAST_REST_PASSWORD }),
+      onRetry: (event) => this.warn(retryWarning(event)),
     };
   }
 

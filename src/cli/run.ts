@@ -81,6 +81,10 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       'local cache of remote repository metadata (env HOLDFAST_CACHE_DIR; default ~/.cache/holdfast)',
     )
     .option('--no-cache', 'do not use the local metadata cache for remote repositories')
+    .option(
+      '--storage-retries <n>',
+      'retries of a failed request to network storage before giving up (default 7, 0 = none)',
+    )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });

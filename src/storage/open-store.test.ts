@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { LocalStore } from './local/local-store.js';
 import { MemoryStore } from './memory/memory-store.js';
 import { openStore } from './open-store.js';
-import { RetryingStore } from './decorators/retrying-store.js';
+import { RetryingStore, type RetryEvent } from './decorators/retrying-store.js';
 import { rejectsWithCode, testObject } from './testing/conformance.js';
 
 const opening = (location: string) => Promise.resolve().then(() => openStore(location));
@@ -57,6 +58,40 @@ void describe('openStore', () => {
       assert.equal(store.location, display);
       assert.ok(store.retention, 'object lock capability forwarded');
     }
+  });
+
+  void it('retries network stores as often as `retries` says, reporting each retry', async () => {
+    // A loopback port nobody listens on: every request is refused at once.
+    const port = await new Promise<number>((done) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        server.close(() => done(typeof address === 'object' && address ? address.port : 0));
+      });
+    });
+    const events: RetryEvent[] = [];
+    const store = openStore(`rest:http://127.0.0.1:${port}/`, {
+      retries: 2,
+      onRetry: (event) => events.push(event),
+    });
+    const err = await rejectsWithCode(
+      store.stat('index', testObject(3).name),
+      'STORAGE_UNAVAILABLE',
+    );
+    assert.match(err.message, /failed after 3 attempts/);
+    assert.deepEqual(
+      events.map((e) => [e.operation, e.attempt, e.maxAttempts]),
+      [
+        ['stat', 1, 3],
+        ['stat', 2, 3],
+      ],
+    );
+    events.length = 0;
+    const once = openStore(`rest:http://127.0.0.1:${port}/`, {
+      retries: 0,
+      onRetry: (event) => events.push(event),
+    });
+    await rejectsWithCode(once.stat('index', testObject(3).name), 'STORAGE_UNAVAILABLE');
+    assert.deepEqual(events, [], 'no retries, so nothing to report');
   });
 
   void it('rejects malformed s3: locations with USAGE', async () => {

@@ -11,14 +11,15 @@
  *                                        S3Store (s3/s3-location.ts), retried
  *
  * With upload or download limits, the store is wrapped in a RateLimitStore (inside the retries,
- * so every attempt is charged).
+ * so every attempt is charged). Network stores are retried with RetryingStore's defaults unless
+ * `retries` says otherwise; `onRetry` hears about each retry (the CLI prints a warning).
  */
 import { resolve } from 'node:path';
 import { HoldfastError } from '../core/index.js';
 import { LocalStore } from './local/local-store.js';
 import { MemoryStore, type MemoryObjects } from './memory/memory-store.js';
 import type { ObjectStore } from './object-store.js';
-import { RetryingStore } from './decorators/retrying-store.js';
+import { RetryingStore, type RetryEvent, type RetryOptions } from './decorators/retrying-store.js';
 import { RestStore } from './rest/rest-store.js';
 import { RateLimitStore } from './decorators/rate-limit-store.js';
 import type { S3Credentials } from './s3/s3-client.js';
@@ -47,6 +48,10 @@ export interface StoreOptions {
   /** Bytes per second (--limit-upload / --limit-download); any backend. */
   readonly uploadBytesPerSecond?: number;
   readonly downloadBytesPerSecond?: number;
+  /** Retries of a failed request before the operation fails (--storage-retries); default 7. */
+  readonly retries?: number;
+  /** Called before each retry's delay (network backends). */
+  readonly onRetry?: (event: RetryEvent) => void;
 }
 
 export function openStore(location: string, options: StoreOptions = {}): ObjectStore {
@@ -96,7 +101,7 @@ function openBackend(
       return new MemoryStore({ location: key, objects });
     }
     case 'rest':
-      return new RetryingStore(
+      return retrying(
         limited(
           new RestStore(rest, {
             ...(options.caCert !== undefined && { caCert: options.caCert }),
@@ -105,6 +110,7 @@ function openBackend(
             ...(options.connections !== undefined && { connections: options.connections }),
           }),
         ),
+        options,
       );
     case 's3': {
       const s3Location = parseS3Location(rest);
@@ -124,11 +130,19 @@ function openBackend(
           });
         },
       });
-      return new RetryingStore(limited(s3));
+      return retrying(limited(s3), options);
     }
     default:
       throw unavailableBackend(scheme);
   }
+}
+
+function retrying(store: ObjectStore, options: StoreOptions): RetryingStore {
+  const retry: RetryOptions = {
+    ...(options.retries !== undefined && { maxAttempts: options.retries + 1 }),
+    ...(options.onRetry && { onRetry: options.onRetry }),
+  };
+  return new RetryingStore(store, retry);
 }
 
 function unavailableBackend(scheme: string): HoldfastError {

@@ -63,8 +63,8 @@ void describe('RetryingStore', () => {
     assert.ok((await store.get('pack', obj.name)).equals(obj.data));
     assert.deepEqual(store.delays, [100, 200, 400]);
     assert.deepEqual(
-      store.events.map((e) => [e.operation, e.kind, e.name, e.attempt, e.delayMs]),
-      [1, 2, 3].map((attempt, i) => ['get', 'pack', obj.name, attempt, store.delays[i]]),
+      store.events.map((e) => [e.operation, e.kind, e.name, e.attempt, e.maxAttempts, e.delayMs]),
+      [1, 2, 3].map((attempt, i) => ['get', 'pack', obj.name, attempt, 8, store.delays[i]]),
     );
   });
 
@@ -97,7 +97,10 @@ void describe('RetryingStore', () => {
       store.stat('index', testObject(2).name),
       'STORAGE_UNAVAILABLE',
     );
-    assert.match(err.message, /after 3 attempts/);
+    // Names the storage, the request and the attempts.
+    const expected = `storage ${faulty.location} is unavailable: stat index ${testObject(2).name} failed after 3 attempts: `;
+    assert.ok(err.message.startsWith(expected), err.message);
+    assert.ok(err instanceof HoldfastError && err.hint, 'says what to do');
     assert.ok(err.cause instanceof HoldfastError);
     assert.equal(faulty.calls('stat'), 3);
     assert.equal(store.delays.length, 2);

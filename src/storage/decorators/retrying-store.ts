@@ -32,6 +32,8 @@ export interface RetryEvent {
   readonly name: string | undefined;
   /** The attempt that just failed, from 1. */
   readonly attempt: number;
+  /** Attempts in all, the first included: the operation fails after this many. */
+  readonly maxAttempts: number;
   /** How long until the next attempt. */
   readonly delayMs: number;
   readonly error: unknown;
@@ -184,18 +186,24 @@ export class RetryingStore implements ObjectStore {
     throwIfAborted(target.signal);
     const delayMs = fullJitterDelay(this.#policy, attempt, this.#random);
     const { operation, kind, name } = target;
-    this.#onRetry?.({ operation, kind, name, attempt, delayMs, error: err });
+    const maxAttempts = this.#maxAttempts;
+    this.#onRetry?.({ operation, kind, name, attempt, maxAttempts, delayMs, error: err });
     await this.#sleep(delayMs, target.signal);
   }
 
+  /**
+   * The error once the retries are spent: names the storage (its location, without secrets) and
+   * the request, and keeps the last failure as the cause.
+   */
   #exhausted(target: Target, attempts: number, err: unknown): HoldfastError {
+    const { kind, name } = target;
     const what =
-      target.kind === undefined ? 'storage' : describeObject(target.kind, target.name ?? '');
+      kind === undefined ? 'storage' : name === undefined ? kind : describeObject(kind, name);
     const tries = attempts === 1 ? '1 attempt' : `${attempts} attempts`;
-    const message = `${target.operation} ${what} failed after ${tries}: ${describeError(err)}`;
+    const message = `storage ${this.location} is unavailable: ${target.operation} ${what} failed after ${tries}: ${describeError(err)}`;
     const hint =
       (isHoldfastError(err) ? err.hint : undefined) ??
-      'storage is unreachable or overloaded; try again later';
+      'check that the storage service is running and reachable, then run the command again';
     return new HoldfastError('STORAGE_UNAVAILABLE', message, { hint, cause: err });
   }
 }
