@@ -65,6 +65,13 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
   const { repo, signal } = req;
   const start = repo.clock.now();
   await repo.loadIndex(signal);
+  if (!req.dryRun) {
+    // Packs an earlier backup on this machine uploaded but could not index (storage outage,
+    // crash): indexed now, so their blobs are not uploaded again.
+    const adopted = await repo.adoptJournaledPacks(signal);
+    if (adopted > 0)
+      repo.logger.info(`indexed ${adopted} packs an interrupted earlier backup had uploaded`);
+  }
   const writer = repo.writer({ ...(signal && { signal }), ...(req.dryRun && { dryRun: true }) });
 
   let tree;

@@ -39,6 +39,21 @@ export interface BlobWriterOptions {
   readonly dryRun?: boolean;
   /** The local metadata cache under `store`: told about tree packs so that they are written through. */
   readonly cache?: Pick<CachingStore, 'markTreePack'>;
+  /** Where packs uploaded but not yet in an index are noted (repository-format.md §2.5). */
+  readonly journal?: PackJournal;
+}
+
+/**
+ * A durable note, outside the repository, of the packs a writer has uploaded but not listed in
+ * an index yet. If the session fails before its next index (storage gone for longer than the
+ * retries last, a crash), a later session indexes those packs from the note instead of
+ * uploading their blobs again (pack-journal.ts). Both calls never throw.
+ */
+export interface PackJournal {
+  /** Replaces the note: `bytes` is an index file (§10) of every pack not yet indexed. */
+  record(bytes: Buffer): Promise<void>;
+  /** Everything noted is in an index now. */
+  clear(): Promise<void>;
 }
 
 export interface SaveResult {
@@ -72,6 +87,8 @@ export class BlobWriter {
   private readonly pending = new Set<string>();
   private readonly uploads = new Set<Promise<void>>();
   private unindexed: IndexedPack[] = [];
+  /** Uploaded packs that no index written durably lists yet: what the journal holds. */
+  private notDurable: IndexedPack[] = [];
   private failure: Error | undefined;
   readonly stats: WriterStats = {
     dataBlobs: 0,
@@ -188,7 +205,9 @@ export class BlobWriter {
     this.stats.packsWritten++;
     this.options.onPackWritten?.(packId, bytes.length);
     this.unindexed.push({ packId, entries });
+    this.notDurable.push({ packId, entries });
     if (this.unindexed.length >= PACKS_PER_INDEX) await this.writeIndex();
+    else await this.noteUnindexed();
   }
 
   private async writeIndex(): Promise<void> {
@@ -200,6 +219,20 @@ export class BlobWriter {
     if (this.options.dryRun) return;
     await this.options.store.put('index', id, bytes, this.signalOption());
     this.stats.indexesWritten.push(id);
+    const indexed = new Set(packs.map((p) => p.packId));
+    this.notDurable = this.notDurable.filter((p) => !indexed.has(p.packId));
+    await this.noteUnindexed();
+  }
+
+  /** Updates the journal to the packs no durable index lists yet (uploads may overlap). */
+  private async noteUnindexed(): Promise<void> {
+    const journal = this.options.journal;
+    if (!journal || this.options.dryRun) return;
+    if (this.notDurable.length === 0) await journal.clear();
+    else
+      await journal.record(
+        encodeIndexFile(this.options.masterKey, { supersedes: [], packs: this.notDurable }),
+      );
   }
 
   private signalOption(): { signal?: AbortSignal } {

@@ -61,6 +61,7 @@ import {
   type ObjectRef,
 } from '../retention/index.js';
 import { BlobWriter, type BlobWriterOptions } from './blob-writer.js';
+import { adoptJournaledPacks, cacheJournal } from './pack-journal.js';
 import { createKeyFile, newMasterKey, unlockKeyFile, type KeyOwner } from './master-key.js';
 
 export const DEFAULT_PACK_SIZE = 16 * 1024 * 1024;
@@ -466,8 +467,25 @@ export class Repository {
       blobId: (type, p) => this.blobId(type, p),
       packSize: this.config.pack_size,
       compression: options.compression ?? this.config.compression,
-      ...(this.cache && { cache: this.cache }),
+      ...(this.cache && { cache: this.cache, journal: cacheJournal(this.cache.directory) }),
       ...options,
+    });
+  }
+
+  /**
+   * Indexes the packs that earlier sessions on this machine uploaded but could not index (their
+   * journals in the local cache, §2.5), so this session reuses their blobs. Call after
+   * `loadIndex`, under a shared lock. Returns how many packs were adopted; 0 without a cache.
+   */
+  async adoptJournaledPacks(signal?: AbortSignal): Promise<number> {
+    if (!this.cache) return 0;
+    return adoptJournaledPacks({
+      directory: this.cache.directory,
+      store: this.store,
+      masterKey: this.masterKey,
+      index: this.index,
+      pendingPacks: new Set(this.pendingDeletions.flatMap((d) => d.packs)),
+      ...(signal && { signal }),
     });
   }
 

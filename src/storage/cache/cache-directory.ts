@@ -118,6 +118,48 @@ export class CacheDirectory {
     }
   }
 
+  /**
+   * Replaces the journal `name` (64 hex digits) with `bytes`: the packs a writer uploaded but has
+   * not listed in an index yet, so that a later session can index them (§2.5). Atomic like
+   * `write`; never throws. Unlike cached copies, a journal is the cache's own data, not a copy.
+   */
+  async writeJournal(name: string, bytes: Uint8Array): Promise<void> {
+    if (!this.canWrite || !(await this.prepare())) return;
+    const tmp = join(this.dir, 'tmp', randomBytes(16).toString('hex'));
+    try {
+      await mkdir(join(this.dir, 'journal'), { recursive: true, mode: 0o700 });
+      const handle = await open(tmp, 'wx', 0o600);
+      try {
+        await handle.writeFile(bytes);
+        // Unlike a copy, a lost journal cannot be fetched again: make it durable.
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, join(this.dir, 'journal', name));
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      this.writeFailed(err);
+    }
+  }
+
+  /** Every journal left in this repository's cache directory; never throws. */
+  async journals(): Promise<{ name: string; bytes: Buffer }[]> {
+    const dir = join(this.dir, 'journal');
+    const found: { name: string; bytes: Buffer }[] = [];
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (!isHexId(name)) continue;
+      const bytes = await readFile(join(dir, name)).catch(() => undefined);
+      if (bytes) found.push({ name, bytes });
+    }
+    return found;
+  }
+
+  /** Removes a journal; never throws. */
+  async removeJournal(name: string): Promise<void> {
+    await rm(join(this.dir, 'journal', name), { force: true }).catch(() => undefined);
+  }
+
   /** Drops a cached copy (the object was deleted); never throws. */
   async remove(kind: ObjectKind, name: string): Promise<void> {
     this.verifiedPacks.delete(name);
