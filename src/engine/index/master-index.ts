@@ -4,9 +4,11 @@
  * Compact by design, because memory is the first scaling wall of deduplicating backup tools:
  * per blob it keeps the first 16 bytes of the id and four 32-bit words (pack number, offset,
  * sealed length, raw length with type and compression in the top bits) = 32 B, plus a 4-byte
- * open-addressing slot at load factor between 0.375 and 0.75 (5.3–10.7 B). Entry arrays grow by
- * 1.5×, so spare capacity adds up to 16 B right after a growth step. Measured: 41–45 B per blob
- * at 1–3 million blobs; bound: 59 B.
+ * open-addressing slot at load factor between 0.375 and 0.75 (5.3–10.7 B). Loading reserves the
+ * exact number of entries; later additions grow the arrays by 1.5×, so spare capacity adds up to
+ * 16 B per blob right after a growth step. Pack ids live in a PackTable (≈3 B per blob).
+ * Measured (bench/micro/index-memory.mjs, 10 million blobs): 42.6 B per blob as loaded, 47.4 B
+ * grown pack by pack; bound for the entries: 59 B.
  *
  * Keying by a 128-bit prefix is safe because ids are keyed HMACs: nobody without the key can
  * aim for a collision, and a random one among 10^9 blobs has probability < 2^-68. A lookup that
@@ -15,6 +17,7 @@
  */
 import { idToBytes, type BlobId, type PackId } from '../../core/index.js';
 import type { BlobType, CompressionCode, PackEntry } from '../format/index.js';
+import { PackTable } from './pack-table.js';
 
 const PREFIX = 16;
 const WORDS = 4;
@@ -32,8 +35,7 @@ export interface BlobLocation {
 }
 
 export class MasterIndex {
-  private readonly packIds: PackId[] = [];
-  private readonly packNumbers = new Map<string, number>();
+  private readonly packs = new PackTable();
   private ids = Buffer.alloc(0);
   private meta = new Uint32Array(0);
   private slots = new Uint32Array(16);
@@ -44,15 +46,28 @@ export class MasterIndex {
   }
 
   get packCount(): number {
-    return this.packIds.length;
+    return this.packs.size;
   }
 
-  allPackIds(): readonly PackId[] {
-    return this.packIds;
+  /** Every indexed pack's id (a new array). */
+  allPackIds(): PackId[] {
+    return this.packs.all();
   }
 
   hasPack(packId: PackId): boolean {
-    return this.packNumbers.has(packId);
+    return this.packs.has(packId);
+  }
+
+  /**
+   * Makes room for `blobs` more entries at once, so that loading a known number of entries
+   * leaves no spare capacity behind (growing by 1.5× would leave up to a third unused).
+   */
+  reserve(blobs: number): void {
+    const capacity = this.count + blobs;
+    if (capacity > this.meta.length / WORDS) this.resizeEntries(capacity);
+    let slots = this.slots.length;
+    while (capacity * 4 > slots * 3) slots *= 2;
+    if (slots !== this.slots.length) this.rehash(slots);
   }
 
   /**
@@ -90,7 +105,7 @@ export class MasterIndex {
     const m = this.meta;
     const w = m[i * WORDS + 3]!;
     return {
-      packId: this.packIds[m[i * WORDS]!]!,
+      packId: this.packs.idAt(m[i * WORDS]!),
       offset: m[i * WORDS + 1]!,
       length: m[i * WORDS + 2]!,
       rawLength: w & RAW_MASK,
@@ -101,17 +116,13 @@ export class MasterIndex {
 
   /** Approximate bytes of memory held, for the stated budget and tests. */
   memoryBytes(): number {
-    return this.ids.byteLength + this.meta.byteLength + this.slots.byteLength;
+    return (
+      this.ids.byteLength + this.meta.byteLength + this.slots.byteLength + this.packs.memoryBytes()
+    );
   }
 
   private packNumber(packId: PackId): number {
-    let pack = this.packNumbers.get(packId);
-    if (pack === undefined) {
-      pack = this.packIds.length;
-      this.packIds.push(packId);
-      this.packNumbers.set(packId, pack);
-    }
-    return pack;
+    return this.packs.number(packId);
   }
 
   /** Adds an entry; returns -1, or the index of the entry already holding this id. */
@@ -174,7 +185,10 @@ export class MasterIndex {
   }
 
   private growEntries(): void {
-    const capacity = Math.max(1024, Math.ceil((this.meta.length / WORDS) * 1.5));
+    this.resizeEntries(Math.max(1024, Math.ceil((this.meta.length / WORDS) * 1.5)));
+  }
+
+  private resizeEntries(capacity: number): void {
     const ids = Buffer.alloc(capacity * PREFIX);
     this.ids.copy(ids);
     const meta = new Uint32Array(capacity * WORDS);

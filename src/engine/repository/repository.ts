@@ -256,6 +256,10 @@ export class Repository {
     for (const s of superseded) this.supersededIndexFiles.add(s);
     const conflicts = new Set<BlobId>();
     const treePacks = new Set<string>();
+    let entries = 0;
+    for (const f of files)
+      if (!superseded.has(f.id)) for (const p of f.content.packs) entries += p.entries.length;
+    this.index.reserve(entries);
     for (const f of files) {
       if (superseded.has(f.id)) continue;
       // A pack holds blobs of one type (§9): its first entry says which.
