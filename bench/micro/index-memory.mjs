@@ -59,8 +59,12 @@ if (found !== probes) throw new Error(`only ${found} of ${probes} lookups found 
 
 const perBlob = (after.held - before.held) / blobs;
 const rssPerBlob = (after.rss - before.rss) / blobs;
-console.log(`blobs                 ${blobs.toLocaleString('en')} in ${index.packCount.toLocaleString('en')} packs, ${growing ? 'growing' : 'reserved as when loaded'}`);
-console.log(`index memory          ${perBlob.toFixed(1)} B per blob (heap + array buffers, after GC)`);
+console.log(
+  `blobs                 ${blobs.toLocaleString('en')} in ${index.packCount.toLocaleString('en')} packs, ${growing ? 'growing' : 'reserved as when loaded'}`,
+);
+console.log(
+  `index memory          ${perBlob.toFixed(1)} B per blob (heap + array buffers, after GC)`,
+);
 console.log(`RSS growth            ${rssPerBlob.toFixed(1)} B per blob`);
-console.log(`adding                ${((blobs / addSeconds) / 1e6).toFixed(2)} M blobs/s`);
+console.log(`adding                ${(blobs / addSeconds / 1e6).toFixed(2)} M blobs/s`);
 console.log(`lookup (has)          ${lookupNs.toFixed(0)} ns, id string included`);

@@ -5,19 +5,28 @@
  * Hardlinks are recreated as links; a file whose data cannot be read is reported by name while
  * the rest restores.
  */
+import { closeSync } from 'node:fs';
 import { mkdir, link, rm, lstat } from 'node:fs/promises';
 import {
   describeError,
   errnoCode,
   HoldfastError,
-  Semaphore,
   throwIfAborted,
   type BlobId,
 } from '../../core/index.js';
-import { applyMetadata, createSpecial, createSymlink } from '../../sources/index.js';
+import {
+  applyFileMetadata,
+  applyMetadata,
+  createSpecial,
+  createSymlink,
+  type FsMetadata,
+} from '../../sources/index.js';
 import type { Node } from '../format/index.js';
-import { treeNodes, type Repository } from '../repository/index.js';
-import { verifyFileContent, writeFileContent } from './file-writer.js';
+import type { Repository } from '../repository/index.js';
+import { closeFd } from './fd-io.js';
+import { FileBatcher, type WrittenFile } from './file-batcher.js';
+import { verifyFileContent } from './file-writer.js';
+import { TreePrefetcher } from './tree-prefetcher.js';
 
 export interface RestoreOptions {
   readonly repo: Repository;
@@ -38,7 +47,6 @@ export interface RestoreOptions {
   readonly owner: boolean;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: { files: number; bytes: number; path: string }) => void;
-  readonly blobConcurrency?: number;
 }
 
 export interface RestoreProblem {
@@ -56,9 +64,18 @@ export interface RestoreResult {
 
 const SLASH = Buffer.from('/');
 
+/** The first path restored of a hardlink group, and whether it was restored completely. */
+interface LinkGroup {
+  readonly path: Buffer;
+  ok: boolean;
+}
+
 export class Restorer {
-  private readonly blobs: Semaphore;
-  private readonly hardlinks = new Map<string, Promise<Buffer | undefined>>();
+  private readonly batcher: FileBatcher;
+  private readonly trees: TreePrefetcher;
+  private readonly linkGroups = new Map<string, LinkGroup>();
+  /** Further paths of hardlink groups: linked once every first path has been restored. */
+  private readonly linkFollowers: { path: Buffer; node: Node; fresh: boolean }[] = [];
   private readonly dirsToFinish: { path: Buffer; node: Node }[] = [];
   private readonly errors: RestoreProblem[] = [];
   private files = 0;
@@ -66,100 +83,116 @@ export class Restorer {
   private bytes = 0;
 
   constructor(private readonly options: RestoreOptions) {
-    this.blobs = new Semaphore(options.blobConcurrency ?? 8);
+    this.trees = new TreePrefetcher(options.repo, options.signal);
+    this.batcher = new FileBatcher(options.repo, (file) => this.finishFile(file), options.signal);
   }
 
   async restore(): Promise<RestoreResult> {
     const target = Buffer.from(this.options.target);
-    await mkdir(target, { recursive: true });
-    await this.restoreDir(this.options.tree, target, '', false);
+    const created = await mkdir(target, { recursive: true });
+    await this.restoreDir(this.options.tree, target, '', false, created !== undefined);
+    await this.batcher.finish();
+    await this.linkAll();
     // Deepest directories first: their times must be set after everything inside them.
     for (const d of this.dirsToFinish.reverse())
       await this.guard(d.path, () => this.applyMeta(d.path, d.node));
     return { files: this.files, dirs: this.dirs, bytes: this.bytes, errors: this.errors };
   }
 
+  /**
+   * Restores a directory's entries below `dirPath`. `fresh` says `dirPath` was created by this
+   * restore (or does not exist yet), so no entry can already exist there and none is removed.
+   */
   private async restoreDir(
     treeId: BlobId,
     dirPath: Buffer,
     snapshotPath: string,
     selected: boolean,
+    fresh: boolean,
   ): Promise<boolean> {
     let restoredAny = false;
     const pending: Promise<void>[] = [];
-    for await (const node of treeNodes(this.options.repo, treeId, this.options.signal)) {
+    for await (const node of this.trees.nodes(treeId)) {
       throwIfAborted(this.options.signal);
       const childSnapshotPath = `${snapshotPath}/${node.name.toString()}`;
       const childPath = Buffer.concat([dirPath, SLASH, node.name]);
       const decision = this.options.select?.(childSnapshotPath, node, selected) ?? 'restore';
-      if (decision === 'skip') continue;
+      if (decision === 'skip') {
+        if (node.subtree) this.trees.forget(node.subtree);
+        continue;
+      }
       if (node.type === 'dir') {
         if (decision === 'descend') {
           // Created only when something inside is selected.
-          const created = await this.restoreDir(node.subtree!, childPath, childSnapshotPath, false);
+          const created = await this.restoreDir(
+            node.subtree!,
+            childPath,
+            childSnapshotPath,
+            false,
+            fresh,
+          );
           if (created) this.dirsToFinish.push({ path: childPath, node });
           restoredAny ||= created;
         } else {
+          if (!restoredAny) fresh = await this.makeDir(dirPath, fresh);
+          restoredAny = true;
           await this.guard(childPath, async () => {
-            await mkdir(childPath, { recursive: true, mode: 0o700 });
+            const made = await mkdir(childPath, { recursive: true, mode: 0o700 }).catch((err) => {
+              if (node.subtree) this.trees.forget(node.subtree);
+              throw err;
+            });
             this.dirs++;
             this.dirsToFinish.push({ path: childPath, node });
             if (node.subtree)
-              await this.restoreDir(node.subtree, childPath, childSnapshotPath, true);
+              await this.restoreDir(
+                node.subtree,
+                childPath,
+                childSnapshotPath,
+                true,
+                made !== undefined,
+              );
           });
-          restoredAny = true;
         }
         continue;
       }
       if (decision === 'descend') continue;
-      if (!restoredAny) await mkdir(dirPath, { recursive: true, mode: 0o700 });
+      if (!restoredAny) fresh = await this.makeDir(dirPath, fresh);
       restoredAny = true;
-      pending.push(this.guard(childPath, () => this.restoreLeaf(childPath, node)));
+      const leaf = this.restoreLeaf(childPath, node, fresh);
+      pending.push(this.guard(childPath, () => leaf));
       if (pending.length >= 64) await Promise.all(pending.splice(0));
     }
     await Promise.all(pending);
     return restoredAny;
   }
 
-  private async restoreLeaf(path: Buffer, node: Node): Promise<void> {
-    await removeExisting(path);
+  /** Creates a directory that is created lazily; stays fresh only if it did not exist. */
+  private async makeDir(path: Buffer, fresh: boolean): Promise<boolean> {
+    const made = await mkdir(path, { recursive: true, mode: 0o700 });
+    return fresh || made !== undefined;
+  }
+
+  /**
+   * Restores one non-directory entry. A regular file only joins a batch here: its content,
+   * metadata and count follow when the batch runs (finishFile). Later paths of a hardlink group
+   * wait in linkFollowers until every first path is complete.
+   */
+  private async restoreLeaf(path: Buffer, node: Node, fresh: boolean): Promise<void> {
     const linkKey =
       node.links > 1 && node.type !== 'dir' ? `${node.deviceId}:${node.inode}` : undefined;
-    if (!linkKey) return this.createLeaf(path, node);
-    // The first path of a hardlink group is restored; the others wait for it, then link to it.
-    const first = this.hardlinks.get(linkKey);
-    if (first) {
-      const firstPath = await first;
-      if (firstPath) {
-        await link(firstPath, path);
-        this.files++;
-        return;
-      }
-      return this.createLeaf(path, node);
+    if (linkKey && this.linkGroups.has(linkKey)) {
+      this.linkFollowers.push({ path, node, fresh });
+      return;
     }
-    let settle: (p: Buffer | undefined) => void = () => undefined;
-    this.hardlinks.set(linkKey, new Promise((resolve) => (settle = resolve)));
-    try {
-      await this.createLeaf(path, node);
-      settle(path);
-    } catch (err) {
-      settle(undefined);
-      throw err;
-    }
+    if (linkKey) this.linkGroups.set(linkKey, { path, ok: false });
+    if (!fresh) await removeExisting(path);
+    await this.createLeaf(path, node);
   }
 
   private async createLeaf(path: Buffer, node: Node): Promise<void> {
     switch (node.type) {
-      case 'file': {
-        const n = await writeFileContent(path, node, {
-          repo: this.options.repo,
-          blobs: this.blobs,
-          ...(this.options.signal && { signal: this.options.signal }),
-        });
-        if (this.options.verify) await verifyFileContent(path, node, this.options.repo);
-        this.bytes += n;
-        break;
-      }
+      case 'file':
+        return this.batcher.add(path, node);
       case 'symlink':
         await createSymlink(node.linkTarget ?? Buffer.alloc(0), path);
         break;
@@ -176,24 +209,72 @@ export class Restorer {
         return; // a socket belongs to a running process; nothing to restore
     }
     await this.applyMeta(path, node);
+    this.completed(path, node);
+  }
+
+  /** A regular file's content is written (or failed): verify, apply metadata, close, count. */
+  private async finishFile(file: WrittenFile): Promise<void> {
+    const { path, node, fd } = file;
+    await this.guard(path, async () => {
+      if (file.error !== undefined || fd === undefined) throw file.error;
+      if (this.options.verify) {
+        await closeFd(fd);
+        await verifyFileContent(path, node, this.options.repo);
+        this.bytes += file.size;
+        await this.applyMeta(path, node);
+      } else {
+        this.bytes += file.size;
+        try {
+          applyFileMetadata(fd, path, this.metadataOf(node), { owner: this.options.owner });
+        } finally {
+          closeSync(fd);
+        }
+      }
+      this.completed(path, node);
+    });
+  }
+
+  private completed(path: Buffer, node: Node): void {
+    if (node.links > 1) {
+      const group = this.linkGroups.get(`${node.deviceId}:${node.inode}`);
+      if (group?.path === path) group.ok = true;
+    }
     this.files++;
     this.options.onProgress?.({ files: this.files, bytes: this.bytes, path: path.toString() });
   }
 
+  /**
+   * Links the later paths of each hardlink group to its first path; where the first could not be
+   * restored, each later path is restored on its own instead.
+   */
+  private async linkAll(): Promise<void> {
+    for (const f of this.linkFollowers) {
+      await this.guard(f.path, async () => {
+        if (!f.fresh) await removeExisting(f.path);
+        const group = this.linkGroups.get(`${f.node.deviceId}:${f.node.inode}`);
+        if (group?.ok) {
+          await link(group.path, f.path);
+          this.files++;
+        } else await this.createLeaf(f.path, f.node);
+      });
+    }
+    await this.batcher.finish();
+  }
+
   private async applyMeta(path: Buffer, node: Node): Promise<void> {
-    await applyMetadata(
-      path,
-      {
-        type: node.type,
-        mode: node.mode,
-        uid: node.uid,
-        gid: node.gid,
-        atimeNs: node.atimeNs,
-        mtimeNs: node.mtimeNs,
-        ...(node.xattrs && { xattrs: node.xattrs }),
-      },
-      { owner: this.options.owner },
-    );
+    await applyMetadata(path, this.metadataOf(node), { owner: this.options.owner });
+  }
+
+  private metadataOf(node: Node): FsMetadata {
+    return {
+      type: node.type,
+      mode: node.mode,
+      uid: node.uid,
+      gid: node.gid,
+      atimeNs: node.atimeNs,
+      mtimeNs: node.mtimeNs,
+      ...(node.xattrs && { xattrs: node.xattrs }),
+    };
   }
 
   private async guard(path: Buffer, fn: () => Promise<void>): Promise<void> {

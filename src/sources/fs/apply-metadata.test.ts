@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { lstatSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, writeSync } from 'node:fs';
 import { chmod, chown, lchown, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isHoldfastError } from '../../core/index.js';
-import { applyMetadata } from './apply-metadata.js';
+import { applyFileMetadata, applyMetadata } from './apply-metadata.js';
 import { createSpecial, createSymlink } from './create-special.js';
 import type { FsEntry } from './fs-entry.js';
 import { lsetxattr, setTimesNs } from './native.js';
@@ -72,6 +72,27 @@ void describe('applyMetadata', () => {
     const copy = b(join(root, 'copy'));
     await writeFile(copy, 'original');
     await applyMetadata(copy, original, { owner: true });
+    assert.deepEqual(restored(await statEntry(copy)), restored(original));
+  });
+
+  void it('applies the same metadata through an open descriptor (applyFileMetadata)', async (t) => {
+    if (!xattrs) return t.skip('no file system here supports user xattrs');
+    const source = b(join(root, 'fd-source'));
+    await writeFile(source, 'content');
+    await chown(source, 2345, 6789);
+    await chmod(source, 0o2750);
+    lsetxattr(source, b('user.fd'), b('value'));
+    setTimesNs(source, 1_333_333_333_333_333_333n, 1_444_444_444_444_444_444n, true);
+    const original = await statEntry(source);
+
+    const copy = b(join(root, 'fd-copy'));
+    const fd = openSync(copy, 'w', 0o600);
+    try {
+      writeSync(fd, 'content');
+      applyFileMetadata(fd, copy, original, { owner: true });
+    } finally {
+      closeSync(fd);
+    }
     assert.deepEqual(restored(await statEntry(copy)), restored(original));
   });
 

@@ -1,4 +1,5 @@
 /** Restore side: giving a restored entry its owner, attributes, mode and times back. */
+import { fchmodSync, fchownSync } from 'node:fs';
 import { chmod, lchown } from 'node:fs/promises';
 import { MODE_BITS, type FsEntry } from './fs-entry.js';
 import { lsetxattr, setTimesNs } from './native.js';
@@ -61,6 +62,45 @@ export async function applyMetadata(
   try {
     // No-follow for every type, not just symlinks: if the path was swapped for a symlink since
     // it was created, the times land on the link, not on whatever it points to.
+    setTimesNs(path, meta.atimeNs, meta.mtimeNs, true);
+  } catch (err) {
+    throw restoreError('set times', path, err);
+  }
+}
+
+/**
+ * applyMetadata for a regular file the caller holds open for writing (`fd`, opened at `path`),
+ * in the same order and with the same errors, but through the descriptor and synchronously: a
+ * restore of many small files would otherwise spend more time handing each call to the thread
+ * pool and back than the calls take (they touch only the inode, which is cached). Times and
+ * extended attributes still go by path (no-follow), as in applyMetadata. The caller closes `fd`.
+ */
+export function applyFileMetadata(
+  fd: number,
+  path: Buffer,
+  meta: FsMetadata,
+  options: ApplyMetadataOptions,
+): void {
+  if (options.owner) {
+    try {
+      fchownSync(fd, meta.uid, meta.gid);
+    } catch (err) {
+      throw restoreError(`set owner ${meta.uid}:${meta.gid}`, path, err);
+    }
+  }
+  for (const { name, value } of meta.xattrs ?? []) {
+    try {
+      lsetxattr(path, name, value);
+    } catch (err) {
+      throw restoreError(`set extended attribute ${name.toString('utf8')}`, path, err);
+    }
+  }
+  try {
+    fchmodSync(fd, meta.mode & MODE_BITS);
+  } catch (err) {
+    throw restoreError(`set mode ${(meta.mode & MODE_BITS).toString(8)}`, path, err);
+  }
+  try {
     setTimesNs(path, meta.atimeNs, meta.mtimeNs, true);
   } catch (err) {
     throw restoreError('set times', path, err);

@@ -27,7 +27,7 @@ export { isSparseCandidate, readSparseMap } from './read-sparse-map.js';
 export type { DataRegion } from './read-sparse-map.js';
 export { createSpecial, createSymlink } from './create-special.js';
 export type { SpecialEntry } from './create-special.js';
-export { applyMetadata } from './apply-metadata.js';
+export { applyFileMetadata, applyMetadata } from './apply-metadata.js';
 export type { ApplyMetadataOptions, FsMetadata } from './apply-metadata.js';
 export {
   lgetxattr,

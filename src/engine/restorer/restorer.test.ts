@@ -1,0 +1,222 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { lstat, mkdir, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { BlobId } from '../../core/index.js';
+import { MemoryStore } from '../../storage/index.js';
+import { encodeTree, type Node } from '../format/index.js';
+import { Repository } from '../repository/index.js';
+import { MAX_FILES, MAX_IN_FLIGHT } from './file-batcher.js';
+import { Restorer } from './restorer.js';
+
+const owner = { username: 'u', hostname: 'h' };
+const cheap = { N: 1024, r: 8, p: 1 };
+const MiB = 1024 * 1024;
+
+/** Deterministic incompressible bytes, so blobs keep their size in packs. */
+function bytesOf(seed: string, length: number): Buffer {
+  const out = Buffer.alloc(length);
+  let block = createHash('sha256').update(seed).digest();
+  for (let pos = 0; pos < length; pos += block.length) {
+    block.copy(out, pos);
+    block = createHash('sha256').update(block).digest();
+  }
+  return out;
+}
+
+function node(name: string, type: Node['type'], extra: Partial<Node> = {}): Node {
+  return {
+    name: Buffer.from(name),
+    type,
+    mode: type === 'dir' ? 0o755 : 0o644,
+    uid: process.getuid?.() ?? 0,
+    gid: process.getgid?.() ?? 0,
+    mtimeNs: 1_700_000_000_000_000_000n,
+    atimeNs: 1_700_000_000_000_000_000n,
+    ctimeNs: 1_700_000_000_000_000_000n,
+    inode: 0n,
+    deviceId: 0n,
+    links: 1,
+    ...extra,
+  };
+}
+
+/** A repository with small packs (so a few MiB span several) and helpers to build a snapshot. */
+class Fixture {
+  private constructor(
+    readonly store: MemoryStore,
+    readonly repo: Repository,
+  ) {}
+
+  static async create(): Promise<Fixture> {
+    const store = new MemoryStore();
+    const repo = await Repository.init(store, 'pw', {
+      owner,
+      kdfCost: cheap,
+      packSize: 4 * MiB,
+      compression: 'off',
+    });
+    return new Fixture(store, repo);
+  }
+
+  readonly writer = (): ReturnType<Repository['writer']> => (this.w ??= this.repo.writer());
+  private w: ReturnType<Repository['writer']> | undefined;
+
+  async blob(data: Buffer): Promise<BlobId> {
+    return (await this.writer().save('data', data)).id;
+  }
+
+  file(name: string, blobs: readonly BlobId[]): Node {
+    return node(name, 'file', { content: blobs });
+  }
+
+  async tree(nodes: Node[]): Promise<BlobId> {
+    nodes.sort((a, b) => Buffer.compare(a.name, b.name));
+    return (await this.writer().save('tree', encodeTree({ nodes }))).id;
+  }
+
+  async dir(name: string, nodes: Node[]): Promise<Node> {
+    return node(name, 'dir', { subtree: await this.tree(nodes) });
+  }
+
+  async flush(): Promise<void> {
+    await this.writer().flush();
+  }
+}
+
+async function restore(repo: Repository, tree: BlobId, target: string, onProgress?: () => void) {
+  return new Restorer({
+    repo,
+    tree,
+    target,
+    owner: false,
+    ...(onProgress && { onProgress }),
+  }).restore();
+}
+
+void describe('Restorer', () => {
+  let tmp = '';
+  before(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'holdfast-restorer-'));
+  });
+  after(() => rm(tmp, { recursive: true, force: true }));
+
+  void it('writes a blob shared by many files and by several positions of one file', async () => {
+    const f = await Fixture.create();
+    const x = bytesOf('x', 300_000);
+    const y = bytesOf('y', 5_000);
+    const [bx, by] = [await f.blob(x), await f.blob(y)];
+    const nodes = [f.file('repeated', [bx, by, bx, bx])];
+    for (let i = 0; i < 40; i++) nodes.push(f.file(`copy${i}`, [bx]));
+    nodes.push(f.file('empty', []));
+    const tree = await f.tree(nodes);
+    await f.flush();
+    const target = join(tmp, 'shared');
+    const result = await restore(f.repo, tree, target);
+    assert.deepEqual(result.errors, []);
+    assert.equal(result.files, 42);
+    assert.deepEqual(await readFile(join(target, 'repeated')), Buffer.concat([x, y, x, x]));
+    for (let i = 0; i < 40; i++) assert.deepEqual(await readFile(join(target, `copy${i}`)), x);
+    assert.equal((await readFile(join(target, 'empty'))).length, 0);
+  });
+
+  void it('restores a file whose blobs span many packs, in any order', async () => {
+    const f = await Fixture.create();
+    const parts = Array.from({ length: 14 }, (_, i) => bytesOf(`part${i}`, MiB + i * 1000));
+    const ids: BlobId[] = [];
+    for (const p of parts) ids.push(await f.blob(p));
+    // Out of pack order, with a repeat: positions do not follow pack offsets.
+    const order = [13, 2, 7, 0, 11, 5, 9, 1, 12, 3, 8, 6, 10, 4, 2];
+    const tree = await f.tree([
+      f.file(
+        'big',
+        order.map((i) => ids[i]!),
+      ),
+    ]);
+    await f.flush();
+    let packs = 0;
+    for await (const p of f.store.list('pack')) if (p.name) packs++;
+    assert.ok(packs >= 4, `the file spans ${packs} packs`);
+    const target = join(tmp, 'spanning');
+    const result = await restore(f.repo, tree, target);
+    assert.deepEqual(result.errors, []);
+    const expected = Buffer.concat(order.map((i) => parts[i]!));
+    assert.deepEqual(await readFile(join(target, 'big')), expected);
+    assert.equal(result.bytes, expected.length);
+  });
+
+  void it('restores over an existing tree, replacing what is in the way', async () => {
+    const f = await Fixture.create();
+    const content = bytesOf('new', 10_000);
+    const b = await f.blob(content);
+    const sub = await f.dir('sub', [f.file('inner', [b])]);
+    const tree = await f.tree([
+      f.file('longer-before', [b]),
+      f.file('was-dir', [b]),
+      node('link', 'symlink', { linkTarget: Buffer.from('longer-before') }),
+      sub,
+    ]);
+    await f.flush();
+    const target = join(tmp, 'existing');
+    await mkdir(join(target, 'was-dir', 'deep'), { recursive: true });
+    await mkdir(join(target, 'sub'), { recursive: true });
+    await writeFile(join(target, 'longer-before'), bytesOf('old', 50_000));
+    await writeFile(join(target, 'link'), 'a file where a symlink belongs');
+    await writeFile(join(target, 'sub', 'inner'), 'old inner content, longer than nothing');
+    const result = await restore(f.repo, tree, target);
+    assert.deepEqual(result.errors, []);
+    assert.deepEqual(await readFile(join(target, 'longer-before')), content);
+    assert.deepEqual(await readFile(join(target, 'was-dir')), content);
+    assert.deepEqual(await readFile(join(target, 'sub', 'inner')), content);
+    assert.equal(await readlink(join(target, 'link')), 'longer-before');
+    assert.equal((await lstat(join(target, 'sub'))).mode & 0o777, 0o755);
+  });
+
+  void it('keeps the number of open files bounded', async () => {
+    const f = await Fixture.create();
+    const count = MAX_IN_FLIGHT * MAX_FILES * 3;
+    const nodes: Node[] = [];
+    for (let i = 0; i < count; i++)
+      nodes.push(f.file(`f${i}`, [await f.blob(bytesOf(`small${i}`, 100 + (i % 50)))]));
+    const tree = await f.tree([await f.dir('d', nodes)]);
+    await f.flush();
+    const before = readdirSync('/proc/self/fd').length;
+    let most = 0;
+    const result = await restore(f.repo, tree, join(tmp, 'bounded'), () => {
+      most = Math.max(most, readdirSync('/proc/self/fd').length - before);
+    });
+    assert.deepEqual(result.errors, []);
+    assert.equal(result.files, count);
+    assert.ok(most <= MAX_IN_FLIGHT * MAX_FILES, `${most} descriptors open at once`);
+  });
+
+  void it('reports the files whose pack is missing and restores the rest', async () => {
+    const f = await Fixture.create();
+    const lost = bytesOf('lost', 3 * MiB);
+    const kept = bytesOf('kept', 2 * MiB);
+    const bl = await f.blob(lost);
+    await f.writer().flush(); // the lost blob gets a pack of its own
+    const bk = await f.blob(kept);
+    const tree = await f.tree([
+      f.file('a-ok', [bk]),
+      f.file('b-broken', [bk, bl]),
+      f.file('c-ok', [bk, bk]),
+    ]);
+    await f.flush();
+    await f.store.delete('pack', f.repo.locate(bl)!.packId);
+    const target = join(tmp, 'missing');
+    const result = await restore(f.repo, tree, target);
+    assert.deepEqual(
+      result.errors.map((e) => e.path),
+      [join(target, 'b-broken')],
+    );
+    assert.equal(result.files, 2);
+    assert.deepEqual(await readFile(join(target, 'a-ok')), kept);
+    assert.deepEqual(await readFile(join(target, 'c-ok')), Buffer.concat([kept, kept]));
+    // The partial file keeps what could be restored.
+    assert.deepEqual((await readFile(join(target, 'b-broken'))).subarray(0, kept.length), kept);
+  });
+});
