@@ -49,15 +49,14 @@ run_remote() {
   warm "$WORK/src"
   timed "$tool" "$label: initial backup" "$REPO_SIZE" "${tool}_backup" "$location" "$WORK/src"
 
-  rm -rf "$WORK/restore" && mkdir -p "$WORK/restore"
+  fresh_restore_dir
   # The repository server reads from its disk: warm that too (RGW's memstore is in RAM).
   [ "$target" = server ] && warm "$REPO_SIZE"
-  timed "$tool" "$label: restore" "$REPO_SIZE" "${tool}_restore" "$location" "$WORK/restore"
+  timed "$tool" "$label: restore" "$REPO_SIZE" "${tool}_restore" "$location" "$RESTORE_DIR"
   if [ "$BENCH_VERIFY" = 1 ] && [ "$REP" = 1 ]; then
-    diff -r --no-dereference "$WORK/src" "$WORK/restore$WORK/src" >/dev/null ||
+    diff -r --no-dereference "$WORK/src" "$RESTORE_DIR$WORK/src" >/dev/null ||
       { echo "error: $tool restored $WORK/src from $label differently" >&2; exit 1; }
   fi
-  rm -rf "$WORK/restore"
   case "$target" in server) rm -rf "$REPO_SIZE" ;; esac
 }
 
@@ -84,6 +83,7 @@ remote_main() {
       for tool in "${tools[@]}"; do run_remote "$tool" "$target"; done
     done
     rgw_down
+    settle_deletions
   done
   node "$BENCH_DIR/summarize.mjs" "$RAW" "$RESULTS/remote-latest.env" "$RESULTS/remote-latest.md"
   (cd "$ROOT" && npx prettier --log-level warn --write bench/results/remote-latest.md)
