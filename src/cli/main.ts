@@ -3,9 +3,14 @@
  * The holdfast binary: connects run() to the real process — argv, stdio, environment, and
  * SIGINT/SIGTERM, which abort the running operation (exit 130); a second signal exits at once.
  */
+import { setMaxListeners } from 'node:events';
 import { run } from './run.js';
 
 const controller = new AbortController();
+// Every request in flight (HTTP to S3 or a repository server, file reads) listens to this one
+// signal while it runs; tens at once are normal and not a leak, so Node's warning at 11 would
+// only alarm users. Listeners are still removed when each request ends.
+setMaxListeners(1000, controller.signal);
 let interrupts = 0;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
