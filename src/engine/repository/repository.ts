@@ -557,10 +557,17 @@ export class Repository {
     const ids: SnapshotId[] = [];
     for await (const info of this.store.list('snapshot', signal ? { signal } : {}))
       ids.push(info.name as SnapshotId);
-    const entries = await mapLimit(ids, 16, async (id) => ({
-      id,
-      snapshot: await this.loadSnapshot(id, signal),
-    }));
+    const loaded = await mapLimit(ids, 16, async (id) => {
+      try {
+        return { id, snapshot: await this.loadSnapshot(id, signal) };
+      } catch (err) {
+        // Deleted (forget) between the listing and the read: a listing a moment later would not
+        // have it either.
+        if (isHoldfastError(err, 'NOT_FOUND')) return undefined;
+        throw err;
+      }
+    });
+    const entries = loaded.filter((e): e is SnapshotEntry => e !== undefined);
     return entries.sort(
       (a, b) => a.snapshot.time.localeCompare(b.snapshot.time) || a.id.localeCompare(b.id),
     );
