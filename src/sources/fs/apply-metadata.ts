@@ -45,13 +45,7 @@ export async function applyMetadata(
       throw restoreError(`set owner ${meta.uid}:${meta.gid}`, path, err);
     }
   }
-  for (const { name, value } of meta.xattrs ?? []) {
-    try {
-      lsetxattr(path, name, value);
-    } catch (err) {
-      throw restoreError(`set extended attribute ${name.toString('utf8')}`, path, err);
-    }
-  }
+  setXattrs(path, meta);
   if (meta.type !== 'symlink') {
     try {
       await chmod(path, meta.mode & MODE_BITS);
@@ -59,13 +53,7 @@ export async function applyMetadata(
       throw restoreError(`set mode ${(meta.mode & MODE_BITS).toString(8)}`, path, err);
     }
   }
-  try {
-    // No-follow for every type, not just symlinks: if the path was swapped for a symlink since
-    // it was created, the times land on the link, not on whatever it points to.
-    setTimesNs(path, meta.atimeNs, meta.mtimeNs, true);
-  } catch (err) {
-    throw restoreError('set times', path, err);
-  }
+  setTimes(path, meta);
 }
 
 /**
@@ -88,6 +76,17 @@ export function applyFileMetadata(
       throw restoreError(`set owner ${meta.uid}:${meta.gid}`, path, err);
     }
   }
+  setXattrs(path, meta);
+  try {
+    fchmodSync(fd, meta.mode & MODE_BITS);
+  } catch (err) {
+    throw restoreError(`set mode ${(meta.mode & MODE_BITS).toString(8)}`, path, err);
+  }
+  setTimes(path, meta);
+}
+
+/** Extended attributes by path, without following symlinks (both variants above). */
+function setXattrs(path: Buffer, meta: FsMetadata): void {
   for (const { name, value } of meta.xattrs ?? []) {
     try {
       lsetxattr(path, name, value);
@@ -95,12 +94,13 @@ export function applyFileMetadata(
       throw restoreError(`set extended attribute ${name.toString('utf8')}`, path, err);
     }
   }
+}
+
+/** Times by path, last (both variants above). */
+function setTimes(path: Buffer, meta: FsMetadata): void {
   try {
-    fchmodSync(fd, meta.mode & MODE_BITS);
-  } catch (err) {
-    throw restoreError(`set mode ${(meta.mode & MODE_BITS).toString(8)}`, path, err);
-  }
-  try {
+    // No-follow for every type, not just symlinks: if the path was swapped for a symlink since
+    // it was created, the times land on the link, not on whatever it points to.
     setTimesNs(path, meta.atimeNs, meta.mtimeNs, true);
   } catch (err) {
     throw restoreError('set times', path, err);
