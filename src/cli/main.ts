@@ -4,7 +4,21 @@
  * SIGINT/SIGTERM, which abort the running operation (exit 130); a second signal exits at once.
  */
 import { setMaxListeners } from 'node:events';
+import { tuneAllocator } from '../sources/index.js';
 import { run } from './run.js';
+
+// Backups and restores churn through multi-MiB buffers on several threads; glibc's defaults
+// return each one to the kernel when it is freed, so the next one is page faults and cleared
+// pages again (a kernel-tree restore: 13.1 s before, 10.0 s after, on 2 cores). Process-wide,
+// hence here in the binary and not in run(). Whoever set glibc's own variables keeps them.
+const MiB = 1024 * 1024;
+if (!Object.keys(process.env).some((k) => k.startsWith('MALLOC_') && k.endsWith('_'))) {
+  try {
+    tuneAllocator(64 * MiB, 256 * MiB, 64 * MiB);
+  } catch {
+    // Without the native addon only speed is lost; the commands that need it say so.
+  }
+}
 
 const controller = new AbortController();
 // Every request in flight (HTTP to S3 or a repository server, file reads) listens to this one

@@ -28,6 +28,11 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+/** Whether `code` is one of ERROR_CODES (for codes that crossed a thread or process boundary). */
+export function isErrorCode(code: string): code is ErrorCode {
+  return (ERROR_CODES as readonly string[]).includes(code);
+}
+
 export interface HoldfastErrorOptions {
   /** What the user can do about it, one sentence. */
   readonly hint?: string;

@@ -87,6 +87,12 @@ export interface ObjectStore {
 
   put(kind: ObjectKind, name: string, data: Uint8Array, options?: PutOptions): Promise<void>;
 
+  /**
+   * The object's bytes, or `range` of them. The caller owns the returned Buffer: the store keeps
+   * no reference to its memory and gives it to no other caller (a small Buffer may still be a
+   * slice of Node's shared pool), so the caller may transfer its ArrayBuffer to a worker thread
+   * when the Buffer spans all of it.
+   */
   get(
     kind: ObjectKind,
     name: string,

@@ -13,3 +13,4 @@ export * from './tree.js';
 export * from './snapshot.js';
 export * from './repository-config.js';
 export * from './key-file.js';
+export * from './unseal-blob.js';

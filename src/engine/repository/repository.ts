@@ -25,12 +25,13 @@ import {
   validateChunkerParams,
   type ChunkerParams,
 } from '../chunker/index.js';
-import { decompressBlob, type CompressionMode } from '../compression/index.js';
+import type { CompressionMode } from '../compression/index.js';
 import { blobIdOf, fileIdOf, type KdfCost } from '../crypto/index.js';
 import {
   decodeIndexFile,
   decodeTree,
-  openBlob,
+  unsealBlob,
+  type BlobKeys,
   openJson,
   REPOSITORY_VERSION,
   sealJson,
@@ -432,7 +433,7 @@ export class Repository {
     return this.decodeBlob(type, id, sealed, loc.compression, loc.rawLength, `pack ${loc.packId}`);
   }
 
-  /** Opens a sealed blob read from a pack and verifies its id. */
+  /** Opens a sealed blob read from a pack and verifies its id (unsealBlob). */
   decodeBlob(
     type: BlobType,
     id: BlobId,
@@ -441,15 +442,15 @@ export class Repository {
     rawLength: number,
     where: string,
   ): Buffer {
-    const stored = openBlob(this.masterKey, type, id, sealed);
-    const plain = compression === 1 ? decompressBlob(stored, rawLength) : stored;
-    if (plain.length !== rawLength || this.blobId(type, plain) !== id) {
-      throw new HoldfastError(
-        'INTEGRITY',
-        `${type} blob ${id} in ${where}: content does not match its id`,
-      );
-    }
-    return plain;
+    return unsealBlob(this.blobKeys(), type, id, sealed, compression, rawLength, where);
+  }
+
+  /**
+   * The keys that open and verify blobs, for readers on worker threads (the restore's file
+   * workers, which receive copies). Never logged, never written anywhere.
+   */
+  blobKeys(): BlobKeys {
+    return { masterKey: this.masterKey, idKey: this.idKey };
   }
 
   async loadTree(id: BlobId, signal?: AbortSignal): Promise<Tree> {

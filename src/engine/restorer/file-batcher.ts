@@ -1,90 +1,102 @@
 /**
  * FileBatcher: restores the content of regular files in batches, planned by pack. A batch
- * collects up to MAX_FILES files (or MAX_BLOBS blob positions); its run groups every blob the
- * files need by pack, reads each pack in few ranged reads (pack-reader.ts), decrypts and verifies
- * each blob once however many files or positions use it, and writes it to every position with
- * positional writes. A file is created at its first write and closed after its last one.
+ * collects up to MAX_FILES files (or MAX_BLOBS blob positions) and belongs to one restore worker
+ * (workers/): its run groups every blob the files need by pack, reads each pack in few ranged
+ * reads (pack-reader.ts) and sends each range to the worker, which verifies every blob once
+ * however many files or positions use it, writes it to every position, and finishes each file
+ * (size, metadata, close) after its last write.
  *
- * Bounds: at most MAX_IN_FLIGHT batches run while the next one fills, so at most
- * MAX_IN_FLIGHT × MAX_FILES files are open at once; at most PACK_READERS packs are read at once,
- * each holding one ranged read (≤ pack-reader MAX_RANGE, or one larger blob); decoded blobs
- * waiting for their writes are bounded by WRITE_BYTES (one larger blob is admitted alone). So
- * content memory stays below PACK_READERS × MAX_RANGE + WRITE_BYTES plus one blob per reader.
+ * A range that cannot be read, or a blob in it that does not verify, is loaded again through
+ * Repository.loadBlob, which tries the other locations the index files give and warns once per
+ * pack: a damaged pack costs a slower path, never a wrong byte.
+ *
+ * Bounds: at most 2 batches per worker run while the next one fills, so at most
+ * maxInFlight × MAX_FILES files are open at once; at most PACK_READERS packs are read at once,
+ * each holding one ranged read (≤ pack-reader MAX_RANGE, or one larger blob); range bytes
+ * waiting in a worker stay within its window (WORKER_WINDOW). So content memory stays below
+ * PACK_READERS × MAX_RANGE + workers × WORKER_WINDOW plus one blob per worker.
  */
-import { HoldfastError, type BlobId, type PackId } from '../../core/index.js';
+import { availableParallelism } from 'node:os';
+import { HoldfastError, throwIfAborted, type BlobId, type PackId } from '../../core/index.js';
 import type { Node } from '../format/index.js';
 import type { Repository } from '../repository/index.js';
-import { closeFd, createFile, truncateFd } from './fd-io.js';
-import { blobOffsets, writeBlob } from './file-writer.js';
-import { readPackBlobs, type BlobResult, type WantedBlob } from './pack-reader.js';
-import { WriteBudget } from './write-budget.js';
+import { blobOffsets } from './file-content.js';
+import { coalesce, type WantedBlob } from './pack-reader.js';
+import type { BatchFile, FileMeta, Targets } from './workers/restore-job.js';
+import { RestoreWorkerPool, type RestoreBatch } from './workers/restore-worker-pool.js';
+import { reviveError } from './workers/serialized-error.js';
 
 export const MAX_FILES = 256;
 export const MAX_BLOBS = 4096;
-export const MAX_IN_FLIGHT = 2;
+/** Batches running per worker: one being written while the next one's packs are read. */
+export const BATCHES_PER_WORKER = 2;
 export const PACK_READERS = 4;
-/** Decoded blobs waiting for their writes: at most this many bytes and deliveries. */
-export const WRITE_BYTES = 32 * 1024 * 1024;
-export const WRITE_DELIVERIES = 64;
 
 /**
- * A file whose content is written: `fd` is its still open descriptor, which the receiver must
- * close (so metadata can be applied through it first). With `error` (some content is missing or
- * a write failed) the descriptor is already closed and `fd` is undefined.
+ * A file whose content is written and whose descriptor is closed. Metadata has been applied
+ * unless the batcher was told to leave it (`restore --verify` applies it after verifying).
+ * With `error` some content is missing, a write failed, or metadata could not be applied.
  */
 export interface WrittenFile {
   readonly path: Buffer;
   readonly node: Node;
   readonly size: number;
-  readonly fd?: number;
-  readonly error?: unknown;
+  readonly error?: Error;
 }
 
 /** Called once per file; see WrittenFile. */
 export type FileDone = (file: WrittenFile) => Promise<void>;
 
-interface BatchFile {
+export interface FileBatcherOptions {
+  readonly repo: Repository;
+  readonly done: FileDone;
+  /** Apply each file's metadata in the worker, right after its content (false for --verify). */
+  readonly applyMetadata: boolean;
+  /** Restore numeric owners (root only). */
+  readonly owner: boolean;
+  /** Restore workers (default: one per core). */
+  readonly workers?: number;
+  readonly signal?: AbortSignal;
+}
+
+interface QueuedFile {
   readonly path: Buffer;
   readonly node: Node;
   readonly size: number;
-  remaining: number;
-  fd?: Promise<number>;
-  error?: unknown;
+  readonly parts: { id: BlobId; offset: number }[];
 }
 
-interface Target {
-  readonly file: BatchFile;
-  readonly offset: number;
-}
-
-/** A blob the batch needs, once, with every position it is written to. */
 interface PlannedBlob {
   readonly blob: WantedBlob;
-  readonly targets: Target[];
+  /** Pairs of (file index in the batch, offset). */
+  readonly targets: number[];
 }
 
 export class FileBatcher {
-  private files: BatchFile[] = [];
+  private files: QueuedFile[] = [];
   private blobCount = 0;
   private readonly running: Promise<void>[] = [];
-  private readonly budget = new WriteBudget(WRITE_BYTES, WRITE_DELIVERIES);
   private admission: Promise<void> = Promise.resolve();
+  private readonly workers: number;
+  private pool: RestoreWorkerPool | undefined;
 
-  constructor(
-    private readonly repo: Repository,
-    private readonly done: FileDone,
-    private readonly signal?: AbortSignal,
-  ) {}
+  constructor(private readonly options: FileBatcherOptions) {
+    this.workers = Math.max(1, options.workers ?? availableParallelism());
+  }
+
+  /** Files open at once stay below this (MAX_FILES per running batch). */
+  get maxInFlight(): number {
+    return this.workers * BATCHES_PER_WORKER;
+  }
 
   /**
    * Queues a file; may wait for an earlier batch to finish (back-pressure on the tree walk).
    * Throws INTEGRITY before creating anything when a blob of the file is not in the index.
    */
   async add(path: Buffer, node: Node): Promise<void> {
-    const what = path.toString();
-    const parts = blobOffsets(this.repo, node.content ?? [], what);
+    const parts = blobOffsets(this.options.repo, node.content ?? [], path.toString());
     const size = parts.reduce((n, p) => n + p.length, 0);
-    this.files.push({ path, node, size, remaining: parts.length });
+    this.files.push({ path, node, size, parts });
     this.blobCount += parts.length;
     if (this.files.length >= MAX_FILES || this.blobCount >= MAX_BLOBS) await this.flush();
   }
@@ -95,18 +107,24 @@ export class FileBatcher {
     while (this.running.length > 0) await this.running.shift();
   }
 
+  /** Stops the workers; call once, after the last finish (or after a failure). */
+  async close(): Promise<void> {
+    await this.pool?.close();
+  }
+
   private async flush(): Promise<void> {
     if (this.files.length === 0) return;
     const files = this.files;
     this.files = [];
     this.blobCount = 0;
-    // Flushes from concurrent adds take turns, so MAX_IN_FLIGHT holds.
+    // Flushes from concurrent adds take turns, so maxInFlight holds.
     const previous = this.admission;
     let admitted = (): void => undefined;
     this.admission = new Promise((resolve) => (admitted = resolve));
     try {
       await previous;
-      while (this.running.length >= MAX_IN_FLIGHT) await this.running.shift();
+      while (this.running.length >= this.maxInFlight) await this.running.shift();
+      throwIfAborted(this.options.signal);
       const run = this.run(files);
       run.catch(() => undefined); // awaited later, in flush or finish
       this.running.push(run);
@@ -115,109 +133,130 @@ export class FileBatcher {
     }
   }
 
-  private async run(files: BatchFile[]): Promise<void> {
+  private async run(files: QueuedFile[]): Promise<void> {
+    const { repo, signal } = this.options;
     const byPack = new Map<PackId, Map<BlobId, PlannedBlob>>();
-    const empty: BatchFile[] = [];
-    for (const file of files) {
-      if (file.remaining === 0) {
-        empty.push(file);
-        continue;
-      }
-      for (const p of blobOffsets(this.repo, file.node.content ?? [], file.path.toString())) {
-        const loc = this.repo.locate(p.id)!;
+    files.forEach((file, index) => {
+      for (const p of file.parts) {
+        const loc = repo.locate(p.id)!;
         let blobs = byPack.get(loc.packId);
         if (!blobs) byPack.set(loc.packId, (blobs = new Map<BlobId, PlannedBlob>()));
         let entry = blobs.get(p.id);
         if (!entry) blobs.set(p.id, (entry = { blob: { id: p.id, loc }, targets: [] }));
-        entry.targets.push({ file, offset: p.offset });
+        entry.targets.push(index, p.offset);
       }
-    }
-    const writes: Promise<void>[] = [];
-    try {
-      await Promise.all(empty.map((f) => this.complete(f)));
-      const packs = [...byPack];
-      let next = 0;
-      const reader = async (): Promise<void> => {
-        while (next < packs.length) {
-          const [packId, blobs] = packs[next++]!;
-          await readPackBlobs(
-            this.repo,
+    });
+    const finished: Promise<void>[] = [];
+    const retries: Promise<void>[] = [];
+    const batch = this.workerPool().start(files.map(this.batchFile), {
+      onFile: (outcome) => {
+        const { path, node, size } = files[outcome.file]!;
+        const error = outcome.error && reviveError(outcome.error);
+        track(finished, this.options.done({ path, node, size, ...(error && { error }) }));
+      },
+      onRetry: (id, targets) => track(retries, this.loadElsewhere(batch, id as BlobId, targets)),
+    });
+    const packs = [...byPack];
+    let next = 0;
+    const reader = async (): Promise<void> => {
+      while (next < packs.length) {
+        const [packId, blobs] = packs[next++]!;
+        for (const range of coalesce([...blobs.values()].map((e) => e.blob))) {
+          throwIfAborted(signal);
+          let bytes: Buffer | undefined;
+          try {
+            bytes = await repo.store.get(
+              'pack',
+              packId,
+              { offset: range.offset, length: range.length },
+              signal ? { signal } : {},
+            );
+          } catch (err) {
+            if (isInterruption(err)) throw err;
+            // Each blob tries loadBlob, which knows the other locations.
+            for (const b of range.blobs)
+              track(retries, this.loadElsewhere(batch, b.id, blobs.get(b.id)!.targets));
+            continue;
+          }
+          await batch.sendRange(
             packId,
-            [...blobs.values()].map((e) => e.blob),
-            async (blob, result) => {
-              // Reading goes on while this blob is written; the budget bounds what waits.
-              const n = 'data' in result ? result.data.length : 0;
-              await this.budget.acquire(n);
-              const write = this.deliver(blobs.get(blob.id)!.targets, result);
-              const tracked = write.finally(() => this.budget.release(n));
-              tracked.catch(() => undefined); // awaited below, after the readers
-              writes.push(tracked);
-            },
-            this.signal,
+            bytes,
+            range.blobs.map((b) => ({
+              id: b.id,
+              start: b.loc.offset - range.offset,
+              length: b.loc.length,
+              compression: b.loc.compression,
+              rawLength: b.loc.rawLength,
+              targets: blobs.get(b.id)!.targets,
+            })),
           );
         }
-      };
-      try {
-        await Promise.all(Array.from({ length: Math.min(PACK_READERS, packs.length) }, reader));
-      } finally {
-        await Promise.allSettled(writes);
       }
-      await Promise.all(writes);
-    } finally {
-      // After an interruption, descriptors of unfinished files must not leak.
-      for (const f of files) if (f.remaining > 0 && f.fd) await closeQuietly(f.fd);
-    }
-  }
-
-  private async deliver(targets: readonly Target[], result: BlobResult): Promise<void> {
-    await Promise.all(
-      targets.map(async ({ file, offset }) => {
-        if ('data' in result) {
-          try {
-            if (!file.fd) file.fd = createFile(file.path);
-            await writeBlob(await file.fd, result.data, offset, file.node.sparse === true);
-          } catch (err) {
-            file.error ??= err;
-          }
-        } else {
-          file.error ??= withPath(file.path, result.error);
-        }
-        if (--file.remaining === 0) await this.complete(file);
-      }),
-    );
-  }
-
-  /** Sets a sparse file's size and hands the file on (creating it when nothing was written). */
-  private async complete(file: BatchFile): Promise<void> {
-    let error = file.error;
-    let fd: number | undefined;
+    };
     try {
-      // A file whose every blob failed is still created, as a partial restore leaves it.
-      file.fd ??= createFile(file.path);
-      fd = await file.fd;
-      if (file.node.sparse === true && error === undefined) await truncateFd(fd, file.size);
-    } catch (err) {
-      error ??= err;
+      await Promise.all(Array.from({ length: Math.min(PACK_READERS, packs.length) }, reader));
+      await batch.done;
+      await Promise.all(retries);
+    } finally {
+      await Promise.allSettled(finished);
     }
-    const { path, node, size } = file;
-    if (error === undefined && fd !== undefined) return this.done({ path, node, size, fd });
-    if (fd !== undefined) await closeQuietly(Promise.resolve(fd));
-    await this.done({ path, node, size, error });
+    await Promise.all(finished);
   }
-}
 
-function withPath(path: Buffer, err: unknown): unknown {
-  if (!(err instanceof HoldfastError)) return err;
-  return new HoldfastError(err.code, `${path.toString()}: ${err.message}`, {
-    cause: err,
-    ...(err.hint !== undefined && { hint: err.hint }),
+  private readonly batchFile = (f: QueuedFile): BatchFile => ({
+    path: f.path.toString('latin1'),
+    size: f.size,
+    sparse: f.node.sparse === true,
+    parts: f.parts.length,
+    ...(this.options.applyMetadata && { meta: metaOf(f.node) }),
   });
+
+  /** A blob whose range could not be read or did not verify: its other locations, or the error. */
+  private async loadElsewhere(batch: RestoreBatch, id: BlobId, targets: Targets): Promise<void> {
+    try {
+      batch.resolve(id, targets, {
+        data: await this.options.repo.loadBlob('data', id, this.options.signal),
+      });
+    } catch (err) {
+      if (isInterruption(err)) throw err;
+      batch.resolve(id, targets, { error: err });
+    }
+  }
+
+  private workerPool(): RestoreWorkerPool {
+    return (this.pool ??= new RestoreWorkerPool({
+      keys: this.options.repo.blobKeys(),
+      owner: this.options.owner,
+      size: this.workers,
+      ...(this.options.signal && { signal: this.options.signal }),
+    }));
+  }
 }
 
-async function closeQuietly(fd: Promise<number>): Promise<void> {
-  try {
-    await closeFd(await fd);
-  } catch {
-    // Already failing; the first error is what gets reported.
-  }
+function metaOf(node: Node): FileMeta {
+  return {
+    type: 'file',
+    mode: node.mode,
+    uid: node.uid,
+    gid: node.gid,
+    atimeNs: node.atimeNs,
+    mtimeNs: node.mtimeNs,
+    // Copies: structured-cloning a small Buffer would send the whole pool slab it sits in.
+    ...(node.xattrs && {
+      xattrs: node.xattrs.map((x) => ({
+        name: new Uint8Array(x.name),
+        value: new Uint8Array(x.value),
+      })),
+    }),
+  };
+}
+
+/** Keeps `p` to await later; until then its rejection must not count as unhandled. */
+function track(list: Promise<void>[], p: Promise<void>): void {
+  p.catch(() => undefined);
+  list.push(p);
+}
+
+function isInterruption(err: unknown): boolean {
+  return err instanceof HoldfastError && err.code === 'INTERRUPTED';
 }

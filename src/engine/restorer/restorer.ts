@@ -5,7 +5,6 @@
  * Hardlinks are recreated as links; a file whose data cannot be read is reported by name while
  * the rest restores.
  */
-import { closeSync } from 'node:fs';
 import { mkdir, link, rm, lstat } from 'node:fs/promises';
 import {
   describeError,
@@ -15,7 +14,6 @@ import {
   type BlobId,
 } from '../../core/index.js';
 import {
-  applyFileMetadata,
   applyMetadata,
   createSpecial,
   createSymlink,
@@ -23,9 +21,8 @@ import {
 } from '../../sources/index.js';
 import type { Node } from '../format/index.js';
 import type { Repository } from '../repository/index.js';
-import { closeFd } from './fd-io.js';
 import { FileBatcher, type WrittenFile } from './file-batcher.js';
-import { verifyFileContent } from './file-writer.js';
+import { verifyFileContent } from './file-content.js';
 import { TreePrefetcher } from './tree-prefetcher.js';
 
 export interface RestoreOptions {
@@ -84,15 +81,25 @@ export class Restorer {
 
   constructor(private readonly options: RestoreOptions) {
     this.trees = new TreePrefetcher(options.repo, options.signal);
-    this.batcher = new FileBatcher(options.repo, (file) => this.finishFile(file), options.signal);
+    this.batcher = new FileBatcher({
+      repo: options.repo,
+      done: (file) => this.finishFile(file),
+      applyMetadata: options.verify !== true,
+      owner: options.owner,
+      ...(options.signal && { signal: options.signal }),
+    });
   }
 
   async restore(): Promise<RestoreResult> {
     const target = Buffer.from(this.options.target);
     const created = await mkdir(target, { recursive: true });
-    await this.restoreDir(this.options.tree, target, '', false, created !== undefined);
-    await this.batcher.finish();
-    await this.linkAll();
+    try {
+      await this.restoreDir(this.options.tree, target, '', false, created !== undefined);
+      await this.batcher.finish();
+      await this.linkAll();
+    } finally {
+      await this.batcher.close();
+    }
     // Deepest directories first: their times must be set after everything inside them.
     for (const d of this.dirsToFinish.reverse())
       await this.guard(d.path, () => this.applyMeta(d.path, d.node));
@@ -212,23 +219,15 @@ export class Restorer {
     this.completed(path, node);
   }
 
-  /** A regular file's content is written (or failed): verify, apply metadata, close, count. */
+  /** A regular file is written and closed (or failed): verify, apply metadata, count. */
   private async finishFile(file: WrittenFile): Promise<void> {
-    const { path, node, fd } = file;
+    const { path, node } = file;
     await this.guard(path, async () => {
-      if (file.error !== undefined || fd === undefined) throw file.error;
+      if (file.error !== undefined) throw file.error;
+      this.bytes += file.size;
       if (this.options.verify) {
-        await closeFd(fd);
         await verifyFileContent(path, node, this.options.repo);
-        this.bytes += file.size;
         await this.applyMeta(path, node);
-      } else {
-        this.bytes += file.size;
-        try {
-          applyFileMetadata(fd, path, this.metadataOf(node), { owner: this.options.owner });
-        } finally {
-          closeSync(fd);
-        }
       }
       this.completed(path, node);
     });

@@ -95,19 +95,21 @@ export class CachingStore implements ObjectStore {
 
   /**
    * A miss fetches the whole object, even for a range: the rest of a tree pack is read soon.
-   * Concurrent misses of one object share one download.
+   * Concurrent misses of one object share one download; each caller gets memory of its own.
    */
   private fetch(kind: ObjectKind, name: string, options?: StoreCallOptions): Promise<Buffer> {
     const key = `${kind}/${name}`;
-    let pending = this.fetching.get(key);
-    if (!pending) {
-      pending = (async () => {
-        const bytes = await this.inner.get(kind, name, undefined, options);
-        if (sha256(bytes) === name) await this.directory.write(kind, name, bytes);
-        return bytes;
-      })().finally(() => this.fetching.delete(key));
-      this.fetching.set(key, pending);
-    }
+    const joined = this.fetching.get(key);
+    // A caller owns what get returns (ObjectStore contract), so one who joined gets a copy. The
+    // copy is a reaction to the download itself, queued together with the first caller's, so it
+    // runs before that caller's own caller can transfer or change the bytes.
+    if (joined) return joined.then((bytes) => Buffer.from(bytes));
+    const pending = (async () => {
+      const bytes = await this.inner.get(kind, name, undefined, options);
+      if (sha256(bytes) === name) await this.directory.write(kind, name, bytes);
+      return bytes;
+    })().finally(() => this.fetching.delete(key));
+    this.fetching.set(key, pending);
     return pending;
   }
 

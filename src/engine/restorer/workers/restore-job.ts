@@ -1,0 +1,124 @@
+/**
+ * The messages between the restorer (main thread) and its file workers.
+ *
+ * A batch of files belongs to one worker from start to end: the worker creates each file at its
+ * first write, writes every blob delivered for it at its offsets, and once the file's last blob
+ * has arrived sets a sparse file's size, applies metadata through the open descriptor and closes
+ * it. The main thread plans, reads pack ranges and sends them; the worker opens, decompresses
+ * and verifies each blob there (unsealBlob), so the plaintext never crosses back.
+ *
+ * Paths travel as latin1 strings (lossless for raw path bytes; a small Buffer would clone its
+ * whole pool slab). Range bytes are transferred, never copied.
+ */
+export interface RestoreWorkerSetup {
+  readonly masterKey: Uint8Array;
+  readonly idKey: Uint8Array;
+  /** Restore numeric owners (root only). */
+  readonly owner: boolean;
+}
+
+/** Metadata a worker applies through the descriptor (sources/fs applyFileMetadata). */
+export interface FileMeta {
+  readonly type: 'file';
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly atimeNs: bigint;
+  readonly mtimeNs: bigint;
+  readonly xattrs?: readonly { readonly name: Uint8Array; readonly value: Uint8Array }[];
+}
+
+export interface BatchFile {
+  /** latin1 encoding of the raw path bytes. */
+  readonly path: string;
+  readonly size: number;
+  readonly sparse: boolean;
+  /** Blob positions still to be written; 0 creates an empty file at once. */
+  readonly parts: number;
+  /** Omitted when the main thread applies metadata itself (after `restore --verify`). */
+  readonly meta?: FileMeta;
+}
+
+/** Starts a batch: the files it restores, in the order outcomes refer to them. */
+export interface BatchStart {
+  readonly kind: 'batch';
+  readonly batch: number;
+  readonly files: readonly BatchFile[];
+}
+
+/** Where one blob's plaintext goes: pairs of (file index in the batch, file offset). */
+export type Targets = readonly number[];
+
+export interface RangeBlob {
+  readonly id: string;
+  /** Offset and length of the sealed blob within the range's bytes. */
+  readonly start: number;
+  readonly length: number;
+  readonly compression: number;
+  readonly rawLength: number;
+  readonly targets: Targets;
+}
+
+/** Bytes read from one pack, with the data blobs of the batch in them. */
+export interface RangeDelivery {
+  readonly kind: 'range';
+  readonly batch: number;
+  readonly pack: string;
+  readonly bytes: ArrayBuffer;
+  readonly blobs: readonly RangeBlob[];
+}
+
+/**
+ * The outcome of a blob the worker could not verify (it reported it in `retry`) or the main
+ * thread could not read: plaintext found elsewhere (verified by the main thread's loadBlob), or
+ * the error that every target file is to report.
+ */
+export interface BlobResolution {
+  readonly kind: 'resolution';
+  readonly batch: number;
+  readonly id: string;
+  readonly targets: Targets;
+  readonly data?: Uint8Array;
+  readonly error?: SerializedError;
+}
+
+export interface Stop {
+  readonly kind: 'stop';
+}
+
+export type ToWorker = BatchStart | RangeDelivery | BlobResolution | Stop;
+
+export interface SerializedError {
+  readonly message: string;
+  /** A HoldfastError's code. */
+  readonly code?: string;
+  readonly hint?: string;
+  /** A system error's errno code. */
+  readonly errno?: string;
+}
+
+export interface FileOutcome {
+  readonly file: number;
+  readonly error?: SerializedError;
+}
+
+/** Posted after every message the worker handled. */
+export interface WorkerReport {
+  readonly kind: 'report';
+  readonly batch: number;
+  /** Range bytes consumed (the main thread's budget for this worker). */
+  readonly consumed: number;
+  readonly files: readonly FileOutcome[];
+  /** Blobs of a range that did not verify: the main thread tries their other locations. */
+  readonly retry: readonly { readonly id: string; readonly targets: Targets }[];
+  /** Every file of the batch has its outcome. */
+  readonly done: boolean;
+}
+
+export interface WorkerFailure {
+  readonly kind: 'failure';
+  readonly message: string;
+  readonly stack?: string;
+}
+
+export type FromWorker = WorkerReport | WorkerFailure;

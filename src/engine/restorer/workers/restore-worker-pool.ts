@@ -1,0 +1,244 @@
+/**
+ * RestoreWorkerPool: the worker threads that verify and write a restore's file contents, so that
+ * both cores work on a restore: the main thread walks trees, creates directories, plans batches
+ * and reads pack ranges; each worker owns whole batches (see restore-job.ts, BatchWriter).
+ *
+ * Bounds: range bytes posted to a worker and not yet consumed stay within WORKER_WINDOW (a
+ * larger range is admitted alone), so a slow disk holds back the pack reads instead of filling
+ * memory. A batch stays with the worker that started it (the least busy one at the time).
+ */
+import { Worker } from 'node:worker_threads';
+import { HoldfastError, interrupted } from '../../../core/index.js';
+import type { BlobKeys } from '../../format/index.js';
+import type {
+  BatchFile,
+  FileOutcome,
+  FromWorker,
+  RangeBlob,
+  RestoreWorkerSetup,
+  Targets,
+  ToWorker,
+  WorkerReport,
+} from './restore-job.js';
+import { serializeError } from './serialized-error.js';
+
+export const WORKER_WINDOW = 32 * 1024 * 1024;
+
+export interface RestoreWorkerPoolOptions {
+  readonly keys: BlobKeys;
+  /** Restore numeric owners (root only). */
+  readonly owner: boolean;
+  /** Worker threads, started as batches arrive (at least 1). */
+  readonly size: number;
+  readonly signal?: AbortSignal;
+}
+
+/** What the restorer hears about one batch. */
+export interface BatchListener {
+  /** A file is finished (closed), or failed. */
+  onFile(outcome: FileOutcome): void;
+  /** A blob did not verify in its range: resolve it (RestoreBatch.resolve) from elsewhere. */
+  onRetry(id: string, targets: Targets): void;
+}
+
+interface Slot {
+  readonly worker: Worker;
+  /** Range bytes posted and not yet consumed. */
+  posted: number;
+  batches: number;
+  readonly waiting: (() => void)[];
+  exited: boolean;
+}
+
+interface OpenBatch {
+  readonly slot: Slot;
+  readonly listener: BatchListener;
+  readonly settle: { resolve: () => void; reject: (err: Error) => void };
+}
+
+export class RestoreWorkerPool {
+  private readonly slots: Slot[] = [];
+  private readonly batches = new Map<number, OpenBatch>();
+  private readonly setup: RestoreWorkerSetup;
+  private readonly onAbort = (): void => this.fail(interrupted(this.options.signal));
+  private nextBatch = 1;
+  private failure: Error | undefined;
+  private closed = false;
+
+  constructor(private readonly options: RestoreWorkerPoolOptions) {
+    // Copies, so the structured clone sends 32 bytes and not the pool slab a key may sit in.
+    this.setup = {
+      masterKey: new Uint8Array(options.keys.masterKey),
+      idKey: new Uint8Array(options.keys.idKey),
+      owner: options.owner,
+    };
+    options.signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  /**
+   * Starts a batch on the least busy worker. `done` settles once every file has its outcome, or
+   * rejects with the pool's failure (a worker bug, an interruption).
+   */
+  start(files: readonly BatchFile[], listener: BatchListener): RestoreBatch {
+    if (this.failure) throw this.failure;
+    const slot = this.pickSlot();
+    const id = this.nextBatch++;
+    let settle!: OpenBatch['settle'];
+    const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    done.catch(() => undefined); // the caller awaits it; a failure must not be unhandled before
+    this.batches.set(id, { slot, listener, settle });
+    slot.batches++;
+    this.post(slot, { kind: 'batch', batch: id, files });
+    return new RestoreBatch(this, slot, id, done);
+  }
+
+  /** Stops the workers (they close any descriptor still open). Call once, at the end. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+    await Promise.all(
+      this.slots
+        .filter((s) => !s.exited)
+        .map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.worker.once('exit', () => resolve());
+              s.worker.postMessage({ kind: 'stop' } satisfies ToWorker);
+            }),
+        ),
+    );
+  }
+
+  /** @internal Waits until `bytes` fit the worker's window, then posts the range. */
+  async sendRange(
+    slot: Slot,
+    batch: number,
+    pack: string,
+    bytes: Uint8Array,
+    blobs: readonly RangeBlob[],
+  ): Promise<void> {
+    while (slot.posted > 0 && slot.posted + bytes.length > WORKER_WINDOW && !this.failure)
+      await new Promise<void>((resolve) => slot.waiting.push(resolve));
+    if (this.failure) throw this.failure;
+    const owned = transferable(bytes);
+    slot.posted += bytes.length;
+    this.post(slot, { kind: 'range', batch, pack, bytes: owned, blobs }, [owned]);
+  }
+
+  /** @internal */
+  sendResolution(slot: Slot, batch: number, id: string, targets: Targets, r: Resolution): void {
+    if (this.failure) return;
+    const base = { kind: 'resolution', batch, id, targets } as const;
+    if ('data' in r) {
+      const owned = new Uint8Array(r.data);
+      this.post(slot, { ...base, data: owned }, [owned.buffer]);
+    } else this.post(slot, { ...base, error: serializeError(r.error) });
+  }
+
+  private post(slot: Slot, msg: ToWorker, transfer: ArrayBuffer[] = []): void {
+    slot.worker.postMessage(msg, transfer);
+  }
+
+  private pickSlot(): Slot {
+    let best: Slot | undefined;
+    for (const s of this.slots) if (!best || s.batches < best.batches) best = s;
+    if ((!best || best.batches > 0) && this.slots.length < Math.max(1, this.options.size))
+      return this.startWorker();
+    return best!;
+  }
+
+  private startWorker(): Slot {
+    // Beside this file in dist/: the compiled worker entry.
+    const worker = new Worker(new URL('./restore-worker.js', import.meta.url), {
+      workerData: this.setup,
+    });
+    const slot: Slot = { worker, posted: 0, batches: 0, waiting: [], exited: false };
+    worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
+    worker.on('error', (err) => this.fail(err));
+    worker.on('exit', (code) => {
+      slot.exited = true;
+      if (!this.closed)
+        this.fail(new HoldfastError('FAILURE', `a restore worker exited (code ${code})`));
+    });
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private onMessage(slot: Slot, msg: FromWorker): void {
+    if (msg.kind === 'failure') {
+      const cause = Object.assign(new Error(msg.message), { stack: msg.stack });
+      this.fail(new HoldfastError('FAILURE', `restore worker: ${msg.message}`, { cause }));
+      return;
+    }
+    this.onReport(slot, msg);
+  }
+
+  private onReport(slot: Slot, report: WorkerReport): void {
+    if (report.consumed > 0) {
+      slot.posted -= report.consumed;
+      for (const wake of slot.waiting.splice(0)) wake();
+    }
+    const batch = this.batches.get(report.batch);
+    if (batch === undefined || this.failure) return;
+    for (const r of report.retry) batch.listener.onRetry(r.id, r.targets);
+    for (const outcome of report.files) batch.listener.onFile(outcome);
+    if (report.done) {
+      this.batches.delete(report.batch);
+      slot.batches--;
+      batch.settle.resolve();
+    }
+  }
+
+  /** The first failure wins: every open batch rejects with it, the workers stop. */
+  private fail(err: Error): void {
+    if (this.failure !== undefined || this.closed) return;
+    this.failure = err;
+    for (const b of this.batches.values()) b.settle.reject(err);
+    this.batches.clear();
+    for (const slot of this.slots) for (const wake of slot.waiting.splice(0)) wake();
+  }
+}
+
+/**
+ * The ArrayBuffer to transfer for `bytes`: its own when it spans all of it (a store's get hands
+ * its caller memory nobody else holds), else a copy (a slice of Node's small-buffer pool, say,
+ * whose other slices belong to others).
+ */
+function transferable(bytes: Uint8Array): ArrayBuffer {
+  const { buffer } = bytes;
+  if (
+    buffer instanceof ArrayBuffer &&
+    bytes.byteOffset === 0 &&
+    bytes.byteLength === buffer.byteLength
+  )
+    return buffer;
+  const copy = new ArrayBuffer(bytes.length);
+  new Uint8Array(copy).set(bytes);
+  return copy;
+}
+
+/** A blob found elsewhere (verified plaintext), or why it could not be. */
+export type Resolution = { readonly data: Uint8Array } | { readonly error: unknown };
+
+/** One batch on its worker: send it ranges and resolutions, await `done`. */
+export class RestoreBatch {
+  constructor(
+    private readonly pool: RestoreWorkerPool,
+    private readonly slot: Slot,
+    private readonly id: number,
+    readonly done: Promise<void>,
+  ) {}
+
+  /**
+   * Posts one pack range, after waiting for room in the worker's window. `bytes` must be the
+   * caller's own (as ObjectStore.get returns them): their memory moves to the worker.
+   */
+  sendRange(pack: string, bytes: Uint8Array, blobs: readonly RangeBlob[]): Promise<void> {
+    return this.pool.sendRange(this.slot, this.id, pack, bytes, blobs);
+  }
+
+  resolve(id: string, targets: Targets, resolution: Resolution): void {
+    this.pool.sendResolution(this.slot, this.id, id, targets, resolution);
+  }
+}
