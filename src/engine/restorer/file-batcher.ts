@@ -11,13 +11,20 @@
  * pack: a damaged pack costs a slower path, never a wrong byte.
  *
  * Bounds: at most 2 batches per worker run while the next one fills, so at most
- * maxInFlight × MAX_FILES files are open at once; at most PACK_READERS packs are read at once,
+ * maxInFlight × MAX_FILES files are open at once; at most PACK_READERS packs are read at once
+ * (and as many blobs from other locations),
  * each holding one ranged read (≤ pack-reader MAX_RANGE, or one larger blob); range bytes
  * waiting in a worker stay within its window (WORKER_WINDOW). So content memory stays below
  * PACK_READERS × MAX_RANGE + workers × WORKER_WINDOW plus one blob per worker.
  */
 import { availableParallelism } from 'node:os';
-import { HoldfastError, throwIfAborted, type BlobId, type PackId } from '../../core/index.js';
+import {
+  HoldfastError,
+  Semaphore,
+  throwIfAborted,
+  type BlobId,
+  type PackId,
+} from '../../core/index.js';
 import type { Node } from '../format/index.js';
 import type { Repository } from '../repository/index.js';
 import { blobOffsets } from './file-content.js';
@@ -79,6 +86,8 @@ export class FileBatcher {
   private admission: Promise<void> = Promise.resolve();
   private readonly workers: number;
   private pool: RestoreWorkerPool | undefined;
+  /** Blobs loaded from their other locations at once (damaged or unreadable packs). */
+  private readonly fallbacks = new Semaphore(PACK_READERS);
 
   constructor(private readonly options: FileBatcherOptions) {
     this.workers = Math.max(1, options.workers ?? availableParallelism());
@@ -211,16 +220,20 @@ export class FileBatcher {
     ...(this.options.applyMetadata && { meta: metaOf(f.node) }),
   });
 
-  /** A blob whose range could not be read or did not verify: its other locations, or the error. */
+  /**
+   * A blob whose range could not be read or did not verify: its other locations, or the error.
+   * At most PACK_READERS at once, so a missing pack does not start a read per blob in it.
+   */
   private async loadElsewhere(batch: RestoreBatch, id: BlobId, targets: Targets): Promise<void> {
-    try {
-      batch.resolve(id, targets, {
-        data: await this.options.repo.loadBlob('data', id, this.options.signal),
-      });
-    } catch (err) {
-      if (isInterruption(err)) throw err;
-      batch.resolve(id, targets, { error: err });
-    }
+    const { repo, signal } = this.options;
+    await this.fallbacks.run(async () => {
+      try {
+        batch.resolve(id, targets, { data: await repo.loadBlob('data', id, signal) });
+      } catch (err) {
+        if (isInterruption(err)) throw err;
+        batch.resolve(id, targets, { error: err });
+      }
+    });
   }
 
   private workerPool(): RestoreWorkerPool {

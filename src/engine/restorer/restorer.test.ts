@@ -5,16 +5,20 @@ import { lstat, mkdir, mkdtemp, readFile, readlink, rm, writeFile } from 'node:f
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { BlobId } from '../../core/index.js';
+import { silentLogger, type BlobId, type PackId } from '../../core/index.js';
 import { MemoryStore } from '../../storage/index.js';
 import { encodeTree, type Node } from '../format/index.js';
+import { MasterIndex } from '../index/index.js';
 import { Repository } from '../repository/index.js';
 import { BATCHES_PER_WORKER, MAX_FILES } from './file-batcher.js';
-import { Restorer } from './restorer.js';
+import { coalesce } from './pack-reader.js';
+import { Restorer, type RestoreOptions } from './restorer.js';
 
 const owner = { username: 'u', hostname: 'h' };
 const cheap = { N: 1024, r: 8, p: 1 };
 const MiB = 1024 * 1024;
+/** Every time of the nodes `node` makes. */
+const SNAPSHOT_TIME_NS = 1_700_000_000_000_000_000n;
 
 /** Deterministic incompressible bytes, so blobs keep their size in packs. */
 function bytesOf(seed: string, length: number): Buffer {
@@ -34,9 +38,9 @@ function node(name: string, type: Node['type'], extra: Partial<Node> = {}): Node
     mode: type === 'dir' ? 0o755 : 0o644,
     uid: process.getuid?.() ?? 0,
     gid: process.getgid?.() ?? 0,
-    mtimeNs: 1_700_000_000_000_000_000n,
-    atimeNs: 1_700_000_000_000_000_000n,
-    ctimeNs: 1_700_000_000_000_000_000n,
+    mtimeNs: SNAPSHOT_TIME_NS,
+    atimeNs: SNAPSHOT_TIME_NS,
+    ctimeNs: SNAPSHOT_TIME_NS,
     inode: 0n,
     deviceId: 0n,
     links: 1,
@@ -87,14 +91,28 @@ class Fixture {
   }
 }
 
-async function restore(repo: Repository, tree: BlobId, target: string, onProgress?: () => void) {
-  return new Restorer({
-    repo,
-    tree,
-    target,
-    owner: false,
-    ...(onProgress && { onProgress }),
-  }).restore();
+async function restore(
+  repo: Repository,
+  tree: BlobId,
+  target: string,
+  options: Pick<RestoreOptions, 'onProgress' | 'verify'> = {},
+) {
+  return new Restorer({ repo, tree, target, owner: false, ...options }).restore();
+}
+
+/** Flips one byte of a stored pack, as a failing disk or a careless server might. */
+async function flipByte(store: MemoryStore, packId: PackId, at: number): Promise<void> {
+  const bytes = await store.get('pack', packId);
+  bytes.writeUInt8(bytes.readUInt8(at) ^ 0xff, at);
+  await store.delete('pack', packId);
+  await store.put('pack', packId, bytes);
+}
+
+/** Flips a byte in the middle of where the index says `id` is stored. */
+async function damageBlob(repo: Repository, store: MemoryStore, id: BlobId): Promise<PackId> {
+  const loc = repo.locate(id)!;
+  await flipByte(store, loc.packId, loc.offset + Math.floor(loc.length / 2));
+  return loc.packId;
 }
 
 void describe('Restorer', () => {
@@ -189,8 +207,10 @@ void describe('Restorer', () => {
     await f.flush();
     const before = readdirSync('/proc/self/fd').length;
     let most = 0;
-    const result = await restore(f.repo, tree, join(tmp, 'bounded'), () => {
-      most = Math.max(most, readdirSync('/proc/self/fd').length - before);
+    const result = await restore(f.repo, tree, join(tmp, 'bounded'), {
+      onProgress: () => {
+        most = Math.max(most, readdirSync('/proc/self/fd').length - before);
+      },
     });
     assert.deepEqual(result.errors, []);
     assert.equal(result.files, count);
@@ -222,5 +242,98 @@ void describe('Restorer', () => {
     assert.deepEqual(await readFile(join(target, 'c-ok')), Buffer.concat([kept, kept]));
     // The partial file keeps what could be restored.
     assert.deepEqual((await readFile(join(target, 'b-broken'))).subarray(0, kept.length), kept);
+  });
+
+  void it('reports the files of a blob that does not verify and restores the rest of its range', async () => {
+    const f = await Fixture.create();
+    const first = bytesOf('first', 200_000);
+    const damaged = bytesOf('damaged', 300_000);
+    const last = bytesOf('last', 100_000);
+    const [b1, bd, b2] = [await f.blob(first), await f.blob(damaged), await f.blob(last)];
+    const tree = await f.tree([
+      f.file('a-ok', [b1]),
+      f.file('b-broken', [bd]),
+      f.file('c-broken-too', [b2, bd, b1]),
+      f.file('d-ok', [b2, b1]),
+    ]);
+    await f.flush();
+    // One pack, read in one range: the damage must cost only the blob it hits.
+    const wanted = [b1, bd, b2].map((id) => ({ id, loc: f.repo.locate(id)! }));
+    assert.equal(new Set(wanted.map((w) => w.loc.packId)).size, 1);
+    assert.equal(coalesce(wanted).length, 1);
+    await damageBlob(f.repo, f.store, bd);
+    const target = join(tmp, 'damaged');
+    const result = await restore(f.repo, tree, target);
+    const broken = ['b-broken', 'c-broken-too'].map((name) => join(target, name));
+    assert.deepEqual(
+      result.errors.map((e) => [e.path, e.integrity]).sort(),
+      broken.map((path) => [path, true]),
+    );
+    for (const e of result.errors) assert.match(e.message, new RegExp(bd), e.path);
+    assert.equal(result.files, 2);
+    assert.equal(result.bytes, first.length + last.length + first.length);
+    assert.deepEqual(await readFile(join(target, 'a-ok')), first);
+    assert.deepEqual(await readFile(join(target, 'd-ok')), Buffer.concat([last, first]));
+    // A damaged file keeps no snapshot time: nothing comparing times and sizes takes it as done.
+    for (const path of broken)
+      assert.notEqual((await lstat(path, { bigint: true })).mtimeNs, SNAPSHOT_TIME_NS, path);
+  });
+
+  void it('reads a blob that does not verify from another pack an index file names', async () => {
+    const f = await Fixture.create();
+    const other = bytesOf('other', 200_000);
+    const twice = bytesOf('twice', 300_000);
+    const [bo, bt] = [await f.blob(other), await f.blob(twice)];
+    const tree = await f.tree([f.file('a', [bo, bt]), f.file('b', [bt, bt])]);
+    await f.flush();
+    // A writer that does not deduplicate against the repository's index (as a concurrent backup
+    // would not) stores the blob again, in a pack and an index file of its own.
+    const again = f.repo.writer({ index: new MasterIndex() });
+    await again.save('data', twice);
+    await again.flush();
+    const warnings: string[] = [];
+    const logger = { ...silentLogger, warn: (m: string) => warnings.push(m) };
+    const repo = await Repository.open(f.store, 'pw', { logger });
+    await repo.loadIndex();
+    const copies = repo.alternatives.get(bt);
+    assert.equal(copies.length, 1);
+    const damagedPack = await damageBlob(repo, f.store, bt);
+    assert.notEqual(copies[0]!.packId, damagedPack);
+    const target = join(tmp, 'fallback');
+    const result = await restore(repo, tree, target);
+    assert.deepEqual(result.errors, []);
+    assert.equal(result.files, 2);
+    assert.deepEqual(await readFile(join(target, 'a')), Buffer.concat([other, twice]));
+    assert.deepEqual(await readFile(join(target, 'b')), Buffer.concat([twice, twice]));
+    assert.equal(warnings.length, 1, warnings.join('\n'));
+    assert.match(warnings[0]!, new RegExp(`pack ${damagedPack}`));
+  });
+
+  void it('applies mode and times, in the workers and after --verify', async () => {
+    const f = await Fixture.create();
+    const content = bytesOf('meta', 50_000);
+    const b = await f.blob(content);
+    const times = { mtimeNs: 1_234_567_890_123_456_789n, atimeNs: 1_300_000_000_987_654_321n };
+    const tree = await f.tree([
+      node('data', 'file', { content: [b], mode: 0o640, ...times }),
+      // An empty file is finished as its batch starts, not after a write.
+      node('empty', 'file', { content: [], mode: 0o640, ...times }),
+    ]);
+    await f.flush();
+    for (const verify of [false, true]) {
+      const target = join(tmp, `meta-${verify}`);
+      const result = await restore(f.repo, tree, target, { verify });
+      assert.deepEqual(result.errors, []);
+      assert.equal(result.files, 2);
+      for (const name of ['data', 'empty']) {
+        // Before reading the content, which may move the access time.
+        const st = await lstat(join(target, name), { bigint: true });
+        const what = `${name}, verify: ${verify}`;
+        assert.equal(Number(st.mode) & 0o7777, 0o640, what);
+        assert.equal(st.mtimeNs, times.mtimeNs, what);
+        assert.equal(st.atimeNs, times.atimeNs, what);
+      }
+      assert.deepEqual(await readFile(join(target, 'data')), content);
+    }
   });
 });

@@ -36,6 +36,8 @@ interface OpenFile {
   remaining: number;
   fd?: number;
   error?: SerializedError;
+  /** A write failed: nothing more is written (a missing blob still lets the others land). */
+  writeFailed?: boolean;
 }
 
 interface Batch {
@@ -129,12 +131,13 @@ export class BatchWriter {
     for (let t = 0; t < targets.length; t += 2) {
       const index = targets[t]!;
       const file = batch.files[index]!;
-      if (file.error === undefined) {
+      if (file.writeFailed !== true) {
         try {
           file.fd ??= openSync(file.path, CREATE_FLAGS, 0o600);
           writeBlob(file.fd, data, targets[t + 1]!, file.sparse);
         } catch (err) {
-          file.error = serializeError(err);
+          file.error ??= serializeError(err);
+          file.writeFailed = true;
         }
       }
       if (--file.remaining === 0) this.finish(batch, index, outcomes);

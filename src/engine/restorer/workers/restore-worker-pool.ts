@@ -5,7 +5,9 @@
  *
  * Bounds: range bytes posted to a worker and not yet consumed stay within WORKER_WINDOW (a
  * larger range is admitted alone), so a slow disk holds back the pack reads instead of filling
- * memory. A batch stays with the worker that started it (the least busy one at the time).
+ * memory. A batch stays with the worker that started it: the one with the least work queued
+ * (bytes to write, plus a fixed cost per file: creating a small file costs about as much as
+ * writing FILE_COST bytes), so a batch of a few large files does not leave the other worker idle.
  */
 import { Worker } from 'node:worker_threads';
 import { HoldfastError, interrupted } from '../../../core/index.js';
@@ -23,6 +25,8 @@ import type {
 import { serializeError } from './serialized-error.js';
 
 export const WORKER_WINDOW = 32 * 1024 * 1024;
+/** Work of one file beyond its bytes (create, metadata, close), in bytes' worth. */
+const FILE_COST = 64 * 1024;
 
 export interface RestoreWorkerPoolOptions {
   readonly keys: BlobKeys;
@@ -46,12 +50,15 @@ interface Slot {
   /** Range bytes posted and not yet consumed. */
   posted: number;
   batches: number;
+  /** Estimated work of its open batches (see FILE_COST). */
+  load: number;
   readonly waiting: (() => void)[];
   exited: boolean;
 }
 
 interface OpenBatch {
   readonly slot: Slot;
+  readonly load: number;
   readonly listener: BatchListener;
   readonly settle: { resolve: () => void; reject: (err: Error) => void };
 }
@@ -83,11 +90,13 @@ export class RestoreWorkerPool {
     if (this.failure) throw this.failure;
     const slot = this.pickSlot();
     const id = this.nextBatch++;
+    const load = files.reduce((n, f) => n + f.size + FILE_COST, 0);
     let settle!: OpenBatch['settle'];
     const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
     done.catch(() => undefined); // the caller awaits it; a failure must not be unhandled before
-    this.batches.set(id, { slot, listener, settle });
+    this.batches.set(id, { slot, load, listener, settle });
     slot.batches++;
+    slot.load += load;
     this.post(slot, { kind: 'batch', batch: id, files });
     return new RestoreBatch(this, slot, id, done);
   }
@@ -142,7 +151,7 @@ export class RestoreWorkerPool {
 
   private pickSlot(): Slot {
     let best: Slot | undefined;
-    for (const s of this.slots) if (!best || s.batches < best.batches) best = s;
+    for (const s of this.slots) if (!best || s.load < best.load) best = s;
     if ((!best || best.batches > 0) && this.slots.length < Math.max(1, this.options.size))
       return this.startWorker();
     return best!;
@@ -153,7 +162,7 @@ export class RestoreWorkerPool {
     const worker = new Worker(new URL('./restore-worker.js', import.meta.url), {
       workerData: this.setup,
     });
-    const slot: Slot = { worker, posted: 0, batches: 0, waiting: [], exited: false };
+    const slot: Slot = { worker, posted: 0, batches: 0, load: 0, waiting: [], exited: false };
     worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
     worker.on('error', (err) => this.fail(err));
     worker.on('exit', (code) => {
@@ -186,6 +195,7 @@ export class RestoreWorkerPool {
     if (report.done) {
       this.batches.delete(report.batch);
       slot.batches--;
+      slot.load -= batch.load;
       batch.settle.resolve();
     }
   }
