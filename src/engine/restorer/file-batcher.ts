@@ -82,7 +82,8 @@ interface PlannedBlob {
 export class FileBatcher {
   private files: QueuedFile[] = [];
   private blobCount = 0;
-  private readonly running: Promise<void>[] = [];
+  /** Batches running; one that failed stays, so the next wait rethrows its failure. */
+  private readonly running = new Set<Promise<void>>();
   private admission: Promise<void> = Promise.resolve();
   private readonly workers: number;
   private pool: RestoreWorkerPool | undefined;
@@ -113,7 +114,7 @@ export class FileBatcher {
   /** Runs what is queued and waits for every batch; rejects with the first batch failure. */
   async finish(): Promise<void> {
     await this.flush();
-    while (this.running.length > 0) await this.running.shift();
+    while (this.running.size > 0) await Promise.race(this.running);
   }
 
   /** Stops the workers; call once, after the last finish (or after a failure). */
@@ -132,11 +133,13 @@ export class FileBatcher {
     this.admission = new Promise((resolve) => (admitted = resolve));
     try {
       await previous;
-      while (this.running.length >= this.maxInFlight) await this.running.shift();
+      // Whichever batch ends first makes room: a batch of large files must not hold up the
+      // walk while the other workers run dry.
+      while (this.running.size >= this.maxInFlight) await Promise.race(this.running);
       throwIfAborted(this.options.signal);
-      const run = this.run(files);
+      const run: Promise<void> = this.run(files).then(() => void this.running.delete(run));
       run.catch(() => undefined); // awaited later, in flush or finish
-      this.running.push(run);
+      this.running.add(run);
     } finally {
       admitted();
     }
