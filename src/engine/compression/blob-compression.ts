@@ -49,9 +49,11 @@ export function compressBlob(data: Buffer, mode: CompressionMode): Buffer | unde
 /**
  * Decompresses a Blob whose recorded raw length is `expectedLength`. Throws
  * HoldfastError('INTEGRITY') when the input is not valid zstd or does not decompress to exactly
- * that many bytes. Returns a fresh Buffer.
+ * that many bytes. Returns a fresh Buffer, or, when `into` has room for `expectedLength` bytes,
+ * a view of its start (a caller that consumes each blob at once reuses one buffer instead of
+ * allocating, and later collecting, one per blob).
  */
-export function decompressBlob(data: Buffer, expectedLength: number): Buffer {
+export function decompressBlob(data: Buffer, expectedLength: number, into?: Buffer): Buffer {
   if (
     !Number.isSafeInteger(expectedLength) ||
     expectedLength < 0 ||
@@ -61,7 +63,10 @@ export function decompressBlob(data: Buffer, expectedLength: number): Buffer {
   }
   if (data.length === 0) throw integrityError('compressed data is empty');
   decompressor ??= new binding.DCtx();
-  const out = Buffer.allocUnsafe(expectedLength);
+  const out =
+    into !== undefined && into.length >= expectedLength
+      ? into.subarray(0, expectedLength)
+      : Buffer.allocUnsafe(expectedLength);
   let length: number;
   try {
     // Fails with "destination buffer too small" when the data is longer than recorded.

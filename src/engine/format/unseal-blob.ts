@@ -19,6 +19,8 @@ export interface BlobKeys {
 /**
  * The verified plaintext of blob `id`. Throws INTEGRITY (naming `where`, e.g. "pack 1a2b…") when
  * the seal does not open, the data does not decompress to `rawLength` bytes, or its id differs.
+ * With `scratch`, a compressed blob is decompressed into it when it has room: the result is then
+ * a view of `scratch`, valid only until the caller's next use of it.
  */
 export function unsealBlob(
   keys: BlobKeys,
@@ -28,9 +30,10 @@ export function unsealBlob(
   compression: number,
   rawLength: number,
   where: string,
+  scratch?: Buffer,
 ): Buffer {
   const stored = openBlob(keys.masterKey, type, id, sealed);
-  const plain = compression === 1 ? decompressBlob(stored, rawLength) : stored;
+  const plain = compression === 1 ? decompressBlob(stored, rawLength, scratch) : stored;
   if (plain.length !== rawLength || blobIdOf(keys.idKey, type, plain) !== id) {
     throw new HoldfastError(
       'INTEGRITY',

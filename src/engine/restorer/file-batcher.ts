@@ -10,12 +10,13 @@
  * Repository.loadBlob, which tries the other locations the index files give and warns once per
  * pack: a damaged pack costs a slower path, never a wrong byte.
  *
- * Bounds: at most 2 batches per worker run while the next one fills, so at most
- * maxInFlight × MAX_FILES files are open at once; at most PACK_READERS packs are read at once
- * (and as many blobs from other locations),
- * each holding one ranged read (≤ pack-reader MAX_RANGE, or one larger blob); range bytes
- * waiting in a worker stay within its window (WORKER_WINDOW). So content memory stays below
- * PACK_READERS × MAX_RANGE + workers × WORKER_WINDOW plus one blob per worker.
+ * Bounds: at most BATCHES_PER_WORKER batches per worker run while the next one fills, so at most
+ * maxInFlight × MAX_FILES files are open at once; at most RANGE_READS ranged reads (each
+ * ≤ pack-reader MAX_RANGE, or one larger blob) are in flight or waiting for room in a worker,
+ * and PACK_READERS blobs are loaded from other locations at once; range bytes posted to a worker
+ * stay within its window (WORKER_WINDOW). So content memory stays below
+ * (RANGE_READS + workers × 4) × MAX_RANGE, plus one larger blob per read and one blob being
+ * written per worker: 128 MiB with 2 workers.
  */
 import { availableParallelism } from 'node:os';
 import {
@@ -37,7 +38,10 @@ export const MAX_FILES = 256;
 export const MAX_BLOBS = 4096;
 /** Batches running per worker: one being written while the next one's packs are read. */
 export const BATCHES_PER_WORKER = 2;
+/** Packs one batch reads at once (in offset order within each pack). */
 export const PACK_READERS = 4;
+/** Ranged reads in flight or waiting for a worker's room, across all batches. */
+export const RANGE_READS = 8;
 
 /**
  * A file whose content is written and whose descriptor is closed. Metadata has been applied
@@ -89,6 +93,7 @@ export class FileBatcher {
   private pool: RestoreWorkerPool | undefined;
   /** Blobs loaded from their other locations at once (damaged or unreadable packs). */
   private readonly fallbacks = new Semaphore(PACK_READERS);
+  private readonly reads = new Semaphore(RANGE_READS);
 
   constructor(private readonly options: FileBatcherOptions) {
     this.workers = Math.max(1, options.workers ?? availableParallelism());
@@ -175,33 +180,37 @@ export class FileBatcher {
         const [packId, blobs] = packs[next++]!;
         for (const range of coalesce([...blobs.values()].map((e) => e.blob))) {
           throwIfAborted(signal);
-          let bytes: Buffer | undefined;
-          try {
-            bytes = await repo.store.get(
-              'pack',
+          // The permit covers the read and the wait for room in the worker: the bytes of at
+          // most RANGE_READS ranges are held on this side, whatever the number of batches.
+          await this.reads.run(async () => {
+            let bytes: Buffer;
+            try {
+              bytes = await repo.store.get(
+                'pack',
+                packId,
+                { offset: range.offset, length: range.length },
+                signal ? { signal } : {},
+              );
+            } catch (err) {
+              if (isInterruption(err)) throw err;
+              // Each blob tries loadBlob, which knows the other locations.
+              for (const b of range.blobs)
+                track(retries, this.loadElsewhere(batch, b.id, blobs.get(b.id)!.targets));
+              return;
+            }
+            await batch.sendRange(
               packId,
-              { offset: range.offset, length: range.length },
-              signal ? { signal } : {},
+              bytes,
+              range.blobs.map((b) => ({
+                id: b.id,
+                start: b.loc.offset - range.offset,
+                length: b.loc.length,
+                compression: b.loc.compression,
+                rawLength: b.loc.rawLength,
+                targets: blobs.get(b.id)!.targets,
+              })),
             );
-          } catch (err) {
-            if (isInterruption(err)) throw err;
-            // Each blob tries loadBlob, which knows the other locations.
-            for (const b of range.blobs)
-              track(retries, this.loadElsewhere(batch, b.id, blobs.get(b.id)!.targets));
-            continue;
-          }
-          await batch.sendRange(
-            packId,
-            bytes,
-            range.blobs.map((b) => ({
-              id: b.id,
-              start: b.loc.offset - range.offset,
-              length: b.loc.length,
-              compression: b.loc.compression,
-              rawLength: b.loc.rawLength,
-              targets: blobs.get(b.id)!.targets,
-            })),
-          );
+          });
         }
       }
     };

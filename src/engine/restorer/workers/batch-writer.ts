@@ -3,12 +3,16 @@
  * their descriptors and how many blob positions each still waits for), verifies every blob of a
  * delivered range (unsealBlob) and writes it to each of its positions, and finishes a file when
  * its last position is written: a sparse file gets its size, metadata is applied through the
- * descriptor, the descriptor is closed. Everything is synchronous: inside a worker a system call
- * costs what it costs, without a promise or a thread-pool hop around it.
+ * descriptor, the descriptor is closed. Almost everything is synchronous: inside a worker a
+ * system call costs what it costs, without a promise or a thread-pool hop around it. The
+ * exception is a large blob (≥ ASYNC_WRITE_MIN, not in the scratch buffer): its write goes to the
+ * thread pool, so that a large file's next blob is verified while the previous one is written;
+ * its file is finished, and reported through `post`, when its last write completes.
  *
- * Memory: the range being handled (≤ one pack read) and one blob's plaintext at a time.
+ * Memory: the range being handled (≤ one pack read), one blob's plaintext being written
+ * synchronously, and at most ASYNC_WRITE_BYTES of large blobs being written by the thread pool.
  */
-import { closeSync, constants, ftruncateSync, openSync } from 'node:fs';
+import { closeSync, constants, ftruncateSync, openSync, write } from 'node:fs';
 import { HoldfastError, type BlobId } from '../../../core/index.js';
 import { applyFileMetadata, type FsMetadata } from '../../../sources/index.js';
 import { unsealBlob, type BlobKeys } from '../../format/index.js';
@@ -38,20 +42,45 @@ interface OpenFile {
   error?: SerializedError;
   /** A write failed: nothing more is written (a missing blob still lets the others land). */
   writeFailed?: boolean;
+  /** Writes handed to the thread pool and not yet completed. */
+  pending: number;
 }
 
 interface Batch {
+  readonly id: number;
   readonly files: OpenFile[];
   /** Files without an outcome yet. */
   left: number;
 }
 
+/** Decompression buffer: starts at most blobs' size, grows up to the largest chunk size. */
+const SCRATCH_BYTES = 1024 * 1024;
+const SCRATCH_MAX = 16 * 1024 * 1024;
+/** Blobs at least this large are written by the thread pool while the next one is verified. */
+const ASYNC_WRITE_MIN = 256 * 1024;
+/** Plaintext held by writes in the thread pool; beyond it, writes are synchronous again. */
+const ASYNC_WRITE_BYTES = 32 * 1024 * 1024;
+
+/** Reports what finished after the message that started it (an asynchronous write completed). */
+export type PostReport = (report: WorkerReport) => void;
+
 export class BatchWriter {
   private readonly batches = new Map<number, Batch>();
+  /**
+   * Compressed blobs are decompressed here, written, and forgotten before the next one: one
+   * buffer instead of one allocation per blob, which would leave the worker's garbage collector
+   * tens of MiB of dead plaintext to find (and the process that much more memory meanwhile).
+   */
+  private scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+  private asyncBytes = 0;
+  /** After closeAll: files whose descriptor waits for its last write, and whom to tell. */
+  private draining = 0;
+  private stopped: (() => void) | undefined;
 
   constructor(
     private readonly keys: BlobKeys,
     private readonly owner: boolean,
+    private readonly post: PostReport,
   ) {}
 
   start(msg: BatchStart): WorkerReport {
@@ -61,13 +90,12 @@ export class BatchWriter {
       sparse: f.sparse,
       meta: f.meta && metadataOf(f.meta),
       remaining: f.parts,
+      pending: 0,
     }));
-    const batch: Batch = { files, left: files.length };
+    const batch: Batch = { id: msg.batch, files, left: files.length };
     this.batches.set(msg.batch, batch);
     const outcomes: FileOutcome[] = [];
-    files.forEach((f, i) => {
-      if (f.remaining === 0) this.finish(batch, i, outcomes);
-    });
+    files.forEach((_, i) => this.finishIfDone(batch, i, outcomes));
     return this.report(msg.batch, batch, 0, outcomes, []);
   }
 
@@ -81,6 +109,9 @@ export class BatchWriter {
       let data: Buffer;
       try {
         const sealed = bytes.subarray(b.start, b.start + b.length);
+        // A larger recorded length (a custom chunker, a forged index) gets a buffer of its own.
+        if (b.compression === 1 && b.rawLength > this.scratch.length && b.rawLength <= SCRATCH_MAX)
+          this.scratch = Buffer.allocUnsafeSlow(b.rawLength);
         data = unsealBlob(
           this.keys,
           'data',
@@ -89,6 +120,7 @@ export class BatchWriter {
           b.compression,
           b.rawLength,
           `pack ${msg.pack}`,
+          this.scratch,
         );
       } catch (err) {
         if (!(err instanceof HoldfastError && err.code === 'INTEGRITY')) throw err;
@@ -114,11 +146,25 @@ export class BatchWriter {
     return this.report(msg.batch, batch, 0, outcomes, []);
   }
 
-  /** Closes every descriptor still open (the restore stops early). */
-  closeAll(): void {
+  /**
+   * Closes every descriptor still open (the restore stops early): at once, or for a file with
+   * writes still in the thread pool, when the last of them completes. Calls `stopped` when no
+   * descriptor is left open.
+   */
+  closeAll(stopped: () => void): void {
+    this.stopped = stopped;
     for (const batch of this.batches.values())
-      for (const f of batch.files) if (f.fd !== undefined) closeQuietly(f.fd);
+      for (const f of batch.files) {
+        if (f.fd === undefined) continue;
+        if (f.pending > 0) {
+          this.draining++;
+          continue;
+        }
+        closeQuietly(f.fd);
+        delete f.fd;
+      }
     this.batches.clear();
+    if (this.draining === 0) stopped();
   }
 
   private batch(id: number): Batch {
@@ -128,20 +174,66 @@ export class BatchWriter {
   }
 
   private place(batch: Batch, data: Buffer, targets: Targets, outcomes: FileOutcome[]): void {
+    // Only a buffer of its own may outlive this call (the scratch buffer is reused at once).
+    const mayDefer = data.length >= ASYNC_WRITE_MIN && data.buffer !== this.scratch.buffer;
     for (let t = 0; t < targets.length; t += 2) {
       const index = targets[t]!;
       const file = batch.files[index]!;
       if (file.writeFailed !== true) {
         try {
           file.fd ??= openSync(file.path, CREATE_FLAGS, 0o600);
-          writeBlob(file.fd, data, targets[t + 1]!, file.sparse);
+          if (mayDefer && !file.sparse && this.asyncBytes + data.length <= ASYNC_WRITE_BYTES)
+            this.writeLater(batch, index, data, targets[t + 1]!);
+          else writeBlob(file.fd, data, targets[t + 1]!, file.sparse);
         } catch (err) {
           file.error ??= serializeError(err);
           file.writeFailed = true;
         }
       }
-      if (--file.remaining === 0) this.finish(batch, index, outcomes);
+      file.remaining--;
+      this.finishIfDone(batch, index, outcomes);
     }
+  }
+
+  /** Writes `data` at `offset` through the thread pool, continuing after short writes. */
+  private writeLater(batch: Batch, index: number, data: Buffer, offset: number): void {
+    const file = batch.files[index]!;
+    const fd = file.fd!;
+    file.pending++;
+    this.asyncBytes += data.length;
+    const done = (err: NodeJS.ErrnoException | null): void => {
+      this.asyncBytes -= data.length;
+      file.pending--;
+      if (err) {
+        file.error ??= serializeError(err);
+        file.writeFailed = true;
+      }
+      // A batch already given up (the restore stopped) has nothing more to report, only its
+      // descriptor to close once this was its last write.
+      if (this.batches.get(batch.id) !== batch) {
+        if (file.pending === 0 && file.fd !== undefined) {
+          closeQuietly(file.fd);
+          delete file.fd;
+          if (--this.draining === 0) this.stopped?.();
+        }
+        return;
+      }
+      const outcomes: FileOutcome[] = [];
+      this.finishIfDone(batch, index, outcomes);
+      if (outcomes.length > 0) this.post(this.report(batch.id, batch, 0, outcomes, []));
+    };
+    const step = (written: number): void => {
+      write(fd, data, written, data.length - written, offset + written, (err, n) => {
+        if (err || written + n >= data.length) done(err);
+        else step(written + n);
+      });
+    };
+    step(0);
+  }
+
+  private finishIfDone(batch: Batch, index: number, outcomes: FileOutcome[]): void {
+    const file = batch.files[index]!;
+    if (file.remaining === 0 && file.pending === 0) this.finish(batch, index, outcomes);
   }
 
   private fail(
@@ -158,7 +250,8 @@ export class BatchWriter {
         error.code !== undefined
           ? { ...error, message: `${file.path.toString()}: ${error.message}` }
           : error;
-      if (--file.remaining === 0) this.finish(batch, index, outcomes);
+      file.remaining--;
+      this.finishIfDone(batch, index, outcomes);
     }
   }
 

@@ -1,7 +1,8 @@
 /**
  * Entry point of a restore file worker thread (loaded from dist/ by RestoreWorkerPool). Handles
- * messages one at a time, synchronously, and answers each with a report; see BatchWriter. A
- * failure other than one file's or one blob's ends the restore.
+ * messages one at a time, synchronously, and answers each with a report (large writes that
+ * complete later send reports of their own); see BatchWriter. A failure other than one file's or
+ * one blob's ends the restore.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { describeError } from '../../../core/index.js';
@@ -14,6 +15,7 @@ const setup = workerData as RestoreWorkerSetup;
 const writer = new BatchWriter(
   { masterKey: Buffer.from(setup.masterKey), idKey: Buffer.from(setup.idKey) },
   setup.owner,
+  (report) => port.postMessage(report),
 );
 
 port.on('message', (msg: ToWorker) => {
@@ -30,8 +32,7 @@ port.on('message', (msg: ToWorker) => {
         report = writer.resolve(msg);
         break;
       case 'stop':
-        writer.closeAll();
-        port.close();
+        writer.closeAll(() => port.close());
         return;
     }
     port.postMessage(report);
