@@ -109,6 +109,8 @@ export class Repository {
   readonly loadedIndexFiles = new Set<string>();
   readonly idKey: Buffer;
   readonly chunkerKey: Buffer;
+  /** masterKey and idKey together, as unsealBlob takes them (built once, not per blob). */
+  private readonly keys: BlobKeys;
   readonly chunkerParams: ChunkerParams;
   /** Index files superseded by others (from loadIndex): nothing depends on them any more. */
   readonly supersededIndexFiles = new Set<string>();
@@ -136,6 +138,7 @@ export class Repository {
     // Retention outside the cache: every put still gets its lock before it reaches storage.
     this.store = this.objectLock ? new RetainingStore(base, this.objectLock) : base;
     this.idKey = Buffer.from(config.blob_id_key, 'base64');
+    this.keys = { masterKey, idKey: this.idKey };
     this.chunkerKey = Buffer.from(config.chunker.key, 'base64');
     this.chunkerParams = {
       minSize: config.chunker.min_size,
@@ -442,7 +445,7 @@ export class Repository {
     rawLength: number,
     where: string,
   ): Buffer {
-    return unsealBlob(this.blobKeys(), type, id, sealed, compression, rawLength, where);
+    return unsealBlob(this.keys, type, id, sealed, compression, rawLength, where);
   }
 
   /**
@@ -450,7 +453,7 @@ export class Repository {
    * workers, which receive copies). Never logged, never written anywhere.
    */
   blobKeys(): BlobKeys {
-    return { masterKey: this.masterKey, idKey: this.idKey };
+    return this.keys;
   }
 
   async loadTree(id: BlobId, signal?: AbortSignal): Promise<Tree> {

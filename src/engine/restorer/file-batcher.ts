@@ -20,7 +20,7 @@
  */
 import { availableParallelism } from 'node:os';
 import {
-  HoldfastError,
+  isHoldfastError,
   Semaphore,
   throwIfAborted,
   type BlobId,
@@ -29,7 +29,8 @@ import {
 import type { Node } from '../format/index.js';
 import type { Repository } from '../repository/index.js';
 import { blobOffsets } from './file-content.js';
-import { coalesce, type WantedBlob } from './pack-reader.js';
+import { metadataOf } from './node-metadata.js';
+import { coalesce, type PackRange, type WantedBlob } from './pack-reader.js';
 import type { BatchFile, FileMeta, Targets } from './workers/restore-job.js';
 import { RestoreWorkerPool, type RestoreBatch } from './workers/restore-worker-pool.js';
 import { reviveError } from './workers/serialized-error.js';
@@ -182,35 +183,7 @@ export class FileBatcher {
           throwIfAborted(signal);
           // The permit covers the read and the wait for room in the worker: the bytes of at
           // most RANGE_READS ranges are held on this side, whatever the number of batches.
-          await this.reads.run(async () => {
-            let bytes: Buffer;
-            try {
-              bytes = await repo.store.get(
-                'pack',
-                packId,
-                { offset: range.offset, length: range.length },
-                signal ? { signal } : {},
-              );
-            } catch (err) {
-              if (isInterruption(err)) throw err;
-              // Each blob tries loadBlob, which knows the other locations.
-              for (const b of range.blobs)
-                track(retries, this.loadElsewhere(batch, b.id, blobs.get(b.id)!.targets));
-              return;
-            }
-            await batch.sendRange(
-              packId,
-              bytes,
-              range.blobs.map((b) => ({
-                id: b.id,
-                start: b.loc.offset - range.offset,
-                length: b.loc.length,
-                compression: b.loc.compression,
-                rawLength: b.loc.rawLength,
-                targets: blobs.get(b.id)!.targets,
-              })),
-            );
-          });
+          await this.reads.run(() => this.sendRange(batch, packId, range, blobs, retries));
         }
       }
     };
@@ -222,6 +195,46 @@ export class FileBatcher {
       await Promise.allSettled(finished);
     }
     await Promise.all(finished);
+  }
+
+  /**
+   * Reads one range and sends it to the batch's worker; when it cannot be read, each of its
+   * blobs is loaded from its other locations instead (tracked in `retries`).
+   */
+  private async sendRange(
+    batch: RestoreBatch,
+    packId: PackId,
+    range: PackRange,
+    blobs: ReadonlyMap<BlobId, PlannedBlob>,
+    retries: Promise<void>[],
+  ): Promise<void> {
+    const { repo, signal } = this.options;
+    let bytes: Buffer;
+    try {
+      bytes = await repo.store.get(
+        'pack',
+        packId,
+        { offset: range.offset, length: range.length },
+        signal ? { signal } : {},
+      );
+    } catch (err) {
+      if (isHoldfastError(err, 'INTERRUPTED')) throw err;
+      for (const b of range.blobs)
+        track(retries, this.loadElsewhere(batch, b.id, blobs.get(b.id)!.targets));
+      return;
+    }
+    await batch.sendRange(
+      packId,
+      bytes,
+      range.blobs.map((b) => ({
+        id: b.id,
+        start: b.loc.offset - range.offset,
+        length: b.loc.length,
+        compression: b.loc.compression,
+        rawLength: b.loc.rawLength,
+        targets: blobs.get(b.id)!.targets,
+      })),
+    );
   }
 
   private readonly batchFile = (f: QueuedFile): BatchFile => ({
@@ -242,7 +255,7 @@ export class FileBatcher {
       try {
         batch.resolve(id, targets, { data: await repo.loadBlob('data', id, signal) });
       } catch (err) {
-        if (isInterruption(err)) throw err;
+        if (isHoldfastError(err, 'INTERRUPTED')) throw err;
         batch.resolve(id, targets, { error: err });
       }
     });
@@ -258,20 +271,14 @@ export class FileBatcher {
   }
 }
 
+/** What the worker applies; xattrs copied (a small Buffer would clone its whole pool slab). */
 function metaOf(node: Node): FileMeta {
+  const { xattrs, ...meta } = metadataOf(node);
   return {
+    ...meta,
     type: 'file',
-    mode: node.mode,
-    uid: node.uid,
-    gid: node.gid,
-    atimeNs: node.atimeNs,
-    mtimeNs: node.mtimeNs,
-    // Copies: structured-cloning a small Buffer would send the whole pool slab it sits in.
-    ...(node.xattrs && {
-      xattrs: node.xattrs.map((x) => ({
-        name: new Uint8Array(x.name),
-        value: new Uint8Array(x.value),
-      })),
+    ...(xattrs && {
+      xattrs: xattrs.map((x) => ({ name: new Uint8Array(x.name), value: new Uint8Array(x.value) })),
     }),
   };
 }
@@ -280,8 +287,4 @@ function metaOf(node: Node): FileMeta {
 function track(list: Promise<void>[], p: Promise<void>): void {
   p.catch(() => undefined);
   list.push(p);
-}
-
-function isInterruption(err: unknown): boolean {
-  return err instanceof HoldfastError && err.code === 'INTERRUPTED';
 }

@@ -13,16 +13,12 @@ import {
   throwIfAborted,
   type BlobId,
 } from '../../core/index.js';
-import {
-  applyMetadata,
-  createSpecial,
-  createSymlink,
-  type FsMetadata,
-} from '../../sources/index.js';
+import { applyMetadata, createSpecial, createSymlink } from '../../sources/index.js';
 import type { Node } from '../format/index.js';
 import type { Repository } from '../repository/index.js';
 import { FileBatcher, type WrittenFile } from './file-batcher.js';
 import { verifyFileContent } from './file-content.js';
+import { metadataOf } from './node-metadata.js';
 import { TreePrefetcher } from './tree-prefetcher.js';
 
 export interface RestoreOptions {
@@ -261,19 +257,7 @@ export class Restorer {
   }
 
   private async applyMeta(path: Buffer, node: Node): Promise<void> {
-    await applyMetadata(path, this.metadataOf(node), { owner: this.options.owner });
-  }
-
-  private metadataOf(node: Node): FsMetadata {
-    return {
-      type: node.type,
-      mode: node.mode,
-      uid: node.uid,
-      gid: node.gid,
-      atimeNs: node.atimeNs,
-      mtimeNs: node.mtimeNs,
-      ...(node.xattrs && { xattrs: node.xattrs }),
-    };
+    await applyMetadata(path, metadataOf(node), { owner: this.options.owner });
   }
 
   private async guard(path: Buffer, fn: () => Promise<void>): Promise<void> {

@@ -49,8 +49,7 @@ interface Slot {
   readonly worker: Worker;
   /** Range bytes posted and not yet consumed. */
   posted: number;
-  batches: number;
-  /** Estimated work of its open batches (see FILE_COST). */
+  /** Estimated work of its open batches (see FILE_COST); 0 when it has none. */
   load: number;
   readonly waiting: (() => void)[];
   exited: boolean;
@@ -95,7 +94,6 @@ export class RestoreWorkerPool {
     const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
     done.catch(() => undefined); // the caller awaits it; a failure must not be unhandled before
     this.batches.set(id, { slot, load, listener, settle });
-    slot.batches++;
     slot.load += load;
     this.post(slot, { kind: 'batch', batch: id, files });
     return new RestoreBatch(this, slot, id, done);
@@ -152,7 +150,7 @@ export class RestoreWorkerPool {
   private pickSlot(): Slot {
     let best: Slot | undefined;
     for (const s of this.slots) if (!best || s.load < best.load) best = s;
-    if ((!best || best.batches > 0) && this.slots.length < Math.max(1, this.options.size))
+    if ((!best || best.load > 0) && this.slots.length < Math.max(1, this.options.size))
       return this.startWorker();
     return best!;
   }
@@ -162,7 +160,7 @@ export class RestoreWorkerPool {
     const worker = new Worker(new URL('./restore-worker.js', import.meta.url), {
       workerData: this.setup,
     });
-    const slot: Slot = { worker, posted: 0, batches: 0, load: 0, waiting: [], exited: false };
+    const slot: Slot = { worker, posted: 0, load: 0, waiting: [], exited: false };
     worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
     worker.on('error', (err) => this.fail(err));
     worker.on('exit', (code) => {
@@ -194,7 +192,6 @@ export class RestoreWorkerPool {
     for (const outcome of report.files) batch.listener.onFile(outcome);
     if (report.done) {
       this.batches.delete(report.batch);
-      slot.batches--;
       slot.load -= batch.load;
       batch.settle.resolve();
     }
