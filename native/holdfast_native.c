@@ -4,6 +4,7 @@
  *
  *   llistxattr / lgetxattr / lsetxattr   extended attributes, never following symlinks
  *   utimensat                            nanosecond atime/mtime (fs.utimes rounds to doubles)
+ *   futimens                             the same through an open descriptor
  *   mknod                                fifos, sockets, character and block devices
  *   sparseMap                            data regions of a file via SEEK_DATA / SEEK_HOLE
  *   major / minor / makedev              dev_t encoding of the C library, not a guess in JS
@@ -410,6 +411,27 @@ static napi_value js_utimensat(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* futimens(fd, atimeSec, atimeNsec, mtimeSec, mtimeNsec): void — as utimensat, through an open
+ * descriptor: a restore sets a file's times before closing it, without a second path walk. */
+static napi_value js_futimens(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!get_args(env, info, 5, argv)) return NULL;
+  int64_t fd, atime_sec, atime_nsec, mtime_sec, mtime_nsec;
+  if (!get_ranged(env, argv[0], "fd", 0, INT32_MAX, &fd)) return NULL;
+  if (!get_int64(env, argv[1], "atimeSec", &atime_sec)) return NULL;
+  if (!get_ranged(env, argv[2], "atimeNsec", 0, 999999999, &atime_nsec)) return NULL;
+  if (!get_int64(env, argv[3], "mtimeSec", &mtime_sec)) return NULL;
+  if (!get_ranged(env, argv[4], "mtimeNsec", 0, 999999999, &mtime_nsec)) return NULL;
+
+  struct timespec times[2];
+  times[0].tv_sec = (time_t)atime_sec;
+  times[0].tv_nsec = (long)atime_nsec;
+  times[1].tv_sec = (time_t)mtime_sec;
+  times[1].tv_nsec = (long)mtime_nsec;
+  if (futimens((int)fd, times) != 0) throw_errno(env, errno, "futimens", NULL);
+  return NULL;
+}
+
 /* mknod(path, mode, rdevMajor, rdevMinor): void — mode includes the file type bits
  * (S_IFIFO, S_IFCHR, S_IFBLK, S_IFSOCK); the process umask applies as usual. */
 static napi_value js_mknod(napi_env env, napi_callback_info info) {
@@ -573,6 +595,7 @@ NAPI_MODULE_INIT() {
       {"lgetxattr", NULL, js_lgetxattr, NULL, NULL, NULL, napi_enumerable, NULL},
       {"lsetxattr", NULL, js_lsetxattr, NULL, NULL, NULL, napi_enumerable, NULL},
       {"utimensat", NULL, js_utimensat, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"futimens", NULL, js_futimens, NULL, NULL, NULL, napi_enumerable, NULL},
       {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sparseMap", NULL, js_sparse_map, NULL, NULL, NULL, napi_enumerable, NULL},
       {"major", NULL, js_major, NULL, NULL, NULL, napi_enumerable, NULL},

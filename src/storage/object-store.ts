@@ -20,6 +20,9 @@
  *   moment the object becomes visible; after that it completes.
  * - Object lock is an optional capability (`retention`, see ObjectRetention): only a store that
  *   has it accepts `PutOptions.retention`; a decorator forwards it when its inner store has it.
+ * - Object files are an optional capability too (`files`, see ObjectFiles): only a store whose
+ *   objects are plain files on this machine has it; a decorator forwards it only when a read
+ *   that bypasses it loses nothing (the rate limiter and the test stores do not forward it).
  */
 
 export const OBJECT_KINDS = ['config', 'key', 'pack', 'index', 'snapshot', 'lock'] as const;
@@ -75,6 +78,18 @@ export interface ObjectRetention {
   ): Promise<void>;
 }
 
+/**
+ * Direct file access (LocalStore): the path of the file holding an object, so that a worker
+ * thread can read an object's ranges itself, with synchronous reads into a buffer it reuses,
+ * instead of a store call on the main thread and a transfer. Objects are write-once, so such a
+ * file never changes under a reader; a missing file, or one shorter than a range, is for the
+ * reader what `get`'s NOT_FOUND or INTEGRITY is for a caller.
+ */
+export interface ObjectFiles {
+  /** Absolute path of the object's file (whether it exists or not). Validates the name. */
+  path(kind: ObjectKind, name: string): string;
+}
+
 export interface ObjectStore {
   /** Where this store points, for messages (never contains credentials). */
   readonly location: string;
@@ -84,6 +99,9 @@ export interface ObjectStore {
 
   /** Present only on stores that support object lock. */
   readonly retention?: ObjectRetention | undefined;
+
+  /** Present only on stores whose objects are files on this machine. */
+  readonly files?: ObjectFiles | undefined;
 
   put(kind: ObjectKind, name: string, data: Uint8Array, options?: PutOptions): Promise<void>;
 

@@ -421,6 +421,24 @@ export class Repository {
     }
   }
 
+  /**
+   * loadBlob for a blob another reader (a restore worker) could not read or verify at its
+   * location. The result is as trustworthy as any loadBlob's, but flaky storage or memory hides
+   * behind a second read that succeeds, so that is said once per pack (unless loadBlob already
+   * warned about the pack, having read another copy).
+   */
+  async reloadBlob(type: BlobType, id: BlobId, signal?: AbortSignal): Promise<Buffer> {
+    const plain = await this.loadBlob(type, id, signal);
+    const packId = this.locate(id)!.packId;
+    if (!this.fallbackPacks.has(packId)) {
+      this.fallbackPacks.add(packId);
+      this.logger.warn(
+        `pack ${packId}: ${type} blob ${id} could not be read or verified at first and was read again; run "holdfast check --read-data"`,
+      );
+    }
+    return plain;
+  }
+
   private async readAt(
     type: BlobType,
     id: BlobId,

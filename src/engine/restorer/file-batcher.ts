@@ -31,7 +31,7 @@ import type { Repository } from '../repository/index.js';
 import { blobOffsets } from './file-content.js';
 import { metadataOf } from './node-metadata.js';
 import { coalesce, type PackRange, type WantedBlob } from './pack-reader.js';
-import type { BatchFile, FileMeta, Targets } from './workers/restore-job.js';
+import type { BatchFile, FileMeta, RangeBlob, Targets } from './workers/restore-job.js';
 import { RestoreWorkerPool, type RestoreBatch } from './workers/restore-worker-pool.js';
 import { reviveError } from './workers/serialized-error.js';
 
@@ -199,7 +199,8 @@ export class FileBatcher {
 
   /**
    * Reads one range and sends it to the batch's worker; when it cannot be read, each of its
-   * blobs is loaded from its other locations instead (tracked in `retries`).
+   * blobs is loaded from its other locations instead (tracked in `retries`). From a store whose
+   * packs are local files, the worker reads the range itself: no read, buffer or transfer here.
    */
   private async sendRange(
     batch: RestoreBatch,
@@ -209,6 +210,22 @@ export class FileBatcher {
     retries: Promise<void>[],
   ): Promise<void> {
     const { repo, signal } = this.options;
+    const blobsOf = (): RangeBlob[] =>
+      range.blobs.map((b) => ({
+        id: b.id,
+        start: b.loc.offset - range.offset,
+        length: b.loc.length,
+        compression: b.loc.compression,
+        rawLength: b.loc.rawLength,
+        targets: blobs.get(b.id)!.targets,
+      }));
+    const files = repo.store.files;
+    if (files !== undefined) {
+      const file = files.path('pack', packId);
+      const { offset, length } = range;
+      await batch.sendRead({ pack: packId, file, offset, length, blobs: blobsOf() });
+      return;
+    }
     let bytes: Buffer;
     try {
       bytes = await repo.store.get(
@@ -223,18 +240,7 @@ export class FileBatcher {
         track(retries, this.loadElsewhere(batch, b.id, blobs.get(b.id)!.targets));
       return;
     }
-    await batch.sendRange(
-      packId,
-      bytes,
-      range.blobs.map((b) => ({
-        id: b.id,
-        start: b.loc.offset - range.offset,
-        length: b.loc.length,
-        compression: b.loc.compression,
-        rawLength: b.loc.rawLength,
-        targets: blobs.get(b.id)!.targets,
-      })),
-    );
+    await batch.sendRange(packId, bytes, blobsOf());
   }
 
   private readonly batchFile = (f: QueuedFile): BatchFile => ({
@@ -253,7 +259,7 @@ export class FileBatcher {
     const { repo, signal } = this.options;
     await this.fallbacks.run(async () => {
       try {
-        batch.resolve(id, targets, { data: await repo.loadBlob('data', id, signal) });
+        batch.resolve(id, targets, { data: await repo.reloadBlob('data', id, signal) });
       } catch (err) {
         if (isHoldfastError(err, 'INTERRUPTED')) throw err;
         batch.resolve(id, targets, { error: err });

@@ -1,18 +1,28 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { lstat, mkdir, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import {
+  lstat,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readlink,
+  rm,
+  truncate,
+  writeFile,
+} from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger, type BlobId, type PackId } from '../../core/index.js';
-import { MemoryStore } from '../../storage/index.js';
+import { LocalStore, MemoryStore, type ObjectStore } from '../../storage/index.js';
 import { encodeTree, type Node } from '../format/index.js';
 import { MasterIndex } from '../index/index.js';
 import { Repository } from '../repository/index.js';
 import { BATCHES_PER_WORKER, MAX_FILES } from './file-batcher.js';
 import { coalesce } from './pack-reader.js';
 import { Restorer, type RestoreOptions } from './restorer.js';
+import { OPEN_PACKS } from './workers/pack-files.js';
 
 const owner = { username: 'u', hostname: 'h' };
 const cheap = { N: 1024, r: 8, p: 1 };
@@ -48,22 +58,36 @@ function node(name: string, type: Node['type'], extra: Partial<Node> = {}): Node
   };
 }
 
+/**
+ * Where the repository lives: in memory, whose pack ranges the main thread reads and transfers
+ * to the workers, or in a directory, whose pack files the workers read themselves.
+ */
+type StoreKind = 'memory' | 'local';
+
 /** A repository with small packs (so a few MiB span several) and helpers to build a snapshot. */
 class Fixture {
   private constructor(
-    readonly store: MemoryStore,
+    readonly store: ObjectStore,
     readonly repo: Repository,
+    /** What the repository warned about (a blob read again from elsewhere, say). */
+    readonly warnings: string[],
   ) {}
 
-  static async create(): Promise<Fixture> {
-    const store = new MemoryStore();
-    const repo = await Repository.init(store, 'pw', {
+  static async create(kind: StoreKind, tmp: string): Promise<Fixture> {
+    const store =
+      kind === 'memory' ? new MemoryStore() : new LocalStore(await mkdtemp(join(tmp, 'repo-')));
+    const warnings: string[] = [];
+    const logger = { ...silentLogger, warn: (m: string) => warnings.push(m) };
+    await Repository.init(store, 'pw', {
       owner,
       kdfCost: cheap,
       packSize: 4 * MiB,
       compression: 'off',
     });
-    return new Fixture(store, repo);
+    // Opened again for its logger (init takes none).
+    const repo = await Repository.open(store, 'pw', { logger });
+    await repo.loadIndex();
+    return new Fixture(store, repo, warnings);
   }
 
   readonly writer = (): ReturnType<Repository['writer']> => (this.w ??= this.repo.writer());
@@ -101,7 +125,7 @@ async function restore(
 }
 
 /** Flips one byte of a stored pack, as a failing disk or a careless server might. */
-async function flipByte(store: MemoryStore, packId: PackId, at: number): Promise<void> {
+async function flipByte(store: ObjectStore, packId: PackId, at: number): Promise<void> {
   const bytes = await store.get('pack', packId);
   bytes.writeUInt8(bytes.readUInt8(at) ^ 0xff, at);
   await store.delete('pack', packId);
@@ -109,231 +133,262 @@ async function flipByte(store: MemoryStore, packId: PackId, at: number): Promise
 }
 
 /** Flips a byte in the middle of where the index says `id` is stored. */
-async function damageBlob(repo: Repository, store: MemoryStore, id: BlobId): Promise<PackId> {
+async function damageBlob(repo: Repository, store: ObjectStore, id: BlobId): Promise<PackId> {
   const loc = repo.locate(id)!;
   await flipByte(store, loc.packId, loc.offset + Math.floor(loc.length / 2));
   return loc.packId;
 }
 
-void describe('Restorer', () => {
-  let tmp = '';
-  before(async () => {
-    tmp = await mkdtemp(join(tmpdir(), 'holdfast-restorer-'));
-  });
-  after(() => rm(tmp, { recursive: true, force: true }));
-
-  void it('writes a blob shared by many files and by several positions of one file', async () => {
-    const f = await Fixture.create();
-    const x = bytesOf('x', 300_000);
-    const y = bytesOf('y', 5_000);
-    const [bx, by] = [await f.blob(x), await f.blob(y)];
-    const nodes = [f.file('repeated', [bx, by, bx, bx])];
-    for (let i = 0; i < 40; i++) nodes.push(f.file(`copy${i}`, [bx]));
-    nodes.push(f.file('empty', []));
-    const tree = await f.tree(nodes);
-    await f.flush();
-    const target = join(tmp, 'shared');
-    const result = await restore(f.repo, tree, target);
-    assert.deepEqual(result.errors, []);
-    assert.equal(result.files, 42);
-    assert.deepEqual(await readFile(join(target, 'repeated')), Buffer.concat([x, y, x, x]));
-    for (let i = 0; i < 40; i++) assert.deepEqual(await readFile(join(target, `copy${i}`)), x);
-    assert.equal((await readFile(join(target, 'empty'))).length, 0);
-  });
-
-  void it('restores a file whose blobs span many packs, in any order', async () => {
-    const f = await Fixture.create();
-    const parts = Array.from({ length: 14 }, (_, i) => bytesOf(`part${i}`, MiB + i * 1000));
-    const ids: BlobId[] = [];
-    for (const p of parts) ids.push(await f.blob(p));
-    // Out of pack order, with a repeat: positions do not follow pack offsets.
-    const order = [13, 2, 7, 0, 11, 5, 9, 1, 12, 3, 8, 6, 10, 4, 2];
-    const tree = await f.tree([
-      f.file(
-        'big',
-        order.map((i) => ids[i]!),
-      ),
-    ]);
-    await f.flush();
-    let packs = 0;
-    for await (const p of f.store.list('pack')) if (p.name) packs++;
-    assert.ok(packs >= 4, `the file spans ${packs} packs`);
-    const target = join(tmp, 'spanning');
-    const result = await restore(f.repo, tree, target);
-    assert.deepEqual(result.errors, []);
-    const expected = Buffer.concat(order.map((i) => parts[i]!));
-    assert.deepEqual(await readFile(join(target, 'big')), expected);
-    assert.equal(result.bytes, expected.length);
-  });
-
-  void it('restores over an existing tree, replacing what is in the way', async () => {
-    const f = await Fixture.create();
-    const content = bytesOf('new', 10_000);
-    const b = await f.blob(content);
-    const sub = await f.dir('sub', [f.file('inner', [b])]);
-    const tree = await f.tree([
-      f.file('longer-before', [b]),
-      f.file('was-dir', [b]),
-      node('link', 'symlink', { linkTarget: Buffer.from('longer-before') }),
-      sub,
-    ]);
-    await f.flush();
-    const target = join(tmp, 'existing');
-    await mkdir(join(target, 'was-dir', 'deep'), { recursive: true });
-    await mkdir(join(target, 'sub'), { recursive: true });
-    await writeFile(join(target, 'longer-before'), bytesOf('old', 50_000));
-    await writeFile(join(target, 'link'), 'a file where a symlink belongs');
-    await writeFile(join(target, 'sub', 'inner'), 'old inner content, longer than nothing');
-    const result = await restore(f.repo, tree, target);
-    assert.deepEqual(result.errors, []);
-    assert.deepEqual(await readFile(join(target, 'longer-before')), content);
-    assert.deepEqual(await readFile(join(target, 'was-dir')), content);
-    assert.deepEqual(await readFile(join(target, 'sub', 'inner')), content);
-    assert.equal(await readlink(join(target, 'link')), 'longer-before');
-    assert.equal((await lstat(join(target, 'sub'))).mode & 0o777, 0o755);
-  });
-
-  void it('keeps the number of open files bounded', async () => {
-    const f = await Fixture.create();
-    // Batches in flight: BATCHES_PER_WORKER per worker, one worker per core. Each worker thread
-    // also holds a few descriptors of its own (its event loop's epoll and eventfd).
-    const workers = availableParallelism();
-    const bound = workers * BATCHES_PER_WORKER * MAX_FILES + workers * 8;
-    const count = workers * BATCHES_PER_WORKER * MAX_FILES * 3;
-    const nodes: Node[] = [];
-    for (let i = 0; i < count; i++)
-      nodes.push(f.file(`f${i}`, [await f.blob(bytesOf(`small${i}`, 100 + (i % 50)))]));
-    const tree = await f.tree([await f.dir('d', nodes)]);
-    await f.flush();
-    const before = readdirSync('/proc/self/fd').length;
-    let most = 0;
-    const result = await restore(f.repo, tree, join(tmp, 'bounded'), {
-      onProgress: () => {
-        most = Math.max(most, readdirSync('/proc/self/fd').length - before);
-      },
+for (const kind of ['memory', 'local'] as const)
+  void describe(`Restorer (${kind} repository)`, () => {
+    let tmp = '';
+    before(async () => {
+      tmp = await mkdtemp(join(tmpdir(), 'holdfast-restorer-'));
     });
-    assert.deepEqual(result.errors, []);
-    assert.equal(result.files, count);
-    assert.ok(most <= bound, `${most} descriptors open at once (bound ${bound})`);
-  });
+    after(() => rm(tmp, { recursive: true, force: true }));
 
-  void it('reports the files whose pack is missing and restores the rest', async () => {
-    const f = await Fixture.create();
-    const lost = bytesOf('lost', 3 * MiB);
-    const kept = bytesOf('kept', 2 * MiB);
-    const bl = await f.blob(lost);
-    await f.writer().flush(); // the lost blob gets a pack of its own
-    const bk = await f.blob(kept);
-    const tree = await f.tree([
-      f.file('a-ok', [bk]),
-      f.file('b-broken', [bk, bl]),
-      f.file('c-ok', [bk, bk]),
-    ]);
-    await f.flush();
-    await f.store.delete('pack', f.repo.locate(bl)!.packId);
-    const target = join(tmp, 'missing');
-    const result = await restore(f.repo, tree, target);
-    assert.deepEqual(
-      result.errors.map((e) => e.path),
-      [join(target, 'b-broken')],
-    );
-    assert.equal(result.files, 2);
-    assert.deepEqual(await readFile(join(target, 'a-ok')), kept);
-    assert.deepEqual(await readFile(join(target, 'c-ok')), Buffer.concat([kept, kept]));
-    // The partial file keeps what could be restored.
-    assert.deepEqual((await readFile(join(target, 'b-broken'))).subarray(0, kept.length), kept);
-  });
+    void it('writes a blob shared by many files and by several positions of one file', async () => {
+      const f = await Fixture.create(kind, tmp);
+      const x = bytesOf('x', 300_000);
+      const y = bytesOf('y', 5_000);
+      const [bx, by] = [await f.blob(x), await f.blob(y)];
+      const nodes = [f.file('repeated', [bx, by, bx, bx])];
+      for (let i = 0; i < 40; i++) nodes.push(f.file(`copy${i}`, [bx]));
+      nodes.push(f.file('empty', []));
+      const tree = await f.tree(nodes);
+      await f.flush();
+      const target = join(tmp, 'shared');
+      const result = await restore(f.repo, tree, target);
+      assert.deepEqual(result.errors, []);
+      assert.equal(result.files, 42);
+      assert.deepEqual(await readFile(join(target, 'repeated')), Buffer.concat([x, y, x, x]));
+      for (let i = 0; i < 40; i++) assert.deepEqual(await readFile(join(target, `copy${i}`)), x);
+      assert.equal((await readFile(join(target, 'empty'))).length, 0);
+      // Every blob came from where the index says, not from the fallback path.
+      assert.deepEqual(f.warnings, []);
+    });
 
-  void it('reports the files of a blob that does not verify and restores the rest of its range', async () => {
-    const f = await Fixture.create();
-    const first = bytesOf('first', 200_000);
-    const damaged = bytesOf('damaged', 300_000);
-    const last = bytesOf('last', 100_000);
-    const [b1, bd, b2] = [await f.blob(first), await f.blob(damaged), await f.blob(last)];
-    const tree = await f.tree([
-      f.file('a-ok', [b1]),
-      f.file('b-broken', [bd]),
-      f.file('c-broken-too', [b2, bd, b1]),
-      f.file('d-ok', [b2, b1]),
-    ]);
-    await f.flush();
-    // One pack, read in one range: the damage must cost only the blob it hits.
-    const wanted = [b1, bd, b2].map((id) => ({ id, loc: f.repo.locate(id)! }));
-    assert.equal(new Set(wanted.map((w) => w.loc.packId)).size, 1);
-    assert.equal(coalesce(wanted).length, 1);
-    await damageBlob(f.repo, f.store, bd);
-    const target = join(tmp, 'damaged');
-    const result = await restore(f.repo, tree, target);
-    const broken = ['b-broken', 'c-broken-too'].map((name) => join(target, name));
-    assert.deepEqual(
-      result.errors.map((e) => [e.path, e.integrity]).sort(),
-      broken.map((path) => [path, true]),
-    );
-    for (const e of result.errors) assert.match(e.message, new RegExp(bd), e.path);
-    assert.equal(result.files, 2);
-    assert.equal(result.bytes, first.length + last.length + first.length);
-    assert.deepEqual(await readFile(join(target, 'a-ok')), first);
-    assert.deepEqual(await readFile(join(target, 'd-ok')), Buffer.concat([last, first]));
-    // A damaged file keeps no snapshot time: nothing comparing times and sizes takes it as done.
-    for (const path of broken)
-      assert.notEqual((await lstat(path, { bigint: true })).mtimeNs, SNAPSHOT_TIME_NS, path);
-  });
+    void it('restores a file whose blobs span many packs, in any order', async () => {
+      const f = await Fixture.create(kind, tmp);
+      const parts = Array.from({ length: 14 }, (_, i) => bytesOf(`part${i}`, MiB + i * 1000));
+      const ids: BlobId[] = [];
+      for (const p of parts) ids.push(await f.blob(p));
+      // Out of pack order, with a repeat: positions do not follow pack offsets.
+      const order = [13, 2, 7, 0, 11, 5, 9, 1, 12, 3, 8, 6, 10, 4, 2];
+      const tree = await f.tree([
+        f.file(
+          'big',
+          order.map((i) => ids[i]!),
+        ),
+      ]);
+      await f.flush();
+      let packs = 0;
+      for await (const p of f.store.list('pack')) if (p.name) packs++;
+      assert.ok(packs >= 4, `the file spans ${packs} packs`);
+      const target = join(tmp, 'spanning');
+      const result = await restore(f.repo, tree, target);
+      assert.deepEqual(result.errors, []);
+      const expected = Buffer.concat(order.map((i) => parts[i]!));
+      assert.deepEqual(await readFile(join(target, 'big')), expected);
+      assert.equal(result.bytes, expected.length);
+      assert.deepEqual(f.warnings, []);
+    });
 
-  void it('reads a blob that does not verify from another pack an index file names', async () => {
-    const f = await Fixture.create();
-    const other = bytesOf('other', 200_000);
-    const twice = bytesOf('twice', 300_000);
-    const [bo, bt] = [await f.blob(other), await f.blob(twice)];
-    const tree = await f.tree([f.file('a', [bo, bt]), f.file('b', [bt, bt])]);
-    await f.flush();
-    // A writer that does not deduplicate against the repository's index (as a concurrent backup
-    // would not) stores the blob again, in a pack and an index file of its own.
-    const again = f.repo.writer({ index: new MasterIndex() });
-    await again.save('data', twice);
-    await again.flush();
-    const warnings: string[] = [];
-    const logger = { ...silentLogger, warn: (m: string) => warnings.push(m) };
-    const repo = await Repository.open(f.store, 'pw', { logger });
-    await repo.loadIndex();
-    const copies = repo.alternatives.get(bt);
-    assert.equal(copies.length, 1);
-    const damagedPack = await damageBlob(repo, f.store, bt);
-    assert.notEqual(copies[0]!.packId, damagedPack);
-    const target = join(tmp, 'fallback');
-    const result = await restore(repo, tree, target);
-    assert.deepEqual(result.errors, []);
-    assert.equal(result.files, 2);
-    assert.deepEqual(await readFile(join(target, 'a')), Buffer.concat([other, twice]));
-    assert.deepEqual(await readFile(join(target, 'b')), Buffer.concat([twice, twice]));
-    assert.equal(warnings.length, 1, warnings.join('\n'));
-    assert.match(warnings[0]!, new RegExp(`pack ${damagedPack}`));
-  });
+    void it('restores over an existing tree, replacing what is in the way', async () => {
+      const f = await Fixture.create(kind, tmp);
+      const content = bytesOf('new', 10_000);
+      const b = await f.blob(content);
+      const sub = await f.dir('sub', [f.file('inner', [b])]);
+      const tree = await f.tree([
+        f.file('longer-before', [b]),
+        f.file('was-dir', [b]),
+        node('link', 'symlink', { linkTarget: Buffer.from('longer-before') }),
+        sub,
+      ]);
+      await f.flush();
+      const target = join(tmp, 'existing');
+      await mkdir(join(target, 'was-dir', 'deep'), { recursive: true });
+      await mkdir(join(target, 'sub'), { recursive: true });
+      await writeFile(join(target, 'longer-before'), bytesOf('old', 50_000));
+      await writeFile(join(target, 'link'), 'a file where a symlink belongs');
+      await writeFile(join(target, 'sub', 'inner'), 'old inner content, longer than nothing');
+      const result = await restore(f.repo, tree, target);
+      assert.deepEqual(result.errors, []);
+      assert.deepEqual(await readFile(join(target, 'longer-before')), content);
+      assert.deepEqual(await readFile(join(target, 'was-dir')), content);
+      assert.deepEqual(await readFile(join(target, 'sub', 'inner')), content);
+      assert.equal(await readlink(join(target, 'link')), 'longer-before');
+      assert.equal((await lstat(join(target, 'sub'))).mode & 0o777, 0o755);
+    });
 
-  void it('applies mode and times, in the workers and after --verify', async () => {
-    const f = await Fixture.create();
-    const content = bytesOf('meta', 50_000);
-    const b = await f.blob(content);
-    const times = { mtimeNs: 1_234_567_890_123_456_789n, atimeNs: 1_300_000_000_987_654_321n };
-    const tree = await f.tree([
-      node('data', 'file', { content: [b], mode: 0o640, ...times }),
-      // An empty file is finished as its batch starts, not after a write.
-      node('empty', 'file', { content: [], mode: 0o640, ...times }),
-    ]);
-    await f.flush();
-    for (const verify of [false, true]) {
-      const target = join(tmp, `meta-${verify}`);
-      const result = await restore(f.repo, tree, target, { verify });
+    void it('keeps the number of open files bounded', async () => {
+      const f = await Fixture.create(kind, tmp);
+      // Batches in flight: BATCHES_PER_WORKER per worker, one worker per core. Each worker thread
+      // also holds a few descriptors of its own (its event loop's epoll and eventfd), and reading
+      // a local repository, up to OPEN_PACKS pack files.
+      const workers = availableParallelism();
+      const bound = workers * BATCHES_PER_WORKER * MAX_FILES + workers * (8 + OPEN_PACKS);
+      const count = workers * BATCHES_PER_WORKER * MAX_FILES * 3;
+      const nodes: Node[] = [];
+      for (let i = 0; i < count; i++)
+        nodes.push(f.file(`f${i}`, [await f.blob(bytesOf(`small${i}`, 100 + (i % 50)))]));
+      const tree = await f.tree([await f.dir('d', nodes)]);
+      await f.flush();
+      const before = readdirSync('/proc/self/fd').length;
+      let most = 0;
+      const result = await restore(f.repo, tree, join(tmp, 'bounded'), {
+        onProgress: () => {
+          most = Math.max(most, readdirSync('/proc/self/fd').length - before);
+        },
+      });
+      assert.deepEqual(result.errors, []);
+      assert.equal(result.files, count);
+      assert.ok(most <= bound, `${most} descriptors open at once (bound ${bound})`);
+    });
+
+    void it('reports the files whose pack is missing and restores the rest', async () => {
+      const f = await Fixture.create(kind, tmp);
+      const lost = bytesOf('lost', 3 * MiB);
+      const kept = bytesOf('kept', 2 * MiB);
+      const bl = await f.blob(lost);
+      await f.writer().flush(); // the lost blob gets a pack of its own
+      const bk = await f.blob(kept);
+      const tree = await f.tree([
+        f.file('a-ok', [bk]),
+        f.file('b-broken', [bk, bl]),
+        f.file('c-ok', [bk, bk]),
+      ]);
+      await f.flush();
+      await f.store.delete('pack', f.repo.locate(bl)!.packId);
+      const target = join(tmp, 'missing');
+      const result = await restore(f.repo, tree, target);
+      assert.deepEqual(
+        result.errors.map((e) => e.path),
+        [join(target, 'b-broken')],
+      );
+      assert.equal(result.files, 2);
+      assert.deepEqual(await readFile(join(target, 'a-ok')), kept);
+      assert.deepEqual(await readFile(join(target, 'c-ok')), Buffer.concat([kept, kept]));
+      // The partial file keeps what could be restored.
+      assert.deepEqual((await readFile(join(target, 'b-broken'))).subarray(0, kept.length), kept);
+    });
+
+    void it('reports the files of a blob that does not verify and restores the rest of its range', async () => {
+      const f = await Fixture.create(kind, tmp);
+      const first = bytesOf('first', 200_000);
+      const damaged = bytesOf('damaged', 300_000);
+      const last = bytesOf('last', 100_000);
+      const [b1, bd, b2] = [await f.blob(first), await f.blob(damaged), await f.blob(last)];
+      const tree = await f.tree([
+        f.file('a-ok', [b1]),
+        f.file('b-broken', [bd]),
+        f.file('c-broken-too', [b2, bd, b1]),
+        f.file('d-ok', [b2, b1]),
+      ]);
+      await f.flush();
+      // One pack, read in one range: the damage must cost only the blob it hits.
+      const wanted = [b1, bd, b2].map((id) => ({ id, loc: f.repo.locate(id)! }));
+      assert.equal(new Set(wanted.map((w) => w.loc.packId)).size, 1);
+      assert.equal(coalesce(wanted).length, 1);
+      await damageBlob(f.repo, f.store, bd);
+      const target = join(tmp, 'damaged');
+      const result = await restore(f.repo, tree, target);
+      const broken = ['b-broken', 'c-broken-too'].map((name) => join(target, name));
+      assert.deepEqual(
+        result.errors.map((e) => [e.path, e.integrity]).sort(),
+        broken.map((path) => [path, true]),
+      );
+      for (const e of result.errors) assert.match(e.message, new RegExp(bd), e.path);
+      assert.equal(result.files, 2);
+      assert.equal(result.bytes, first.length + last.length + first.length);
+      assert.deepEqual(await readFile(join(target, 'a-ok')), first);
+      assert.deepEqual(await readFile(join(target, 'd-ok')), Buffer.concat([last, first]));
+      // A damaged file keeps no snapshot time: nothing comparing times and sizes takes it as done.
+      for (const path of broken)
+        assert.notEqual((await lstat(path, { bigint: true })).mtimeNs, SNAPSHOT_TIME_NS, path);
+    });
+
+    void it('reads a blob that does not verify from another pack an index file names', async () => {
+      const f = await Fixture.create(kind, tmp);
+      const other = bytesOf('other', 200_000);
+      const twice = bytesOf('twice', 300_000);
+      const [bo, bt] = [await f.blob(other), await f.blob(twice)];
+      const tree = await f.tree([f.file('a', [bo, bt]), f.file('b', [bt, bt])]);
+      await f.flush();
+      // A writer that does not deduplicate against the repository's index (as a concurrent backup
+      // would not) stores the blob again, in a pack and an index file of its own.
+      const again = f.repo.writer({ index: new MasterIndex() });
+      await again.save('data', twice);
+      await again.flush();
+      const warnings: string[] = [];
+      const logger = { ...silentLogger, warn: (m: string) => warnings.push(m) };
+      const repo = await Repository.open(f.store, 'pw', { logger });
+      await repo.loadIndex();
+      const copies = repo.alternatives.get(bt);
+      assert.equal(copies.length, 1);
+      const damagedPack = await damageBlob(repo, f.store, bt);
+      assert.notEqual(copies[0]!.packId, damagedPack);
+      const target = join(tmp, 'fallback');
+      const result = await restore(repo, tree, target);
       assert.deepEqual(result.errors, []);
       assert.equal(result.files, 2);
-      for (const name of ['data', 'empty']) {
-        // Before reading the content, which may move the access time.
-        const st = await lstat(join(target, name), { bigint: true });
-        const what = `${name}, verify: ${verify}`;
-        assert.equal(Number(st.mode) & 0o7777, 0o640, what);
-        assert.equal(st.mtimeNs, times.mtimeNs, what);
-        assert.equal(st.atimeNs, times.atimeNs, what);
+      assert.deepEqual(await readFile(join(target, 'a')), Buffer.concat([other, twice]));
+      assert.deepEqual(await readFile(join(target, 'b')), Buffer.concat([twice, twice]));
+      assert.equal(warnings.length, 1, warnings.join('\n'));
+      assert.match(warnings[0]!, new RegExp(`pack ${damagedPack}`));
+    });
+
+    void it('reports the files of a pack cut short and restores those before the cut', async (t) => {
+      if (kind !== 'local') return t.skip('only a local repository has pack files to cut');
+      const f = await Fixture.create(kind, tmp);
+      const one = bytesOf('one', 400_000);
+      const two = bytesOf('two', 400_000);
+      const [b1, b2] = [await f.blob(one), await f.blob(two)];
+      await f.flush();
+      // Which of the two the pack holds first is the writer's business; the test follows it.
+      const [l1, l2] = [f.repo.locate(b1)!, f.repo.locate(b2)!];
+      assert.equal(l1.packId, l2.packId);
+      const [head, bh, bt, lt] = l1.offset < l2.offset ? [one, b1, b2, l2] : [two, b2, b1, l1];
+      const tree = await f.tree([f.file('a-head', [bh]), f.file('b-tail', [bt, bh])]);
+      await f.flush();
+      // As a disk that lost the end of a file: the pack ends in the middle of the tail blob.
+      await truncate(f.store.files!.path('pack', lt.packId), lt.offset + 100);
+      const target = join(tmp, 'cut-short');
+      const result = await restore(f.repo, tree, target);
+      assert.deepEqual(
+        result.errors.map((e) => [e.path, e.integrity]),
+        [[join(target, 'b-tail'), true]],
+      );
+      assert.match(result.errors[0]!.message, /past the end/);
+      assert.equal(result.files, 1);
+      assert.deepEqual(await readFile(join(target, 'a-head')), head);
+    });
+
+    void it('applies mode and times, in the workers and after --verify', async () => {
+      const f = await Fixture.create(kind, tmp);
+      const content = bytesOf('meta', 50_000);
+      const b = await f.blob(content);
+      const times = { mtimeNs: 1_234_567_890_123_456_789n, atimeNs: 1_300_000_000_987_654_321n };
+      const tree = await f.tree([
+        node('data', 'file', { content: [b], mode: 0o640, ...times }),
+        // An empty file is finished as its batch starts, not after a write.
+        node('empty', 'file', { content: [], mode: 0o640, ...times }),
+      ]);
+      await f.flush();
+      for (const verify of [false, true]) {
+        const target = join(tmp, `meta-${verify}`);
+        const result = await restore(f.repo, tree, target, { verify });
+        assert.deepEqual(result.errors, []);
+        assert.equal(result.files, 2);
+        for (const name of ['data', 'empty']) {
+          // Before reading the content, which may move the access time.
+          const st = await lstat(join(target, name), { bigint: true });
+          const what = `${name}, verify: ${verify}`;
+          assert.equal(Number(st.mode) & 0o7777, 0o640, what);
+          assert.equal(st.mtimeNs, times.mtimeNs, what);
+          assert.equal(st.atimeNs, times.atimeNs, what);
+        }
+        assert.deepEqual(await readFile(join(target, 'data')), content);
       }
-      assert.deepEqual(await readFile(join(target, 'data')), content);
-    }
+    });
   });
-});

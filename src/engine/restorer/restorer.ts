@@ -5,6 +5,7 @@
  * Hardlinks are recreated as links; a file whose data cannot be read is reported by name while
  * the rest restores.
  */
+import { mkdirSync, statSync } from 'node:fs';
 import { mkdir, link, rm, lstat } from 'node:fs/promises';
 import {
   describeError,
@@ -90,7 +91,7 @@ export class Restorer {
     const target = Buffer.from(this.options.target);
     const created = await mkdir(target, { recursive: true });
     try {
-      await this.restoreDir(this.options.tree, target, '', false, created !== undefined);
+      await this.restoreDir(this.options.tree, target, '', false, created !== undefined, true);
       await this.batcher.finish();
       await this.linkAll();
     } finally {
@@ -105,6 +106,8 @@ export class Restorer {
   /**
    * Restores a directory's entries below `dirPath`. `fresh` says `dirPath` was created by this
    * restore (or does not exist yet), so no entry can already exist there and none is removed.
+   * `exists` says `dirPath` is there already; otherwise it is created before its first entry
+   * (a directory only descended into for a selection is created only when something in it is).
    */
   private async restoreDir(
     treeId: BlobId,
@@ -112,6 +115,7 @@ export class Restorer {
     snapshotPath: string,
     selected: boolean,
     fresh: boolean,
+    exists: boolean,
   ): Promise<boolean> {
     let restoredAny = false;
     const pending: Promise<void>[] = [];
@@ -133,33 +137,31 @@ export class Restorer {
             childSnapshotPath,
             false,
             fresh,
+            false,
           );
           if (created) this.dirsToFinish.push({ path: childPath, node });
           restoredAny ||= created;
         } else {
-          if (!restoredAny) fresh = await this.makeDir(dirPath, fresh);
+          if (!restoredAny) fresh = this.makeDir(dirPath, fresh, exists);
           restoredAny = true;
           await this.guard(childPath, async () => {
-            const made = await mkdir(childPath, { recursive: true, mode: 0o700 }).catch((err) => {
+            let made: boolean;
+            try {
+              made = makeDirectory(childPath);
+            } catch (err) {
               if (node.subtree) this.trees.forget(node.subtree);
               throw err;
-            });
+            }
             this.dirs++;
             this.dirsToFinish.push({ path: childPath, node });
             if (node.subtree)
-              await this.restoreDir(
-                node.subtree,
-                childPath,
-                childSnapshotPath,
-                true,
-                made !== undefined,
-              );
+              await this.restoreDir(node.subtree, childPath, childSnapshotPath, true, made, true);
           });
         }
         continue;
       }
       if (decision === 'descend') continue;
-      if (!restoredAny) fresh = await this.makeDir(dirPath, fresh);
+      if (!restoredAny) fresh = this.makeDir(dirPath, fresh, exists);
       restoredAny = true;
       const leaf = this.restoreLeaf(childPath, node, fresh);
       pending.push(this.guard(childPath, () => leaf));
@@ -170,9 +172,9 @@ export class Restorer {
   }
 
   /** Creates a directory that is created lazily; stays fresh only if it did not exist. */
-  private async makeDir(path: Buffer, fresh: boolean): Promise<boolean> {
-    const made = await mkdir(path, { recursive: true, mode: 0o700 });
-    return fresh || made !== undefined;
+  private makeDir(path: Buffer, fresh: boolean, exists: boolean): boolean {
+    if (exists) return fresh;
+    return makeDirectory(path) || fresh;
   }
 
   /**
@@ -271,6 +273,24 @@ export class Restorer {
         integrity: err instanceof HoldfastError && err.code === 'INTEGRITY',
       });
     }
+  }
+}
+
+/**
+ * Creates directory `path` (owner-only until its metadata is applied, last), and any missing
+ * parent; true when this call created it, false when a directory (or a symlink to one, as with
+ * `mkdir -p`) was already there. Synchronous: creating an inode on a local file system takes
+ * microseconds, much less than a thread-pool hop and a promise per directory.
+ */
+function makeDirectory(path: Buffer): boolean {
+  try {
+    mkdirSync(path, 0o700);
+    return true;
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'EEXIST' && statSync(path, { throwIfNoEntry: false })?.isDirectory()) return false;
+    if (code === 'ENOENT') return mkdirSync(path, { recursive: true, mode: 0o700 }) !== undefined;
+    throw err;
   }
 }
 

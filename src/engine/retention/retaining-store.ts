@@ -8,6 +8,7 @@ import { HoldfastError } from '../../core/index.js';
 import type {
   ByteRange,
   ObjectInfo,
+  ObjectFiles,
   ObjectKind,
   ObjectRetention,
   ObjectStore,
@@ -20,12 +21,14 @@ import { ObjectLock, requireRetention, type DeleteOutcome } from './object-lock.
 export class RetainingStore implements ObjectStore {
   readonly location: string;
   readonly retention: ObjectRetention | undefined;
+  readonly files: ObjectFiles | undefined;
 
   constructor(
     private readonly inner: ObjectStore,
     readonly lock: ObjectLock,
   ) {
     this.location = inner.location;
+    this.files = inner.files;
     this.retention = inner.retention;
   }
 

@@ -2,7 +2,7 @@
 import { fchmodSync, fchownSync } from 'node:fs';
 import { chmod, lchown } from 'node:fs/promises';
 import { MODE_BITS, type FsEntry } from './fs-entry.js';
-import { lsetxattr, setTimesNs } from './native.js';
+import { lsetxattr, setFileTimesNs, setTimesNs } from './native.js';
 import { restoreError } from './restore-error.js';
 
 export type FsMetadata = Pick<
@@ -60,8 +60,9 @@ export async function applyMetadata(
  * applyMetadata for a regular file the caller holds open for writing (`fd`, opened at `path`),
  * in the same order and with the same errors, but through the descriptor and synchronously: a
  * restore of many small files would otherwise spend more time handing each call to the thread
- * pool and back than the calls take (they touch only the inode, which is cached). Times and
- * extended attributes still go by path (no-follow), as in applyMetadata. The caller closes `fd`.
+ * pool and back than the calls take (they touch only the inode, which is cached). Times are set
+ * through the descriptor too (futimens); extended attributes still go by path (no-follow), as
+ * in applyMetadata. The caller closes `fd`.
  */
 export function applyFileMetadata(
   fd: number,
@@ -82,7 +83,11 @@ export function applyFileMetadata(
   } catch (err) {
     throw restoreError(`set mode ${(meta.mode & MODE_BITS).toString(8)}`, path, err);
   }
-  setTimes(path, meta);
+  try {
+    setFileTimesNs(fd, meta.atimeNs, meta.mtimeNs);
+  } catch (err) {
+    throw restoreError('set times', path, err);
+  }
 }
 
 /** Extended attributes by path, without following symlinks (both variants above). */
@@ -96,7 +101,7 @@ function setXattrs(path: Buffer, meta: FsMetadata): void {
   }
 }
 
-/** Times by path, last (both variants above). */
+/** Times by path, last (applyMetadata). */
 function setTimes(path: Buffer, meta: FsMetadata): void {
   try {
     // No-follow for every type, not just symlinks: if the path was swapped for a symlink since

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import {
   constants,
   closeSync,
+  fstatSync,
   lstatSync,
   openSync,
   readSync,
@@ -13,6 +14,7 @@ import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
+  futimens,
   lgetxattr,
   llistxattr,
   lsetxattr,
@@ -20,6 +22,7 @@ import {
   makedev,
   minor,
   mknod,
+  setFileTimesNs,
   setTimesNs,
   sparseMap,
   tuneAllocator,
@@ -159,6 +162,25 @@ void describe('native addon', () => {
       errorOf(() => utimensat(file, 0, 1_000_000_000, 0, 0, false)).code,
       'ERR_OUT_OF_RANGE',
     );
+  });
+
+  void it('sets nanosecond times through a descriptor (futimens), before 1970 too', async () => {
+    const file = b(join(dir, 'times-fd'));
+    await writeFile(file, 'x');
+    const fd = openSync(file, 'r+');
+    try {
+      setFileTimesNs(fd, 1_600_000_000_123_456_789n, -86_400_000_000_001n);
+      const st = fstatSync(fd, { bigint: true });
+      assert.equal(st.atimeNs, 1_600_000_000_123_456_789n);
+      assert.equal(st.mtimeNs, -86_400_000_000_001n);
+    } finally {
+      closeSync(fd);
+    }
+    const closed = errorOf(() => futimens(fd, 0, 0, 0, 0));
+    assert.equal(closed.code, 'EBADF');
+    assert.match(closed.message, /^EBADF: .*futimens$/);
+    assert.equal(errorOf(() => futimens(-1, 0, 0, 0, 0)).code, 'ERR_OUT_OF_RANGE');
+    assert.equal(errorOf(() => futimens(fd, 0, 0, 0, 1_000_000_000)).code, 'ERR_OUT_OF_RANGE');
   });
 
   void it('creates fifos and devices with mknod', (t) => {

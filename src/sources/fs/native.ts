@@ -1,6 +1,6 @@
 /**
  * Typed access to the holdfast_native addon (native/holdfast_native.c): extended attributes,
- * nanosecond utimensat, mknod, SEEK_DATA/SEEK_HOLE and dev_t helpers — the calls Node's fs lacks.
+ * nanosecond utimensat and futimens, mknod, SEEK_DATA/SEEK_HOLE and dev_t helpers — the calls Node's fs lacks.
  *
  * The addon is loaded on first use, not at import, so commands that never touch file metadata
  * (and machines where it was not built) still work. All calls but scanDirectory are synchronous
@@ -20,6 +20,13 @@ interface NativeAddon {
     mtimeSec: bigint | number,
     mtimeNsec: number,
     noFollow: boolean,
+  ): void;
+  futimens(
+    fd: number,
+    atimeSec: bigint | number,
+    atimeNsec: number,
+    mtimeSec: bigint | number,
+    mtimeNsec: number,
   ): void;
   mknod(path: Buffer, mode: number, rdevMajor: number, rdevMinor: number): void;
   sparseMap(fd: number, size: number): Array<[offset: number, length: number]>;
@@ -93,6 +100,24 @@ export function setTimesNs(
   const [atimeSec, atimeNsec] = splitNs(atimeNs);
   const [mtimeSec, mtimeNsec] = splitNs(mtimeNs);
   load().utimensat(path, atimeSec, atimeNsec, mtimeSec, mtimeNsec, noFollow);
+}
+
+/** futimens(2): utimensat through an open descriptor. */
+export function futimens(
+  fd: number,
+  atimeSec: bigint | number,
+  atimeNsec: number,
+  mtimeSec: bigint | number,
+  mtimeNsec: number,
+): void {
+  load().futimens(fd, atimeSec, atimeNsec, mtimeSec, mtimeNsec);
+}
+
+/** setTimesNs through an open descriptor (futimens). */
+export function setFileTimesNs(fd: number, atimeNs: bigint, mtimeNs: bigint): void {
+  const [atimeSec, atimeNsec] = splitNs(atimeNs);
+  const [mtimeSec, mtimeNsec] = splitNs(mtimeNs);
+  load().futimens(fd, atimeSec, atimeNsec, mtimeSec, mtimeNsec);
 }
 
 // BigInt division truncates toward zero; times before 1970 need the floor so nsec stays >= 0.

@@ -20,6 +20,7 @@
 import type {
   ByteRange,
   ObjectInfo,
+  ObjectFiles,
   ObjectKind,
   ObjectRetention,
   ObjectStore,
@@ -34,6 +35,7 @@ const CACHED_KINDS: ReadonlySet<ObjectKind> = new Set(['index', 'snapshot', 'pac
 export class CachingStore implements ObjectStore {
   readonly location: string;
   readonly retention: ObjectRetention | undefined;
+  readonly files: ObjectFiles | undefined;
   /** Names in this process's latest complete listing of each cached kind, plus its own writes. */
   private readonly listed = new Map<ObjectKind, Set<string>>();
   private treePacks = new Set<string>();
@@ -44,6 +46,7 @@ export class CachingStore implements ObjectStore {
     readonly directory: CacheDirectory,
   ) {
     this.location = inner.location;
+    this.files = inner.files;
     this.retention = inner.retention;
   }
 

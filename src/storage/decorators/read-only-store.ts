@@ -7,6 +7,7 @@ import { HoldfastError } from '../../core/index.js';
 import type {
   ByteRange,
   ObjectInfo,
+  ObjectFiles,
   ObjectKind,
   ObjectRetention,
   ObjectStore,
@@ -17,11 +18,13 @@ export class ReadOnlyStore implements ObjectStore {
   readonly location: string;
   /** Reading retention dates is allowed; setting or extending them is not. */
   readonly retention: ObjectRetention | undefined;
+  readonly files: ObjectFiles | undefined;
   readonly #inner: ObjectStore;
 
   constructor(inner: ObjectStore) {
     this.#inner = inner;
     this.location = inner.location;
+    this.files = inner.files;
     const retention = inner.retention;
     this.retention = retention && {
       prepare: () => Promise.reject(readOnly(this.location)),

@@ -16,6 +16,7 @@ import { describeObject } from '../object-name.js';
 import type {
   ByteRange,
   ObjectInfo,
+  ObjectFiles,
   ObjectKind,
   ObjectRetention,
   ObjectStore,
@@ -63,6 +64,7 @@ interface Target {
 export class RetryingStore implements ObjectStore {
   readonly location: string;
   readonly retention: ObjectRetention | undefined;
+  readonly files: ObjectFiles | undefined;
   readonly #inner: ObjectStore;
   readonly #maxAttempts: number;
   readonly #policy: { baseDelayMs: number; maxDelayMs: number };
@@ -74,6 +76,7 @@ export class RetryingStore implements ObjectStore {
   constructor(inner: ObjectStore, options: RetryOptions = {}) {
     this.#inner = inner;
     this.location = inner.location;
+    this.files = inner.files;
     this.#maxAttempts = Math.max(1, options.maxAttempts ?? 8);
     this.#policy = {
       baseDelayMs: options.baseDelayMs ?? 200,

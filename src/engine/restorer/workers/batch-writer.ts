@@ -9,13 +9,15 @@
  * thread pool, so that a large file's next blob is verified while the previous one is written;
  * its file is finished, and reported through `post`, when its last write completes.
  *
- * Memory: the range being handled (≤ one pack read), one blob's plaintext being written
+ * Memory: the range being handled (≤ one pack read; ranges the worker reads itself go into one
+ * reused buffer, see PackFiles), one blob's plaintext being written
  * synchronously, and at most ASYNC_WRITE_BYTES of large blobs being written by the thread pool.
  */
 import { closeSync, constants, ftruncateSync, openSync, write } from 'node:fs';
 import { HoldfastError, type BlobId } from '../../../core/index.js';
 import { applyFileMetadata, type FsMetadata } from '../../../sources/index.js';
 import { unsealBlob, type BlobKeys } from '../../format/index.js';
+import { PackFiles } from './pack-files.js';
 import { writeBlob } from './positional-write.js';
 import type {
   BatchStart,
@@ -23,6 +25,7 @@ import type {
   FileMeta,
   FileOutcome,
   RangeDelivery,
+  RangeRead,
   SerializedError,
   Targets,
   WorkerReport,
@@ -72,6 +75,8 @@ export class BatchWriter {
    * tens of MiB of dead plaintext to find (and the process that much more memory meanwhile).
    */
   private scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+  /** Ranges this worker reads itself (RangeRead), into one reused buffer. */
+  private readonly packs = new PackFiles();
   private asyncBytes = 0;
   /** After closeAll: files whose descriptor waits for its last write, and whom to tell. */
   private draining = 0;
@@ -101,8 +106,29 @@ export class BatchWriter {
 
   /** Verifies and writes the blobs of one range; those that do not verify go back for a retry. */
   range(msg: RangeDelivery): WorkerReport {
+    return this.verifyAndPlace(msg, Buffer.from(msg.bytes), msg.bytes.byteLength);
+  }
+
+  /** Reads a range from the pack's file, then as `range`; an unreadable range is all retries. */
+  read(msg: RangeRead): WorkerReport {
+    let bytes: Buffer;
+    try {
+      bytes = this.packs.read(msg.file, msg.offset, msg.length);
+    } catch {
+      // Why it failed is for the main thread's loadBlob to find out and report, pack by pack.
+      const batch = this.batch(msg.batch);
+      const retry = msg.blobs.map((b) => ({ id: b.id, targets: b.targets }));
+      return this.report(msg.batch, batch, msg.length, [], retry);
+    }
+    return this.verifyAndPlace(msg, bytes, msg.length);
+  }
+
+  private verifyAndPlace(
+    msg: RangeDelivery | RangeRead,
+    bytes: Buffer,
+    consumed: number,
+  ): WorkerReport {
     const batch = this.batch(msg.batch);
-    const bytes = Buffer.from(msg.bytes);
     const outcomes: FileOutcome[] = [];
     const retry: { id: string; targets: Targets }[] = [];
     for (const b of msg.blobs) {
@@ -129,7 +155,7 @@ export class BatchWriter {
       }
       this.place(batch, data, b.targets, outcomes);
     }
-    return this.report(msg.batch, batch, msg.bytes.byteLength, outcomes, retry);
+    return this.report(msg.batch, batch, consumed, outcomes, retry);
   }
 
   resolve(msg: BlobResolution): WorkerReport {
@@ -153,6 +179,7 @@ export class BatchWriter {
    */
   closeAll(stopped: () => void): void {
     this.stopped = stopped;
+    this.packs.closeAll();
     for (const batch of this.batches.values())
       for (const f of batch.files) {
         if (f.fd === undefined) continue;

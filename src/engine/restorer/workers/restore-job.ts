@@ -4,8 +4,9 @@
  * A batch of files belongs to one worker from start to end: the worker creates each file at its
  * first write, writes every blob delivered for it at its offsets, and once the file's last blob
  * has arrived sets a sparse file's size, applies metadata through the open descriptor and closes
- * it. The main thread plans, reads pack ranges and sends them; the worker opens, decompresses
- * and verifies each blob there (unsealBlob), so the plaintext never crosses back.
+ * it. The main thread plans, reads pack ranges and sends them — or, when the packs are files on
+ * this machine, sends where to read them and the worker reads them itself; the worker opens,
+ * decompresses and verifies each blob there (unsealBlob), so the plaintext never crosses back.
  *
  * Paths travel as latin1 strings (lossless for raw path bytes; a small Buffer would clone its
  * whole pool slab). Range bytes are transferred, never copied.
@@ -69,6 +70,21 @@ export interface RangeDelivery {
 }
 
 /**
+ * A range the worker reads itself from the pack's file (ObjectStore `files`): the same blobs as
+ * a RangeDelivery, with `start` relative to `offset`. A range it cannot read (a missing or short
+ * file) has every blob reported in `retry`.
+ */
+export interface RangeRead {
+  readonly kind: 'read';
+  readonly batch: number;
+  readonly pack: string;
+  readonly file: string;
+  readonly offset: number;
+  readonly length: number;
+  readonly blobs: readonly RangeBlob[];
+}
+
+/**
  * The outcome of a blob the worker could not verify (it reported it in `retry`) or the main
  * thread could not read: plaintext found elsewhere (verified by the main thread's loadBlob), or
  * the error that every target file is to report.
@@ -86,7 +102,7 @@ export interface Stop {
   readonly kind: 'stop';
 }
 
-export type ToWorker = BatchStart | RangeDelivery | BlobResolution | Stop;
+export type ToWorker = BatchStart | RangeDelivery | RangeRead | BlobResolution | Stop;
 
 export interface SerializedError {
   readonly message: string;
@@ -106,10 +122,13 @@ export interface FileOutcome {
 export interface WorkerReport {
   readonly kind: 'report';
   readonly batch: number;
-  /** Range bytes consumed (the main thread's budget for this worker). */
+  /** Range bytes consumed, delivered or read (the main thread's budget for this worker). */
   readonly consumed: number;
   readonly files: readonly FileOutcome[];
-  /** Blobs of a range that did not verify: the main thread tries their other locations. */
+  /**
+   * Blobs of a range that did not verify, or could not be read: the main thread tries their
+   * other locations.
+   */
   readonly retry: readonly { readonly id: string; readonly targets: Targets }[];
   /** Every file of the batch has its outcome. */
   readonly done: boolean;

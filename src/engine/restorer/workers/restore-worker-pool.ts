@@ -5,7 +5,8 @@
  *
  * Bounds: range bytes posted to a worker and not yet consumed stay within WORKER_WINDOW (a
  * larger range is admitted alone), so a slow disk holds back the pack reads instead of filling
- * memory. A batch stays with the worker that started it: the one with the least work queued
+ * memory. Ranges a worker reads itself (a local repository) count against the same window, which
+ * then bounds the work queued, not memory. A batch stays with the worker that started it: the one with the least work queued
  * (bytes to write, plus a fixed cost per file: creating a small file costs about as much as
  * writing FILE_COST bytes), so a batch of a few large files does not leave the other worker idle.
  */
@@ -17,6 +18,7 @@ import type {
   FileOutcome,
   FromWorker,
   RangeBlob,
+  RangeRead,
   RestoreWorkerSetup,
   Targets,
   ToWorker,
@@ -125,12 +127,17 @@ export class RestoreWorkerPool {
     bytes: Uint8Array,
     blobs: readonly RangeBlob[],
   ): Promise<void> {
-    while (slot.posted > 0 && slot.posted + bytes.length > WORKER_WINDOW && !this.failure)
-      await new Promise<void>((resolve) => slot.waiting.push(resolve));
-    if (this.failure) throw this.failure;
+    await this.room(slot, bytes.length);
     const owned = transferable(bytes);
     slot.posted += bytes.length;
     this.post(slot, { kind: 'range', batch, pack, bytes: owned, blobs }, [owned]);
+  }
+
+  /** @internal Waits until `length` fits the worker's window, then posts the read. */
+  async sendRead(slot: Slot, read: Omit<RangeRead, 'kind'>): Promise<void> {
+    await this.room(slot, read.length);
+    slot.posted += read.length;
+    this.post(slot, { kind: 'read', ...read });
   }
 
   /** @internal */
@@ -141,6 +148,13 @@ export class RestoreWorkerPool {
       const owned = new Uint8Array(r.data);
       this.post(slot, { ...base, data: owned }, [owned.buffer]);
     } else this.post(slot, { ...base, error: serializeError(r.error) });
+  }
+
+  /** Resolves once `length` more bytes fit the worker's window (a larger range waits alone). */
+  private async room(slot: Slot, length: number): Promise<void> {
+    while (slot.posted > 0 && slot.posted + length > WORKER_WINDOW && !this.failure)
+      await new Promise<void>((resolve) => slot.waiting.push(resolve));
+    if (this.failure) throw this.failure;
   }
 
   private post(slot: Slot, msg: ToWorker, transfer: ArrayBuffer[] = []): void {
@@ -243,6 +257,14 @@ export class RestoreBatch {
    */
   sendRange(pack: string, bytes: Uint8Array, blobs: readonly RangeBlob[]): Promise<void> {
     return this.pool.sendRange(this.slot, this.id, pack, bytes, blobs);
+  }
+
+  /**
+   * Posts one range for the worker to read from the pack's file itself (a local repository),
+   * after waiting for room in the worker's window.
+   */
+  sendRead(read: Omit<RangeRead, 'kind' | 'batch'>): Promise<void> {
+    return this.pool.sendRead(this.slot, { batch: this.id, ...read });
   }
 
   resolve(id: string, targets: Targets, resolution: Resolution): void {
