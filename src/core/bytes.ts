@@ -34,3 +34,21 @@ export function concatBytes(parts: readonly Uint8Array[]): Buffer {
   }
   return Buffer.concat(parts);
 }
+
+/**
+ * The ArrayBuffer to transfer to a worker thread for `bytes`: its own when it spans all of it
+ * (memory the caller owns, as ObjectStore.get returns it), else a copy (a slice of Node's
+ * small-buffer pool, say, whose other slices belong to others).
+ */
+export function transferable(bytes: Uint8Array): ArrayBuffer {
+  const { buffer } = bytes;
+  if (
+    buffer instanceof ArrayBuffer &&
+    bytes.byteOffset === 0 &&
+    bytes.byteLength === buffer.byteLength
+  )
+    return buffer;
+  const copy = new ArrayBuffer(bytes.length);
+  new Uint8Array(copy).set(bytes);
+  return copy;
+}

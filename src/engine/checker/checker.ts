@@ -2,12 +2,15 @@
  * Checker: verifies a repository. Structure: every index file opens, every indexed pack exists,
  * every snapshot opens and every tree and blob it references is resolvable. With `readData`, it
  * downloads packs (all, or a subset), checks each pack's hash against its name, its header
- * against the index, and decrypts and re-hashes every blob. Every damaged object is named, and
+ * against the index, and decrypts and re-hashes every blob (pack-check.ts), on worker threads
+ * (workers/), one per core; from a local repository the workers read the pack files themselves. Every damaged object is named, and
  * so are the snapshots and files it affects.
  */
+import { availableParallelism } from 'node:os';
 import {
   describeError,
   HoldfastError,
+  isHoldfastError,
   mapLimit,
   throwIfAborted,
   type BlobId,
@@ -15,21 +18,19 @@ import {
   type SnapshotId,
 } from '../../core/index.js';
 import { fileIdOf } from '../crypto/index.js';
-import {
-  decodeIndexFile,
-  decodePackHeader,
-  type IndexFileContent,
-  type PackEntry,
-} from '../format/index.js';
+import { decodeIndexFile, type IndexFileContent, type PackEntry } from '../format/index.js';
 import type { Repository } from '../repository/index.js';
 import { findAffected } from './affected.js';
 import { walkSnapshots } from './tree-visitor.js';
+import { PackCheckPool, type PackResult } from './workers/pack-check-pool.js';
 
 export interface CheckOptions {
   readonly repo: Repository;
   readonly readData?: boolean;
   /** Fraction (0,1] of packs to read with readData; packs are chosen at random. */
   readonly readDataSubset?: number;
+  /** Pack check workers for readData (default: one per core). */
+  readonly workers?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: { phase: string; done: number; total: number }) => void;
 }
@@ -151,56 +152,44 @@ export async function checkRepository(options: CheckOptions): Promise<CheckResul
     if (options.readDataSubset !== undefined && options.readDataSubset < 1) {
       packs = packs.filter(() => Math.random() < options.readDataSubset!);
     }
-    await mapLimit(packs, 2, async (packId) => {
-      throwIfAborted(signal);
-      const entries = indexed.get(packId)!;
-      try {
-        const bytes = await repo.store.get('pack', packId, undefined, signal ? { signal } : {});
-        if (fileIdOf(bytes) !== packId)
-          errors.push({
-            object: `pack ${packId}`,
-            message: 'content does not match its name (damaged)',
-          });
-        let header: PackEntry[] = [];
-        try {
-          header = decodePackHeader(
-            repo.masterKeyForCheck(),
-            bytes,
-            bytes.length,
-            `pack ${packId}`,
-          );
-        } catch (err) {
-          errors.push({ object: `pack ${packId}`, message: describeError(err) });
-        }
-        const headerIds = new Set(header.map((h) => `${h.id}:${h.offset}`));
-        for (const e of entries) {
-          if (header.length > 0 && !headerIds.has(`${e.id}:${e.offset}`))
-            errors.push({
-              object: `pack ${packId}`,
-              message: `index lists blob ${e.id} the pack header does not`,
-            });
-          try {
-            repo.decodeBlob(
-              e.type,
-              e.id,
-              bytes.subarray(e.offset, e.offset + e.length),
-              e.compression,
-              e.rawLength,
-              `pack ${packId}`,
-            );
-          } catch (err) {
-            damaged.add(e.id);
-            errors.push({ object: `blob ${e.id}`, message: describeError(err) });
-          }
-          blobsChecked++;
-        }
-      } catch (err) {
-        errors.push({ object: `pack ${packId}`, message: `unreadable: ${describeError(err)}` });
-        for (const e of entries) damaged.add(e.id);
-      }
-      packsRead++;
-      options.onProgress?.({ phase: 'read-data', done: packsRead, total: packs.length });
+    const pool = new PackCheckPool({
+      keys: repo.blobKeys(),
+      size: options.workers ?? availableParallelism(),
+      ...(signal && { signal }),
     });
+    const files = repo.store.files;
+    const checkOnePack = async (packId: PackId, entries: PackEntry[]): Promise<PackResult> => {
+      if (files !== undefined)
+        return pool.check(packId, entries, { file: files.path('pack', packId) });
+      let bytes: Buffer;
+      try {
+        bytes = await repo.store.get('pack', packId, undefined, signal ? { signal } : {});
+      } catch (err) {
+        if (isHoldfastError(err, 'INTERRUPTED')) throw err;
+        return { unreadable: describeError(err) };
+      }
+      return pool.check(packId, entries, { bytes });
+    };
+    try {
+      // As many packs fetched (or named) at once as the workers hold, so none waits for input.
+      await mapLimit(packs, pool.capacity, async (packId) => {
+        throwIfAborted(signal);
+        const entries = indexed.get(packId)!;
+        const result = await checkOnePack(packId, entries);
+        if ('outcome' in result) {
+          errors.push(...result.outcome.problems);
+          for (const id of result.outcome.damaged) damaged.add(id);
+          blobsChecked += result.outcome.blobsChecked;
+        } else {
+          errors.push({ object: `pack ${packId}`, message: `unreadable: ${result.unreadable}` });
+          for (const e of entries) damaged.add(e.id);
+        }
+        packsRead++;
+        options.onProgress?.({ phase: 'read-data', done: packsRead, total: packs.length });
+      });
+    } finally {
+      await pool.close();
+    }
   }
 
   const affected = damaged.size > 0 ? await findAffected(repo, snapshots, damaged, signal) : [];

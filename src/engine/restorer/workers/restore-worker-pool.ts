@@ -11,7 +11,7 @@
  * writing FILE_COST bytes), so a batch of a few large files does not leave the other worker idle.
  */
 import { Worker } from 'node:worker_threads';
-import { HoldfastError, interrupted } from '../../../core/index.js';
+import { HoldfastError, interrupted, transferable } from '../../../core/index.js';
 import type { BlobKeys } from '../../format/index.js';
 import type {
   BatchFile,
@@ -219,24 +219,6 @@ export class RestoreWorkerPool {
     this.batches.clear();
     for (const slot of this.slots) for (const wake of slot.waiting.splice(0)) wake();
   }
-}
-
-/**
- * The ArrayBuffer to transfer for `bytes`: its own when it spans all of it (a store's get hands
- * its caller memory nobody else holds), else a copy (a slice of Node's small-buffer pool, say,
- * whose other slices belong to others).
- */
-function transferable(bytes: Uint8Array): ArrayBuffer {
-  const { buffer } = bytes;
-  if (
-    buffer instanceof ArrayBuffer &&
-    bytes.byteOffset === 0 &&
-    bytes.byteLength === buffer.byteLength
-  )
-    return buffer;
-  const copy = new ArrayBuffer(bytes.length);
-  new Uint8Array(copy).set(bytes);
-  return copy;
 }
 
 /** A blob found elsewhere (verified plaintext), or why it could not be. */
