@@ -116,6 +116,17 @@ export async function checkRepository(options: CheckOptions): Promise<CheckResul
     });
   }
 
+  // 4. Read data (with readData): hash every pack, compare its header to the index, open and
+  // verify every blob — on worker threads, while this thread walks the trees (3).
+  let packs = [...indexed.keys()].filter((p) => stored.has(p));
+  if (options.readDataSubset !== undefined && options.readDataSubset < 1)
+    packs = packs.filter(() => Math.random() < options.readDataSubset!);
+  const reading = options.readData
+    ? readData(options, packs, indexed, damaged)
+    : Promise.resolve({ errors: [], packsRead: 0, blobsChecked: 0 });
+  // Awaited below; a failure must not count as unhandled while the walk runs.
+  reading.catch(() => undefined);
+
   // 3. Snapshots and the trees and blobs they reference.
   const snapshotNames: SnapshotId[] = [];
   for await (const info of repo.store.list('snapshot', signal ? { signal } : {}))
@@ -144,54 +155,66 @@ export async function checkRepository(options: CheckOptions): Promise<CheckResul
     },
   });
 
-  // 4. Read data: hash every pack, compare header to index, decrypt and verify every blob.
-  let packsRead = 0;
-  let blobsChecked = 0;
-  if (options.readData) {
-    let packs = [...indexed.keys()].filter((p) => stored.has(p));
-    if (options.readDataSubset !== undefined && options.readDataSubset < 1) {
-      packs = packs.filter(() => Math.random() < options.readDataSubset!);
-    }
-    const pool = new PackCheckPool({
-      keys: repo.blobKeys(),
-      size: options.workers ?? availableParallelism(),
-      ...(signal && { signal }),
-    });
-    const files = repo.store.files;
-    const checkOnePack = async (packId: PackId, entries: PackEntry[]): Promise<PackResult> => {
-      if (files !== undefined)
-        return pool.check(packId, entries, { file: files.path('pack', packId) });
-      let bytes: Buffer;
-      try {
-        bytes = await repo.store.get('pack', packId, undefined, signal ? { signal } : {});
-      } catch (err) {
-        if (isHoldfastError(err, 'INTERRUPTED')) throw err;
-        return { unreadable: describeError(err) };
-      }
-      return pool.check(packId, entries, { bytes });
-    };
-    try {
-      // As many packs fetched (or named) at once as the workers hold, so none waits for input.
-      await mapLimit(packs, pool.capacity, async (packId) => {
-        throwIfAborted(signal);
-        const entries = indexed.get(packId)!;
-        const result = await checkOnePack(packId, entries);
-        if ('outcome' in result) {
-          errors.push(...result.outcome.problems);
-          for (const id of result.outcome.damaged) damaged.add(id);
-          blobsChecked += result.outcome.blobsChecked;
-        } else {
-          errors.push({ object: `pack ${packId}`, message: `unreadable: ${result.unreadable}` });
-          for (const e of entries) damaged.add(e.id);
-        }
-        packsRead++;
-        options.onProgress?.({ phase: 'read-data', done: packsRead, total: packs.length });
-      });
-    } finally {
-      await pool.close();
-    }
-  }
+  // The read-data problems come after the structural ones, as they did when run one after the other.
+  const data = await reading;
+  errors.push(...data.errors);
+  const { packsRead, blobsChecked } = data;
 
   const affected = damaged.size > 0 ? await findAffected(repo, snapshots, damaged, signal) : [];
   return { errors, warnings, affected, packsRead, blobsChecked, snapshots: snapshotNames.length };
+}
+
+/**
+ * Step 4 of checkRepository: every pack read whole and checked on the pack check workers
+ * (pack-check.ts). Runs while the main thread walks the trees (step 3), so both cores work.
+ */
+async function readData(
+  options: CheckOptions,
+  packs: readonly PackId[],
+  indexed: ReadonlyMap<PackId, PackEntry[]>,
+  damaged: Set<string>,
+): Promise<{ errors: CheckProblem[]; packsRead: number; blobsChecked: number }> {
+  const { repo, signal } = options;
+  const errors: CheckProblem[] = [];
+  let packsRead = 0;
+  let blobsChecked = 0;
+  const pool = new PackCheckPool({
+    keys: repo.blobKeys(),
+    size: options.workers ?? availableParallelism(),
+    ...(signal && { signal }),
+  });
+  const files = repo.store.files;
+  const checkOnePack = async (packId: PackId, entries: PackEntry[]): Promise<PackResult> => {
+    if (files !== undefined)
+      return pool.check(packId, entries, { file: files.path('pack', packId) });
+    let bytes: Buffer;
+    try {
+      bytes = await repo.store.get('pack', packId, undefined, signal ? { signal } : {});
+    } catch (err) {
+      if (isHoldfastError(err, 'INTERRUPTED')) throw err;
+      return { unreadable: describeError(err) };
+    }
+    return pool.check(packId, entries, { bytes });
+  };
+  try {
+    // As many packs fetched (or named) at once as the workers hold, so none waits for input.
+    await mapLimit(packs, pool.capacity, async (packId) => {
+      throwIfAborted(signal);
+      const entries = indexed.get(packId)!;
+      const result = await checkOnePack(packId, entries);
+      if ('outcome' in result) {
+        errors.push(...result.outcome.problems);
+        for (const id of result.outcome.damaged) damaged.add(id);
+        blobsChecked += result.outcome.blobsChecked;
+      } else {
+        errors.push({ object: `pack ${packId}`, message: `unreadable: ${result.unreadable}` });
+        for (const e of entries) damaged.add(e.id);
+      }
+      packsRead++;
+      options.onProgress?.({ phase: 'read-data', done: packsRead, total: packs.length });
+    });
+  } finally {
+    await pool.close();
+  }
+  return { errors, packsRead, blobsChecked };
 }
