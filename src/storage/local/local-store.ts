@@ -7,7 +7,8 @@
  * (rename(2) would silently replace). A crash leaves at most a tmp file, never a partial object.
  */
 import { randomBytes } from 'node:crypto';
-import { link, lstat, mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
+import { fstat, type Stats } from 'node:fs';
+import { link, lstat, mkdir, open, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -36,6 +37,7 @@ import {
   storeClosed,
 } from '../store-errors.js';
 import { fsError } from './fs-error.js';
+import { OpenFiles, readAt } from './open-files.js';
 import { removeQuietly, syncDir, unlessMissing } from './fs-helpers.js';
 import {
   DATA_DIR,
@@ -47,6 +49,8 @@ import {
   objectPath,
 } from './local-layout.js';
 
+/** Object files kept open between ranged reads (see OpenFiles). */
+const OPEN_FILES = 32;
 /** Files stat'ed concurrently while listing: enough to hide latency, few enough for NFS. */
 const STAT_BATCH = 32;
 
@@ -67,6 +71,8 @@ export class LocalStore implements ObjectStore {
     },
   };
   readonly #clock: Clock;
+  /** Pack (and other object) files kept open between ranged reads. */
+  readonly #openFiles = new OpenFiles(OPEN_FILES);
   #closed = false;
 
   constructor(root: string, options: LocalStoreOptions = {}) {
@@ -136,24 +142,15 @@ export class LocalStore implements ObjectStore {
     if (range) assertValidRange(range);
     this.#enter(signal, kind, name);
     const path = objectPath(this.root, kind, name);
-    let handle: FileHandle;
-    try {
-      handle = await open(path, 'r');
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') throw objectNotFound(kind, name);
-      throw fsError(err, `read ${describeObject(kind, name)}`, path, signal);
-    }
     try {
       const data = range
-        ? await readRange(handle, range, kind, name)
-        : await handle.readFile({ signal });
+        ? await this.#openFiles.use(path, (fd) => readRange(fd, range, kind, name))
+        : await readFile(path, { signal });
       throwIfAborted(signal);
       return data;
     } catch (err) {
+      if (errnoCode(err) === 'ENOENT') throw objectNotFound(kind, name);
       throw fsError(err, `read ${describeObject(kind, name)}`, path, signal);
-    } finally {
-      // Closing a read-only descriptor cannot lose data; its error would hide the real one.
-      await handle.close().catch(() => undefined);
     }
   }
 
@@ -237,6 +234,7 @@ export class LocalStore implements ObjectStore {
     this.#enter(options.signal, kind, name);
     const path = objectPath(this.root, kind, name);
     try {
+      this.#openFiles.forget(path);
       await unlink(path);
       // Prune deletes an index before the packs it names; syncing each removal keeps that order
       // across a crash, so no surviving index points at a deleted pack.
@@ -277,6 +275,7 @@ export class LocalStore implements ObjectStore {
 
   close(): Promise<void> {
     this.#closed = true;
+    this.#openFiles.closeAll();
     return Promise.resolve();
   }
 
@@ -347,14 +346,14 @@ async function linkNoReplace(
 }
 
 async function readRange(
-  handle: FileHandle,
+  fd: number,
   range: ByteRange,
   kind: ObjectKind,
   name: string,
 ): Promise<Buffer> {
   if (range.length === 0) {
     // Nothing to read tells nothing of the size: an empty range must still lie within the object.
-    const { size } = await handle.stat();
+    const { size } = await fstatOf(fd);
     if (range.offset > size) throw rangePastEnd(kind, name, range, size);
     return Buffer.alloc(0);
   }
@@ -362,13 +361,19 @@ async function readRange(
   const buffer = Buffer.allocUnsafe(range.length);
   for (let filled = 0; filled < range.length;) {
     const position = range.offset + filled;
-    const { bytesRead } = await handle.read(buffer, filled, range.length - filled, position);
+    const bytesRead = await readAt(fd, buffer, filled, range.length - filled, position);
     // The size is looked at only when the file ends early (one call less per read): objects
     // never change after put, so a file shorter than the index says is damaged or tampered with.
-    if (bytesRead === 0) throw rangePastEnd(kind, name, range, (await handle.stat()).size);
+    if (bytesRead === 0) throw rangePastEnd(kind, name, range, (await fstatOf(fd)).size);
     filled += bytesRead;
   }
   return buffer;
+}
+
+function fstatOf(fd: number): Promise<Stats> {
+  return new Promise((resolve, reject) =>
+    fstat(fd, (err, stats) => (err ? reject(err) : resolve(stats))),
+  );
 }
 
 async function statObject(
