@@ -61,8 +61,12 @@ const SCRATCH_BYTES = 1024 * 1024;
 const SCRATCH_MAX = 16 * 1024 * 1024;
 /** Blobs at least this large are written by the thread pool while the next one is verified. */
 const ASYNC_WRITE_MIN = 256 * 1024;
-/** Plaintext held by writes in the thread pool; beyond it, writes are synchronous again. */
-const ASYNC_WRITE_BYTES = 32 * 1024 * 1024;
+/**
+ * Plaintext held by writes in the thread pool; beyond it, writes are synchronous again. A few
+ * blobs in flight keep the disk busy; more only held memory (1 GiB restore: 8 MiB measured as
+ * fast as 32 MiB, with ≈ 40 MiB less peak RSS).
+ */
+const ASYNC_WRITE_BYTES = 8 * 1024 * 1024;
 
 /** Reports what finished after the message that started it (an asynchronous write completed). */
 export type PostReport = (report: WorkerReport) => void;
