@@ -7,12 +7,19 @@
  *
  * At most `limit` descriptors stay open while unused; one in use is never closed under its
  * reader (that could hand its number to another file mid-read), so more may be open briefly.
+ * Descriptors unused for IDLE_MS are closed by a timer that does not keep the process alive, so
+ * a store nobody closes (a command run in-process, then dropped) does not keep files open.
  */
 import { close, open, read } from 'node:fs';
+
+/** A descriptor unused this long is closed (default). */
+export const IDLE_MS = 2000;
 
 interface Entry {
   readonly fd: Promise<number>;
   users: number;
+  /** Date.now() when its last reader finished. */
+  lastUsed: number;
   /** Out of the map: closed by its last reader. */
   retired?: boolean;
 }
@@ -20,8 +27,12 @@ interface Entry {
 export class OpenFiles {
   /** Least recently used first. */
   private readonly entries = new Map<string, Entry>();
+  private sweeper: NodeJS.Timeout | undefined;
 
-  constructor(private readonly limit: number) {}
+  constructor(
+    private readonly limit: number,
+    private readonly idleMs = IDLE_MS,
+  ) {}
 
   /** Runs `fn` with a descriptor of `path` opened read-only; open errors reject as they are. */
   async use<T>(path: string, fn: (fd: number) => Promise<T>): Promise<T> {
@@ -31,7 +42,7 @@ export class OpenFiles {
       const fd = new Promise<number>((resolve, reject) =>
         open(path, 'r', (err, fd) => (err ? reject(err) : resolve(fd))),
       );
-      entry = { fd, users: 0 };
+      entry = { fd, users: 0, lastUsed: 0 };
       // A failed open is not kept: the next reader tries again.
       const failed = entry;
       fd.catch(() => {
@@ -44,8 +55,10 @@ export class OpenFiles {
       return await fn(await entry.fd);
     } finally {
       entry.users--;
+      entry.lastUsed = Date.now();
       if (entry.retired === true) closeWhenUnused(entry);
       else this.trim();
+      this.sweepLater();
     }
   }
 
@@ -61,6 +74,28 @@ export class OpenFiles {
   closeAll(): void {
     for (const entry of this.entries.values()) closeWhenUnused(entry);
     this.entries.clear();
+    clearTimeout(this.sweeper);
+    this.sweeper = undefined;
+  }
+
+  /** Open descriptors, in use or not (for tests). */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private sweepLater(): void {
+    if (this.sweeper !== undefined) return;
+    this.sweeper = setTimeout(() => {
+      this.sweeper = undefined;
+      const idleSince = Date.now() - this.idleMs;
+      for (const [path, entry] of this.entries) {
+        if (entry.users > 0 || entry.lastUsed > idleSince) continue;
+        this.entries.delete(path);
+        closeWhenUnused(entry);
+      }
+      if (this.entries.size > 0) this.sweepLater();
+    }, this.idleMs);
+    this.sweeper.unref();
   }
 
   private trim(): void {
