@@ -11,3 +11,4 @@ export * from './logger.js';
 export * from './map-limit.js';
 export * from './semaphore.js';
 export * from './duration.js';
+export * from './stop-workers.js';

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,23 +6,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { BlobId, PackId } from '../../core/index.js';
 import { LocalStore, MemoryStore, type ObjectStore } from '../../storage/index.js';
+import { seededBytes } from '../../storage/testing/seeded-random.js';
 import { Repository } from '../repository/index.js';
 import { checkRepository } from './checker.js';
 
 const owner = { username: 'u', hostname: 'h' };
 const cheap = { N: 1024, r: 8, p: 1 };
 const MiB = 1024 * 1024;
-
-/** Deterministic incompressible bytes. */
-function bytesOf(seed: string, length: number): Buffer {
-  const out = Buffer.alloc(length);
-  let block = createHash('sha256').update(seed).digest();
-  for (let pos = 0; pos < length; pos += block.length) {
-    block.copy(out, pos);
-    block = createHash('sha256').update(block).digest();
-  }
-  return out;
-}
 
 /** A repository of `count` data blobs of 1.5 MB in 4 MiB packs (a few blobs per pack). */
 async function repository(store: ObjectStore, count: number): Promise<[Repository, BlobId[]]> {
@@ -36,7 +25,7 @@ async function repository(store: ObjectStore, count: number): Promise<[Repositor
   const writer = repo.writer();
   const ids: BlobId[] = [];
   for (let i = 0; i < count; i++)
-    ids.push((await writer.save('data', bytesOf(`b${i}`, 1_500_000))).id);
+    ids.push((await writer.save('data', seededBytes(i, 1_500_000))).id);
   await writer.flush();
   return [repo, ids];
 }

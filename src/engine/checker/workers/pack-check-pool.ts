@@ -6,7 +6,13 @@
  * plus one pack-sized read buffer per worker.
  */
 import { Worker } from 'node:worker_threads';
-import { HoldfastError, interrupted, transferable, type PackId } from '../../../core/index.js';
+import {
+  HoldfastError,
+  interrupted,
+  stopWorkers,
+  transferable,
+  type PackId,
+} from '../../../core/index.js';
 import type { BlobKeys, PackEntry } from '../../format/index.js';
 import type { PackCheckOutcome } from '../pack-check.js';
 import type { FromWorker, PackCheckSetup, PackTask, ToWorker } from './pack-check-job.js';
@@ -91,17 +97,8 @@ export class PackCheckPool {
     if (this.closed) return;
     this.closed = true;
     this.options.signal?.removeEventListener('abort', this.onAbort);
-    await Promise.all(
-      this.slots
-        .filter((s) => !s.exited)
-        .map(
-          (s) =>
-            new Promise<void>((resolve) => {
-              s.worker.once('exit', () => resolve());
-              s.worker.postMessage({ kind: 'stop' } satisfies ToWorker);
-            }),
-        ),
-    );
+    const running = this.slots.filter((s) => !s.exited).map((s) => s.worker);
+    await stopWorkers(running, { kind: 'stop' } satisfies ToWorker);
   }
 
   /** A worker with room (started when all are full and fewer than `size` run), or none. */

@@ -11,7 +11,7 @@
  * writing FILE_COST bytes), so a batch of a few large files does not leave the other worker idle.
  */
 import { Worker } from 'node:worker_threads';
-import { HoldfastError, interrupted, transferable } from '../../../core/index.js';
+import { HoldfastError, interrupted, stopWorkers, transferable } from '../../../core/index.js';
 import type { BlobKeys } from '../../format/index.js';
 import type {
   BatchFile,
@@ -106,17 +106,8 @@ export class RestoreWorkerPool {
     if (this.closed) return;
     this.closed = true;
     this.options.signal?.removeEventListener('abort', this.onAbort);
-    await Promise.all(
-      this.slots
-        .filter((s) => !s.exited)
-        .map(
-          (s) =>
-            new Promise<void>((resolve) => {
-              s.worker.once('exit', () => resolve());
-              s.worker.postMessage({ kind: 'stop' } satisfies ToWorker);
-            }),
-        ),
-    );
+    const running = this.slots.filter((s) => !s.exited).map((s) => s.worker);
+    await stopWorkers(running, { kind: 'stop' } satisfies ToWorker);
   }
 
   /** @internal Waits until `bytes` fit the worker's window, then posts the range. */
