@@ -30,7 +30,7 @@ import type { Node } from '../format/index.js';
 import type { Repository } from '../repository/index.js';
 import { blobOffsets } from './file-content.js';
 import { metadataOf } from './node-metadata.js';
-import { coalesce, type PackRange, type WantedBlob } from './pack-reader.js';
+import { coalesce, LOCAL_GAP, segmentsOf, type PackRange, type WantedBlob } from './pack-reader.js';
 import type { BatchFile, FileMeta, RangeBlob, Targets } from './workers/restore-job.js';
 import { RestoreWorkerPool, type RestoreBatch } from './workers/restore-worker-pool.js';
 import { reviveError } from './workers/serialized-error.js';
@@ -222,8 +222,14 @@ export class FileBatcher {
     const files = repo.store.files;
     if (files !== undefined) {
       const file = files.path('pack', packId);
-      const { offset, length } = range;
-      await batch.sendRead({ pack: packId, file, offset, length, blobs: blobsOf() });
+      const segments = segmentsOf(range, LOCAL_GAP);
+      await batch.sendRead({
+        pack: packId,
+        file,
+        offset: range.offset,
+        segments,
+        blobs: blobsOf(),
+      });
       return;
     }
     let bytes: Buffer;

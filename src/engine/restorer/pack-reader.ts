@@ -9,6 +9,15 @@ import type { BlobLocation } from '../index/index.js';
 
 /** Bytes between two blobs still read rather than skipped (a second read costs more). */
 export const MAX_GAP = 512 * 1024;
+/**
+ * Within a range read from a local file, blobs further apart than this are read separately: a
+ * system call costs microseconds, copying a gap from the page cache about 0.2 ms per MiB.
+ * Packs store blobs in shuffled order, so a batch's blobs are spread over the whole pack, and
+ * ranges joined at MAX_GAP were mostly other batches' blobs: a kernel-tree restore read 5.0 GB
+ * for 257 MB of blobs. 16, 64 and 256 KiB measured alike within noise; 64 KiB had the least
+ * system time.
+ */
+export const LOCAL_GAP = 64 * 1024;
 /** Upper bound of one ranged read; a single larger blob is read alone. */
 export const MAX_RANGE = 8 * 1024 * 1024;
 
@@ -48,4 +57,24 @@ export function coalesce(blobs: readonly WantedBlob[]): PackRange[] {
 
 function toRange(r: { offset: number; end: number; blobs: WantedBlob[] }): PackRange {
   return { offset: r.offset, length: r.end - r.offset, blobs: r.blobs };
+}
+
+/** A part of a range to read: start (relative to the range's offset) and length. */
+export type Segment = readonly [start: number, length: number];
+
+/**
+ * The parts of `range` holding its blobs, blobs less than `maxGap` apart joined: what a reader
+ * of a local file reads instead of the whole range.
+ */
+export function segmentsOf(range: PackRange, maxGap: number): Segment[] {
+  const segments: [number, number][] = [];
+  for (const b of range.blobs) {
+    const start = b.loc.offset - range.offset;
+    const end = start + b.loc.length;
+    const last = segments[segments.length - 1];
+    if (last !== undefined && start - (last[0] + last[1]) <= maxGap)
+      last[1] = Math.max(last[1], end - last[0]);
+    else segments.push([start, end - start]);
+  }
+  return segments;
 }

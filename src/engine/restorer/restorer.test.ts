@@ -194,6 +194,36 @@ for (const kind of ['memory', 'local'] as const)
       assert.deepEqual(f.warnings, []);
     });
 
+    void it('restores blobs a range joins across blobs it does not need', async () => {
+      const f = await Fixture.create(kind, tmp);
+      const datas = Array.from({ length: 6 }, (_, i) => bytesOf(`spread${i}`, 100_000));
+      const ids: BlobId[] = [];
+      for (const d of datas) ids.push(await f.blob(d));
+      await f.flush();
+      // The first and the fourth blob in pack order: 200 kB of other blobs between them, read
+      // as one range (gap < MAX_GAP) but, from a local pack, as two separate parts.
+      const order = ids
+        .map((_, i) => i)
+        .sort((a, b) => f.repo.locate(ids[a]!)!.offset - f.repo.locate(ids[b]!)!.offset);
+      const [first, fourth] = [order[0]!, order[3]!];
+      const wanted = [first, fourth].map((i) => ({ id: ids[i]!, loc: f.repo.locate(ids[i]!)! }));
+      assert.equal(coalesce(wanted).length, 1);
+      const tree = await f.tree([
+        f.file('a', [ids[fourth]!, ids[first]!]),
+        f.file('b', [ids[first]!]),
+      ]);
+      await f.flush();
+      const target = join(tmp, 'spread');
+      const result = await restore(f.repo, tree, target);
+      assert.deepEqual(result.errors, []);
+      assert.deepEqual(
+        await readFile(join(target, 'a')),
+        Buffer.concat([datas[fourth]!, datas[first]!]),
+      );
+      assert.deepEqual(await readFile(join(target, 'b')), datas[first]);
+      assert.deepEqual(f.warnings, []);
+    });
+
     void it('restores over an existing tree, replacing what is in the way', async () => {
       const f = await Fixture.create(kind, tmp);
       const content = bytesOf('new', 10_000);

@@ -30,6 +30,7 @@ import type {
   Targets,
   WorkerReport,
 } from './restore-job.js';
+import { readBytes } from './restore-job.js';
 import { serializeError } from './serialized-error.js';
 
 // Created for writing only; truncated so that a sparse file's skipped blocks read as zero.
@@ -115,16 +116,17 @@ export class BatchWriter {
 
   /** Reads a range from the pack's file, then as `range`; an unreadable range is all retries. */
   read(msg: RangeRead): WorkerReport {
+    const consumed = readBytes(msg);
     let bytes: Buffer;
     try {
-      bytes = this.packs.read(msg.file, msg.offset, msg.length);
+      bytes = this.packs.read(msg.file, msg.offset, msg.segments);
     } catch {
       // Why it failed is for the main thread's loadBlob to find out and report, pack by pack.
       const batch = this.batch(msg.batch);
       const retry = msg.blobs.map((b) => ({ id: b.id, targets: b.targets }));
-      return this.report(msg.batch, batch, msg.length, [], retry);
+      return this.report(msg.batch, batch, consumed, [], retry);
     }
-    return this.verifyAndPlace(msg, bytes, msg.length);
+    return this.verifyAndPlace(msg, bytes, consumed);
   }
 
   private verifyAndPlace(

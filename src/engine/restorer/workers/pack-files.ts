@@ -5,7 +5,7 @@
  * (packs are write-once, so an open descriptor never sees a change).
  *
  * Memory: one buffer as large as the largest range read so far (≤ MAX_RANGE, or one larger
- * blob), per worker.
+ * blob), per worker. Only the parts of a range that hold wanted blobs are read (segments).
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 
@@ -19,20 +19,23 @@ export class PackFiles {
   private buffer = Buffer.allocUnsafeSlow(0);
 
   /**
-   * `length` bytes at `offset` of the file at `path`: a view of the reused buffer, valid until
-   * the next read. Throws the system error, or a plain Error when the file is shorter.
+   * The `segments` (start relative to `offset`, length) of the file at `path`, each at its place
+   * in a view of the reused buffer that starts at `offset` (the bytes between segments are
+   * whatever the buffer held): valid until the next read. Throws the system error, or a plain
+   * Error when the file ends before a segment does.
    */
-  read(path: string, offset: number, length: number): Buffer {
-    if (this.buffer.length < length)
-      this.buffer = Buffer.allocUnsafeSlow(Math.max(length, MIN_BUFFER));
+  read(path: string, offset: number, segments: readonly (readonly [number, number])[]): Buffer {
+    const span = segments.reduce((end, [start, length]) => Math.max(end, start + length), 0);
+    if (this.buffer.length < span) this.buffer = Buffer.allocUnsafeSlow(Math.max(span, MIN_BUFFER));
     const fd = this.descriptor(path);
-    let done = 0;
-    while (done < length) {
-      const n = readSync(fd, this.buffer, done, length - done, offset + done);
-      if (n === 0) throw new Error(`${path}: ends before byte ${offset + length}`);
-      done += n;
+    for (const [start, length] of segments) {
+      for (let done = 0; done < length;) {
+        const n = readSync(fd, this.buffer, start + done, length - done, offset + start + done);
+        if (n === 0) throw new Error(`${path}: ends before byte ${offset + start + length}`);
+        done += n;
+      }
     }
-    return this.buffer.subarray(0, length);
+    return this.buffer.subarray(0, span);
   }
 
   /** Closes every descriptor (the worker stops). */

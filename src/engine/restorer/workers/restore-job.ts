@@ -71,8 +71,9 @@ export interface RangeDelivery {
 
 /**
  * A range the worker reads itself from the pack's file (ObjectStore `files`): the same blobs as
- * a RangeDelivery, with `start` relative to `offset`. A range it cannot read (a missing or short
- * file) has every blob reported in `retry`.
+ * a RangeDelivery, with `start` relative to `offset`, of which only `segments` (start relative
+ * to `offset`, length) are read: the parts that hold the blobs. A range it cannot read (a missing
+ * or short file) has every blob reported in `retry`.
  */
 export interface RangeRead {
   readonly kind: 'read';
@@ -80,8 +81,13 @@ export interface RangeRead {
   readonly pack: string;
   readonly file: string;
   readonly offset: number;
-  readonly length: number;
+  readonly segments: readonly (readonly [start: number, length: number])[];
   readonly blobs: readonly RangeBlob[];
+}
+
+/** The bytes a RangeRead reads (what the main thread counts against the worker's window). */
+export function readBytes(read: Pick<RangeRead, 'segments'>): number {
+  return read.segments.reduce((n, [, length]) => n + length, 0);
 }
 
 /**

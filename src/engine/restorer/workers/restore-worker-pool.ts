@@ -24,6 +24,7 @@ import type {
   ToWorker,
   WorkerReport,
 } from './restore-job.js';
+import { readBytes } from './restore-job.js';
 import { serializeError } from './serialized-error.js';
 
 export const WORKER_WINDOW = 32 * 1024 * 1024;
@@ -126,8 +127,9 @@ export class RestoreWorkerPool {
 
   /** @internal Waits until `length` fits the worker's window, then posts the read. */
   async sendRead(slot: Slot, read: Omit<RangeRead, 'kind'>): Promise<void> {
-    await this.room(slot, read.length);
-    slot.posted += read.length;
+    const bytes = readBytes(read);
+    await this.room(slot, bytes);
+    slot.posted += bytes;
     this.post(slot, { kind: 'read', ...read });
   }
 

@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { BlobId, PackId } from '../../core/index.js';
+import { coalesce, MAX_GAP, segmentsOf, type WantedBlob } from './pack-reader.js';
+
+const KiB = 1024;
+
+function blob(n: number, offset: number, length: number): WantedBlob {
+  return {
+    id: n.toString(16).padStart(64, '0') as BlobId,
+    loc: {
+      packId: 'a'.repeat(64) as PackId,
+      type: 'data',
+      offset,
+      length,
+      rawLength: length,
+      compression: 0,
+    },
+  };
+}
+
+void describe('pack reads', () => {
+  void it('reads only the parts of a range that hold its blobs (segmentsOf)', () => {
+    // In pack order: 0–10 KiB, 12–20 KiB (2 KiB gap), 200–210 KiB (180 KiB gap), 211–300 KiB.
+    const blobs = [
+      blob(3, 200 * KiB, 10 * KiB),
+      blob(1, 0, 10 * KiB),
+      blob(4, 211 * KiB, 89 * KiB),
+      blob(2, 12 * KiB, 8 * KiB),
+    ];
+    const [range, ...more] = coalesce(blobs);
+    assert.equal(more.length, 0, 'one range: every gap is below MAX_GAP');
+    assert.ok(180 * KiB < MAX_GAP);
+    assert.deepEqual(segmentsOf(range!, 64 * KiB), [
+      [0, 20 * KiB],
+      [200 * KiB, 100 * KiB],
+    ]);
+    assert.deepEqual(segmentsOf(range!, 0), [
+      [0, 10 * KiB],
+      [12 * KiB, 8 * KiB],
+      [200 * KiB, 10 * KiB],
+      [211 * KiB, 89 * KiB],
+    ]);
+    // Relative to the range's start, which need not be 0.
+    const [shifted] = coalesce([blob(5, 4096, 100), blob(6, 4196, 50)]);
+    assert.deepEqual(segmentsOf(shifted!, 64 * KiB), [[0, 150]]);
+  });
+});
