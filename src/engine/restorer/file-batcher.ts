@@ -16,7 +16,10 @@
  * and PACK_READERS blobs are loaded from other locations at once; range bytes posted to a worker
  * stay within its window (WORKER_WINDOW). So content memory stays below
  * (RANGE_READS + workers × 4) × MAX_RANGE, plus one larger blob per read and one blob being
- * written per worker: 128 MiB with 2 workers.
+ * written per worker: 128 MiB with 2 workers. From network storage, ranges spanning much of a
+ * pack come out of whole packs (PackCache): ≤ CACHE_BYTES of packs kept, plus at most
+ * RANGE_READS packs being fetched (≈ 190 MiB more with 16 MiB packs, at worst). From local packs
+ * the workers read ranges themselves, into a buffer each.
  */
 import { availableParallelism } from 'node:os';
 import {
@@ -30,6 +33,7 @@ import type { Node } from '../format/index.js';
 import type { Repository } from '../repository/index.js';
 import { blobOffsets } from './file-content.js';
 import { metadataOf } from './node-metadata.js';
+import { PackCache } from './pack-cache.js';
 import { coalesce, LOCAL_GAP, segmentsOf, type PackRange, type WantedBlob } from './pack-reader.js';
 import type { BatchFile, FileMeta, RangeBlob, Targets } from './workers/restore-job.js';
 import { RestoreWorkerPool, type RestoreBatch } from './workers/restore-worker-pool.js';
@@ -95,9 +99,16 @@ export class FileBatcher {
   /** Blobs loaded from their other locations at once (damaged or unreadable packs). */
   private readonly fallbacks = new Semaphore(PACK_READERS);
   private readonly reads = new Semaphore(RANGE_READS);
+  /** Whole packs kept for the ranges of later batches (network storage; see PackCache). */
+  private readonly packCache: PackCache;
 
   constructor(private readonly options: FileBatcherOptions) {
     this.workers = Math.max(1, options.workers ?? availableParallelism());
+    this.packCache = new PackCache(
+      options.repo.store,
+      options.repo.config.pack_size,
+      options.signal,
+    );
   }
 
   /** Files open at once stay below this (MAX_FILES per running batch). */
@@ -234,12 +245,14 @@ export class FileBatcher {
     }
     let bytes: Buffer;
     try {
-      bytes = await repo.store.get(
-        'pack',
-        packId,
-        { offset: range.offset, length: range.length },
-        signal ? { signal } : {},
-      );
+      bytes = this.packCache.wants(range.length)
+        ? await this.packCache.range(packId, range.offset, range.length)
+        : await repo.store.get(
+            'pack',
+            packId,
+            { offset: range.offset, length: range.length },
+            signal ? { signal } : {},
+          );
     } catch (err) {
       if (isHoldfastError(err, 'INTERRUPTED')) throw err;
       for (const b of range.blobs)

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger, type BlobId, type PackId } from '../../core/index.js';
 import { LocalStore, MemoryStore, type ObjectStore } from '../../storage/index.js';
+import { CountingStore } from '../../storage/testing/counting-store.js';
 import { encodeTree, type Node } from '../format/index.js';
 import { MasterIndex } from '../index/index.js';
 import { Repository } from '../repository/index.js';
@@ -223,6 +224,32 @@ for (const kind of ['memory', 'local'] as const)
       assert.deepEqual(await readFile(join(target, 'b')), datas[first]);
       assert.deepEqual(f.warnings, []);
     });
+
+    // From a store without local files, each pack that batches need much of is fetched once.
+    if (kind === 'memory')
+      void it('fetches each pack once for all the batches that need it', async () => {
+        const f = await Fixture.create(kind, tmp);
+        const count = MAX_FILES * 3;
+        const nodes: Node[] = [];
+        for (let i = 0; i < count; i++)
+          nodes.push(f.file(`f${i}`, [await f.blob(bytesOf(`many${i}`, 20_000))]));
+        const tree = await f.tree([await f.dir('d', nodes)]);
+        await f.flush();
+        const dataPacks = new Set(nodes.map((n) => f.repo.locate(n.content![0]!)!.packId));
+        assert.ok(dataPacks.size >= 3, `${dataPacks.size} data packs`);
+        const counting = new CountingStore(f.store);
+        const repo = await Repository.open(counting, 'pw');
+        await repo.loadIndex();
+        counting.reset();
+        const target = join(tmp, 'fetched-once');
+        const result = await restore(repo, tree, target);
+        assert.deepEqual(result.errors, []);
+        assert.equal(result.files, count);
+        for (const i of [0, MAX_FILES, count - 1])
+          assert.deepEqual(await readFile(join(target, 'd', `f${i}`)), bytesOf(`many${i}`, 20_000));
+        // Every data pack once, plus the two trees (root and d), each a ranged read of its own.
+        assert.equal(counting.count('get', 'pack'), dataPacks.size + 2);
+      });
 
     void it('restores over an existing tree, replacing what is in the way', async () => {
       const f = await Fixture.create(kind, tmp);
