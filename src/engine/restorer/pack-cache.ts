@@ -8,21 +8,28 @@
  *
  * Only ranges that span much of a pack use it (a selective restore that needs a few blobs of a
  * pack still reads just those), and only for packs of ≤ MAX_PACK bytes. At most `limit` packs
- * are kept (least recently used go first); a fetch still running when its pack is dropped is
- * finished for the callers already waiting on it.
+ * are kept (least recently used go first), at most FETCHES are downloaded at once; a fetch still
+ * running when its pack is dropped is finished for the callers already waiting on it. Memory:
+ * (FETCHES + CACHE_BYTES / pack size) packs, 112 MiB with 16 MiB packs.
  */
-import { HoldfastError, type PackId } from '../../core/index.js';
+import { HoldfastError, Semaphore, type PackId } from '../../core/index.js';
 import type { ObjectStore } from '../../storage/index.js';
 
 /** Packs larger than this (a repository made with a large --pack-size) are read by range. */
 export const MAX_PACK = 32 * 1024 * 1024;
 /** Memory for kept packs: 4 packs of the default 16 MiB. */
 export const CACHE_BYTES = 64 * 1024 * 1024;
+/**
+ * Whole packs downloaded at once. Batches mostly need the same few packs, so more would only
+ * hold memory (and a network store's connections) for packs the walk reaches later.
+ */
+export const FETCHES = 3;
 
 export class PackCache {
   /** Least recently used first. */
   private readonly packs = new Map<PackId, Promise<Buffer>>();
   private readonly limit: number;
+  private readonly fetches = new Semaphore(FETCHES);
 
   constructor(
     private readonly store: ObjectStore,
@@ -46,7 +53,8 @@ export class PackCache {
     let pack = this.packs.get(packId);
     if (pack !== undefined) this.packs.delete(packId);
     else {
-      pack = this.store.get('pack', packId, undefined, this.signal ? { signal: this.signal } : {});
+      const options = this.signal ? { signal: this.signal } : {};
+      pack = this.fetches.run(() => this.store.get('pack', packId, undefined, options));
       // A failed fetch is not kept: the next range tries again (and its blobs their fallbacks).
       const fetched = pack;
       fetched.catch(() => {
