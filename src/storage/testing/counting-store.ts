@@ -17,6 +17,7 @@ export class CountingStore implements ObjectStore {
   readonly location: string;
   readonly retention: ObjectRetention | undefined;
   readonly #counts = new Map<string, number>();
+  readonly #bytesRead = new Map<ObjectKind, number>();
 
   constructor(private readonly inner: ObjectStore) {
     this.location = inner.location;
@@ -28,8 +29,14 @@ export class CountingStore implements ObjectStore {
     return this.#counts.get(`${operation} ${kind}`) ?? 0;
   }
 
+  /** Bytes returned by `get` for objects of `kind` since the last reset. */
+  bytesRead(kind: ObjectKind): number {
+    return this.#bytesRead.get(kind) ?? 0;
+  }
+
   reset(): void {
     this.#counts.clear();
+    this.#bytesRead.clear();
   }
 
   create(options?: StoreCallOptions): Promise<void> {
@@ -41,14 +48,16 @@ export class CountingStore implements ObjectStore {
     return this.inner.put(kind, name, data, options);
   }
 
-  get(
+  async get(
     kind: ObjectKind,
     name: string,
     range?: ByteRange,
     options?: StoreCallOptions,
   ): Promise<Buffer> {
     this.#note('get', kind);
-    return this.inner.get(kind, name, range, options);
+    const data = await this.inner.get(kind, name, range, options);
+    this.#bytesRead.set(kind, this.bytesRead(kind) + data.length);
+    return data;
   }
 
   stat(
