@@ -13,6 +13,7 @@ export * from './object-store.js';
 export * from './object-name.js';
 export * from './store-operation.js';
 export * from './open-store.js';
+export { rangePastEnd } from './store-errors.js';
 export { LocalStore, type LocalStoreOptions } from './local/local-store.js';
 export { MemoryStore, type MemoryObjects, type MemoryStoreOptions } from './memory/memory-store.js';
 export { RetryingStore, type RetryEvent, type RetryOptions } from './decorators/retrying-store.js';

@@ -18,8 +18,8 @@
  * (RANGE_READS + workers × 4) × MAX_RANGE, plus one larger blob per read and one blob being
  * written per worker: 128 MiB with 2 workers. From network storage, ranges spanning much of a
  * pack come out of whole packs (PackCache): ≤ CACHE_BYTES of packs kept, plus FETCHES packs
- * being downloaded (112 MiB with 16 MiB packs). From local packs
- * the workers read ranges themselves, into a buffer each.
+ * being downloaded (112 MiB with 16 MiB packs). From local packs the workers read ranges
+ * themselves, into a buffer each.
  */
 import { availableParallelism } from 'node:os';
 import {

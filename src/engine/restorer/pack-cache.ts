@@ -12,8 +12,8 @@
  * running when its pack is dropped is finished for the callers already waiting on it. Memory:
  * (FETCHES + CACHE_BYTES / pack size) packs, 112 MiB with 16 MiB packs.
  */
-import { HoldfastError, Semaphore, type PackId } from '../../core/index.js';
-import type { ObjectStore } from '../../storage/index.js';
+import { Semaphore, type PackId } from '../../core/index.js';
+import { rangePastEnd, type ObjectStore } from '../../storage/index.js';
 
 /** Packs larger than this (a repository made with a large --pack-size) are read by range. */
 export const MAX_PACK = 32 * 1024 * 1024;
@@ -65,11 +65,7 @@ export class PackCache {
     while (this.packs.size > this.limit) this.packs.delete(this.packs.keys().next().value!);
     const whole = await pack;
     if (offset + length > whole.length)
-      throw new HoldfastError(
-        'INTEGRITY',
-        `byte range ${offset}+${length} is past the end of pack ${packId} (${whole.length} bytes)`,
-        { hint: 'the index does not match the stored object; run check' },
-      );
+      throw rangePastEnd('pack', packId, { offset, length }, whole.length);
     // A buffer of its own, so the worker gets it transferred and the pack stays whole here.
     const out = Buffer.allocUnsafeSlow(length);
     whole.copy(out, 0, offset, offset + length);

@@ -19,18 +19,18 @@ import { applyFileMetadata, type FsMetadata } from '../../../sources/index.js';
 import { unsealBlob, type BlobKeys } from '../../format/index.js';
 import { PackFiles } from './pack-files.js';
 import { writeBlob } from './positional-write.js';
-import type {
-  BatchStart,
-  BlobResolution,
-  FileMeta,
-  FileOutcome,
-  RangeDelivery,
-  RangeRead,
-  SerializedError,
-  Targets,
-  WorkerReport,
+import {
+  type BatchStart,
+  type BlobResolution,
+  type FileMeta,
+  type FileOutcome,
+  type RangeDelivery,
+  type RangeRead,
+  type SerializedError,
+  type Targets,
+  type WorkerReport,
+  readBytes,
 } from './restore-job.js';
-import { readBytes } from './restore-job.js';
 import { serializeError } from './serialized-error.js';
 
 // Created for writing only; truncated so that a sparse file's skipped blocks read as zero.

@@ -13,18 +13,18 @@
 import { Worker } from 'node:worker_threads';
 import { HoldfastError, interrupted, stopWorkers, transferable } from '../../../core/index.js';
 import type { BlobKeys } from '../../format/index.js';
-import type {
-  BatchFile,
-  FileOutcome,
-  FromWorker,
-  RangeBlob,
-  RangeRead,
-  RestoreWorkerSetup,
-  Targets,
-  ToWorker,
-  WorkerReport,
+import {
+  type BatchFile,
+  type FileOutcome,
+  type FromWorker,
+  type RangeBlob,
+  type RangeRead,
+  type RestoreWorkerSetup,
+  type Targets,
+  type ToWorker,
+  type WorkerReport,
+  readBytes,
 } from './restore-job.js';
-import { readBytes } from './restore-job.js';
 import { serializeError } from './serialized-error.js';
 
 export const WORKER_WINDOW = 32 * 1024 * 1024;
