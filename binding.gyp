@@ -1,12 +1,23 @@
-# Builds the holdfast_native N-API addon (native/holdfast_native.c): the few POSIX calls a faithful
-# backup needs that Node's fs module does not expose (xattrs, nanosecond utimensat, mknod,
-# SEEK_DATA/SEEK_HOLE). Plain C against <node_api.h>, so no npm dependency beyond node-gyp.
+# Builds two N-API addons, plain C against <node_api.h>, so no npm dependency beyond node-gyp:
+# - holdfast_native (native/holdfast_native.c, scan_directory.c): the few POSIX calls a faithful
+#   backup needs that Node's fs module does not expose (xattrs, nanosecond utimensat, mknod,
+#   SEEK_DATA/SEEK_HOLE, directory scans);
+# - holdfast_crypto (native/blob_crypto.c): blob ids and seals through the OpenSSL Node links
+#   (its headers ship with Node; its symbols resolve against the running node), into buffers the
+#   caller owns.
 {
   'targets': [
     {
       'target_name': 'holdfast_native',
       'sources': ['native/holdfast_native.c', 'native/scan_directory.c'],
       'defines': ['NAPI_VERSION=8', '_GNU_SOURCE', '_FILE_OFFSET_BITS=64'],
+      'cflags_c': ['-std=c11', '-Wall', '-Wextra', '-Wshadow', '-Wno-unused-parameter', '-fvisibility=hidden'],
+      'ldflags': ['-Wl,-z,noexecstack', '-Wl,-z,relro', '-Wl,-z,now'],
+    },
+    {
+      'target_name': 'holdfast_crypto',
+      'sources': ['native/blob_crypto.c'],
+      'defines': ['NAPI_VERSION=8', 'OPENSSL_API_COMPAT=30000'],
       'cflags_c': ['-std=c11', '-Wall', '-Wextra', '-Wshadow', '-Wno-unused-parameter', '-fvisibility=hidden'],
       'ldflags': ['-Wl,-z,noexecstack', '-Wl,-z,relro', '-Wl,-z,now'],
     },

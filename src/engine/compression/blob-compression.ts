@@ -32,6 +32,15 @@ let scratch = Buffer.alloc(0);
  * Buffer the caller may keep.
  */
 export function compressBlob(data: Buffer, mode: CompressionMode): Buffer | undefined {
+  const view = compressBlobView(data, mode);
+  return view === undefined ? undefined : Buffer.from(view);
+}
+
+/**
+ * compressBlob without the copy: the result is a view of this thread's scratch buffer, valid
+ * only until the next compressBlob or compressBlobView call (a caller that seals it at once).
+ */
+export function compressBlobView(data: Buffer, mode: CompressionMode): Buffer | undefined {
   if (mode === 'off' || data.length === 0) return undefined;
   const level = LEVELS[mode];
   let cctx = compressors.get(level);
@@ -43,7 +52,7 @@ export function compressBlob(data: Buffer, mode: CompressionMode): Buffer | unde
   if (scratch.length < bound) scratch = Buffer.allocUnsafe(bound);
   const length = cctx.compress(scratch, data, level);
   if (length >= data.length) return undefined;
-  return Buffer.from(scratch.subarray(0, length));
+  return scratch.subarray(0, length);
 }
 
 /**

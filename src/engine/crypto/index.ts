@@ -5,3 +5,4 @@
 export * from './aead.js';
 export * from './kdf.js';
 export * from './keyed-hash.js';
+export * from './native-crypto.js';

@@ -3,18 +3,17 @@
  * followed by the plaintext (docs/adr/0003-blob-id-hash.md). Keyed so that an id cannot confirm
  * that a repository holds a known file; the type byte separates the two id spaces, so a file
  * whose bytes equal a tree's encoding can never be deduplicated against that tree; SHA-256
- * because Node runs it with the CPU's SHA extensions.
+ * because OpenSSL runs it with the CPU's SHA extensions. Computed by the holdfast_crypto addon:
+ * one call per blob, no objects created (native-crypto.ts).
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { BlobId } from '../../core/index.js';
+import { blobCrypto } from './native-crypto.js';
 
-const TYPE_BYTES = { data: Buffer.from([0]), tree: Buffer.from([1]) } as const;
+const TYPE_CODES = { data: 0, tree: 1 } as const;
 
 export function blobIdOf(idKey: Buffer, type: 'data' | 'tree', plaintext: Uint8Array): BlobId {
-  return createHmac('sha256', idKey)
-    .update(TYPE_BYTES[type])
-    .update(plaintext)
-    .digest('hex') as BlobId;
+  return blobCrypto().blobId(idKey, TYPE_CODES[type], plaintext) as BlobId;
 }
 
 /** Ids of files (packs, indexes, snapshots, keys): plain SHA-256 of the stored bytes. */

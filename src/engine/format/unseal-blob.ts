@@ -6,7 +6,7 @@
  */
 import { HoldfastError, type BlobId } from '../../core/index.js';
 import { decompressBlob } from '../compression/index.js';
-import { blobIdOf } from '../crypto/index.js';
+import { blobIdOf, SEAL_OVERHEAD } from '../crypto/index.js';
 import type { BlobType } from './blob-type.js';
 import { openBlob } from './sealed-blob.js';
 
@@ -19,8 +19,10 @@ export interface BlobKeys {
 /**
  * The verified plaintext of blob `id`. Throws INTEGRITY (naming `where`, e.g. "pack 1a2b…") when
  * the seal does not open, the data does not decompress to `rawLength` bytes, or its id differs.
- * With `scratch`, a compressed blob is decompressed into it when it has room: the result is then
- * a view of `scratch`, valid only until the caller's next use of it.
+ * With `scratch`, the opened and decompressed bytes go into it when it has room, and the result
+ * is a view of it, valid only until the caller's next use of it: a reader that consumes each blob
+ * at once reuses one buffer instead of allocating, and later collecting, two per blob. It needs
+ * the raw length for a stored blob, and the raw plus the stored length for a compressed one.
  */
 export function unsealBlob(
   keys: BlobKeys,
@@ -32,8 +34,23 @@ export function unsealBlob(
   where: string,
   scratch?: Buffer,
 ): Buffer {
-  const stored = openBlob(keys.masterKey, type, id, sealed);
-  const plain = compression === 1 ? decompressBlob(stored, rawLength, scratch) : stored;
+  let plain: Buffer;
+  if (compression !== 1) {
+    plain = openBlob(keys.masterKey, type, id, sealed, scratch);
+  } else {
+    // The compressed bytes go after the room the plaintext needs, so they never overlap it.
+    const storedLength = sealed.length - SEAL_OVERHEAD;
+    const rawRoom = Number.isSafeInteger(rawLength) && rawLength >= 0 ? rawLength : 0;
+    const room = scratch !== undefined && scratch.length - rawRoom >= storedLength;
+    const stored = openBlob(
+      keys.masterKey,
+      type,
+      id,
+      sealed,
+      room ? scratch.subarray(rawRoom) : undefined,
+    );
+    plain = decompressBlob(stored, rawLength, scratch);
+  }
   if (plain.length !== rawLength || blobIdOf(keys.idKey, type, plain) !== id) {
     throw new HoldfastError(
       'INTEGRITY',

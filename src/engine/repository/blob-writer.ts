@@ -6,7 +6,7 @@
  * is the commit point.
  */
 import { HoldfastError, type BlobId, type IndexId, type PackId } from '../../core/index.js';
-import { compressBlob, type CompressionMode } from '../compression/index.js';
+import { compressBlobView, type CompressionMode } from '../compression/index.js';
 import { fileIdOf } from '../crypto/index.js';
 import {
   COMPRESSION_NONE,
@@ -108,7 +108,8 @@ export class BlobWriter {
     if (this.pending.has(id) || this.options.index.has(id))
       return { id, added: false, storedLength: 0 };
     this.pending.add(id);
-    const compressed = compressBlob(plaintext, this.options.compression);
+    // The view is consumed by sealBlob at once, which copies into the sealed buffer.
+    const compressed = compressBlobView(plaintext, this.options.compression);
     const stored = compressed ?? plaintext;
     const sealed = sealBlob(this.options.masterKey, type, id, stored);
     const packer = this.packerFor(type);

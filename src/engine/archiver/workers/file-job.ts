@@ -3,9 +3,9 @@
  * batch of files; the worker answers with a sequence of JobReports (the last has `done: true`).
  *
  * Paths travel as latin1 strings, a lossless byte-for-byte encoding: structured-cloning a small
- * Buffer would copy the whole 8 KiB pool slab it lives in. Sealed blobs cross threads in
- * transferred ArrayBuffers, without a copy: a large blob in the buffer it was sealed into, small
- * ones packed together into one buffer (they may share a pool slab, which must not be detached).
+ * Buffer would copy the whole 8 KiB pool slab it lives in. Sealed blobs cross threads in the
+ * buffer the worker sealed them into, transferred without a copy (or, for the few bytes that end
+ * a job of small files, copied out so the worker keeps its buffer).
  */
 import type { CompressionMode } from '../../compression/index.js';
 import type { ChunkerParams } from '../../chunker/index.js';
@@ -20,7 +20,7 @@ export interface FileWorkerSetup {
   /** Int32Array[2] over it: [0] byte credit (see CreditGate), [1] 1 once the pool closes. */
   readonly credit: SharedArrayBuffer;
   readonly creditWindow: number;
-  /** A report is posted once this many sealed bytes are buffered (and at the end of a job). */
+  /** Size of the buffer blobs are sealed into: a report is posted when the next blob does not fit (and at the end of a job). */
   readonly reportBytes: number;
 }
 

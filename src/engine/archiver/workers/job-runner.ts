@@ -4,16 +4,19 @@
  * and hashes, compresses and seals every chunk exactly as BlobWriter.save does, so the main
  * thread only has to decide dedup and append sealed bytes to packs.
  *
+ * Blobs are sealed straight into the report's buffer (the arena), which is transferred to the
+ * main thread whole when it is mostly full, or else copied out at its used length and reused.
+ *
  * Memory (defaults): one 4 MiB read buffer, the chunker's window (≤ max chunk size), zstd's
- * scratch (≈ max chunk size) and the report being built (≤ reportBytes + one sealed chunk).
+ * scratch (≈ max chunk size) and the arena (reportBytes, or one sealed chunk if larger).
  * Posted but unconsumed reports are bounded by the CreditGate window.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { errnoCode, describeError, type BlobId } from '../../../core/index.js';
 import { Chunker } from '../../chunker/index.js';
-import { compressBlob } from '../../compression/index.js';
-import { blobIdOf } from '../../crypto/index.js';
-import { sealBlob } from '../../format/index.js';
+import { compressBlobView } from '../../compression/index.js';
+import { blobIdOf, SEAL_OVERHEAD } from '../../crypto/index.js';
+import { sealBlobInto } from '../../format/index.js';
 import type { CreditGate } from './credit-gate.js';
 import type {
   FileJob,
@@ -44,7 +47,9 @@ export class JobRunner {
   private readonly buffer = Buffer.allocUnsafeSlow(READ_SIZE);
   private readonly minSize: number;
   private readonly sent = new Set<string>();
-  private sealed: Buffer[] = [];
+  /** The buffer blobs are being sealed into; allocated when the first blob needs it. */
+  private arena: Buffer | undefined;
+  private arenaUsed = 0;
   private refs: SealedBlobRef[] = [];
   private sealedBytes = 0;
   private outcomes: FileOutcome[] = [];
@@ -142,19 +147,24 @@ export class JobRunner {
     if (this.sent.has(id)) return id;
     if (this.sent.size >= SENT_IDS_LIMIT) this.sent.clear();
     this.sent.add(id);
-    const compressed = compressBlob(chunk, this.setup.compression);
-    const sealed = sealBlob(this.masterKey, 'data', id, compressed ?? chunk);
+    const compressed = compressBlobView(chunk, this.setup.compression);
+    const stored = compressed ?? chunk;
+    const need = stored.length + SEAL_OVERHEAD;
+    if (this.arenaUsed > 0 && this.arena!.length - this.arenaUsed < need) this.report(job, false);
+    if (this.arena === undefined || this.arena.length < need)
+      this.arena = Buffer.allocUnsafeSlow(Math.max(this.setup.reportBytes, need));
+    const offset = this.arenaUsed;
+    const length = sealBlobInto(this.masterKey, 'data', id, stored, this.arena, offset);
+    this.arenaUsed += length;
     this.refs.push({
       id,
       buffer: 0,
-      offset: 0,
-      length: sealed.length,
+      offset,
+      length,
       rawLength: chunk.length,
       compressed: compressed !== undefined,
     });
-    this.sealed.push(sealed);
-    this.sealedBytes += sealed.length;
-    if (this.sealedBytes >= this.setup.reportBytes) this.report(job, false);
+    this.sealedBytes += length;
     return id;
   }
 
@@ -162,49 +172,40 @@ export class JobRunner {
   private report(job: number, done: boolean): void {
     const credit = this.sealedBytes;
     if (credit > 0 && !this.gate.take(credit)) throw new PoolClosed();
-    const data: ArrayBuffer[] = [];
-    const blobs = this.placeBlobs(data);
     const report: JobReport = {
       kind: 'report',
       job,
-      data,
-      blobs,
+      data: this.takeArena(),
+      blobs: this.refs,
       credit,
       bytesRead: this.bytesRead,
       files: this.outcomes,
       done,
     };
-    this.sealed = [];
     this.refs = [];
     this.sealedBytes = 0;
     this.outcomes = [];
     this.bytesRead = 0;
-    this.post(report, data);
+    this.post(report, report.data as ArrayBuffer[]);
   }
 
   /**
-   * Fills `data` with the buffers to transfer and returns where each buffered blob is in them.
-   * A blob that alone owns its ArrayBuffer (sealing allocates large ones so) is sent in it; the
-   * others are copied into one shared buffer.
+   * The sealed bytes to transfer: the arena itself when it is mostly used (it then belongs to
+   * the main thread), or a copy of its used part when that is small — the end of a job of small
+   * files — so the arena is kept for the next report instead of sent mostly empty.
    */
-  private placeBlobs(data: ArrayBuffer[]): SealedBlobRef[] {
-    const owns = (b: Buffer): boolean =>
-      b.byteOffset === 0 && b.buffer instanceof ArrayBuffer && b.byteLength === b.buffer.byteLength;
-    let packedBytes = 0;
-    for (const s of this.sealed) if (!owns(s)) packedBytes += s.length;
-    const packed = packedBytes > 0 ? new Uint8Array(packedBytes) : undefined;
-    if (packed) data.push(packed.buffer);
-    let offset = 0;
-    return this.refs.map((ref, i) => {
-      const sealed = this.sealed[i]!;
-      if (owns(sealed)) {
-        data.push(sealed.buffer as ArrayBuffer);
-        return { ...ref, buffer: data.length - 1, offset: 0 };
-      }
-      packed!.set(sealed, offset);
-      offset += sealed.length;
-      return { ...ref, buffer: 0, offset: offset - sealed.length };
-    });
+  private takeArena(): ArrayBuffer[] {
+    const arena = this.arena;
+    const used = this.arenaUsed;
+    if (arena === undefined || used === 0) return [];
+    this.arenaUsed = 0;
+    if (used > arena.length / 2) {
+      this.arena = undefined;
+      return [arena.buffer as ArrayBuffer];
+    }
+    const copy = new Uint8Array(used);
+    copy.set(arena.subarray(0, used));
+    return [copy.buffer];
   }
 }
 

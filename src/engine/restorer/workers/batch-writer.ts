@@ -57,9 +57,12 @@ interface Batch {
   left: number;
 }
 
-/** Decompression buffer: starts at most blobs' size, grows up to the largest chunk size. */
-const SCRATCH_BYTES = 1024 * 1024;
-const SCRATCH_MAX = 16 * 1024 * 1024;
+/**
+ * Buffer blobs are opened and decompressed into: starts at twice most blobs' size, grows up to
+ * room for the largest chunk size.
+ */
+const SCRATCH_BYTES = 2 * 1024 * 1024;
+const SCRATCH_MAX = 32 * 1024 * 1024;
 /** Blobs at least this large are written by the thread pool while the next one is verified. */
 const ASYNC_WRITE_MIN = 256 * 1024;
 /**
@@ -141,9 +144,6 @@ export class BatchWriter {
       let data: Buffer;
       try {
         const sealed = bytes.subarray(b.start, b.start + b.length);
-        // A larger recorded length (a custom chunker, a forged index) gets a buffer of its own.
-        if (b.compression === 1 && b.rawLength > this.scratch.length && b.rawLength <= SCRATCH_MAX)
-          this.scratch = Buffer.allocUnsafeSlow(b.rawLength);
         data = unsealBlob(
           this.keys,
           'data',
@@ -152,7 +152,7 @@ export class BatchWriter {
           b.compression,
           b.rawLength,
           `pack ${msg.pack}`,
-          this.scratch,
+          this.scratchFor(b),
         );
       } catch (err) {
         if (!(err instanceof HoldfastError && err.code === 'INTEGRITY')) throw err;
@@ -162,6 +162,27 @@ export class BatchWriter {
       this.place(batch, data, b.targets, outcomes);
     }
     return this.report(msg.batch, batch, consumed, outcomes, retry);
+  }
+
+  /**
+   * The scratch buffer for one blob, grown when it needs more (unsealBlob: raw plus stored length
+   * for a compressed blob), or undefined: a large stored blob gets a buffer of its own, which the
+   * thread pool can write while the next blob is verified, and so does a larger recorded length
+   * than SCRATCH_MAX (a custom chunker, a forged index).
+   */
+  private scratchFor(b: {
+    compression: number;
+    rawLength: number;
+    length: number;
+  }): Buffer | undefined {
+    if (b.compression !== 1 && b.rawLength >= ASYNC_WRITE_MIN) return undefined;
+    const need = b.compression === 1 ? b.rawLength + b.length : b.length;
+    if (need > SCRATCH_MAX) return undefined;
+    if (need > this.scratch.length)
+      this.scratch = Buffer.allocUnsafeSlow(
+        Math.min(SCRATCH_MAX, Math.max(need, 2 * this.scratch.length)),
+      );
+    return this.scratch;
   }
 
   resolve(msg: BlobResolution): WorkerReport {

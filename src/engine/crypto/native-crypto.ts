@@ -1,0 +1,57 @@
+/**
+ * Typed access to the holdfast_crypto addon (native/blob_crypto.c): blob ids and blob seals
+ * computed by the OpenSSL Node links, written into buffers the caller owns. node:crypto computes
+ * the same functions but allocates and copies around every call, which cost several times the
+ * cryptography itself on the per-blob paths (docs/adr/0009-native-blob-crypto.md).
+ *
+ * Loaded on first use; each worker thread gets its own OpenSSL contexts.
+ */
+import { createRequire } from 'node:module';
+import { describeError, HoldfastError } from '../../core/index.js';
+
+export interface BlobCryptoAddon {
+  /** HMAC-SHA256(idKey, typeCode || data) as 64 lowercase hex digits. */
+  blobId(idKey: Uint8Array, typeCode: number, data: Uint8Array): string;
+  /**
+   * Seals `plaintext` under subkey HMAC-SHA256(masterKey, label || context) with `context` as
+   * associated data: writes nonce || ciphertext || tag at out[offset] and returns its length.
+   */
+  sealInto(
+    masterKey: Uint8Array,
+    label: Uint8Array,
+    context: Uint8Array,
+    plaintext: Uint8Array,
+    out: Uint8Array,
+    offset: number,
+  ): number;
+  /** The inverse of sealInto: the plaintext length written at out[offset], or -1 (forged). */
+  openInto(
+    masterKey: Uint8Array,
+    label: Uint8Array,
+    context: Uint8Array,
+    sealed: Uint8Array,
+    out: Uint8Array,
+    offset: number,
+  ): number;
+}
+
+// Relative to the compiled file, dist/engine/crypto/native-crypto.js; node-gyp's output sits at
+// the package root, in the repository and in an installed package alike.
+const ADDON_PATH = '../../../build/Release/holdfast_crypto.node';
+
+let addon: BlobCryptoAddon | undefined;
+
+export function blobCrypto(): BlobCryptoAddon {
+  if (addon === undefined) {
+    try {
+      addon = createRequire(import.meta.url)(ADDON_PATH) as BlobCryptoAddon;
+    } catch (err) {
+      throw new HoldfastError(
+        'FAILURE',
+        `cannot load the native addon holdfast_crypto: ${describeError(err)}`,
+        { hint: 'run npm install (it builds the native addons with node-gyp)', cause: err },
+      );
+    }
+  }
+  return addon;
+}

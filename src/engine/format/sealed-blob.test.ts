@@ -1,0 +1,90 @@
+/**
+ * Blob seals and the one read path (unsealBlob): a blob opens only under its own type and id,
+ * and the scratch buffer is used only where the bytes fit, never overlapping.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import { isHoldfastError, type BlobId } from '../../core/index.js';
+import { compressBlob } from '../compression/index.js';
+import { blobIdOf, SEAL_OVERHEAD } from '../crypto/index.js';
+import { openBlob, sealBlob, sealBlobInto } from './sealed-blob.js';
+import { unsealBlob } from './unseal-blob.js';
+
+const keys = { masterKey: randomBytes(32), idKey: randomBytes(32) };
+const text = Buffer.from('a restore that was never tried is a hope, not a backup. '.repeat(4000));
+
+void test('a blob opens under its own type and id only', () => {
+  const id = blobIdOf(keys.idKey, 'data', text);
+  const sealed = sealBlob(keys.masterKey, 'data', id, text);
+  assert.equal(sealed.length, text.length + SEAL_OVERHEAD);
+  assert.deepEqual(openBlob(keys.masterKey, 'data', id, sealed), text);
+  const other = blobIdOf(keys.idKey, 'data', Buffer.from('x'));
+  for (const [type, blobId] of [
+    ['tree', id],
+    ['data', other],
+  ] as const)
+    assert.throws(
+      () => openBlob(keys.masterKey, type, blobId, sealed),
+      (e) => isHoldfastError(e, 'INTEGRITY') && e.message.includes(blobId),
+    );
+  assert.throws(
+    () => openBlob(keys.masterKey, 'data', id, sealed.subarray(0, 20)),
+    (e) => isHoldfastError(e, 'INTEGRITY') && /too short/.test(e.message),
+  );
+});
+
+void test('sealBlobInto writes at the offset; openBlob opens into a buffer with room', () => {
+  const id = blobIdOf(keys.idKey, 'tree', text);
+  const out = Buffer.alloc(text.length + SEAL_OVERHEAD + 100);
+  const n = sealBlobInto(keys.masterKey, 'tree', id, text, out, 100);
+  const into = Buffer.alloc(text.length + 1);
+  const opened = openBlob(keys.masterKey, 'tree', id, out.subarray(100, 100 + n), into);
+  assert.equal(opened.buffer, into.buffer, 'opened into the given buffer');
+  assert.deepEqual(opened, text);
+  const small = Buffer.alloc(10);
+  const fresh = openBlob(keys.masterKey, 'tree', id, out.subarray(100, 100 + n), small);
+  assert.notEqual(fresh.buffer, small.buffer, 'no room: a buffer of its own');
+  assert.deepEqual(fresh, text);
+});
+
+void test('unsealBlob uses scratch for raw plus stored bytes, and falls back without room', () => {
+  const id = blobIdOf(keys.idKey, 'data', text);
+  const compressed = compressBlob(text, 'auto')!;
+  const sealed = sealBlob(keys.masterKey, 'data', id, compressed);
+  const unseal = (scratch?: Buffer): Buffer =>
+    unsealBlob(keys, 'data', id, sealed, 1, text.length, 'pack p', scratch);
+  for (const room of [0, 10, text.length, text.length + compressed.length - 1]) {
+    const scratch = Buffer.alloc(room);
+    const plain = unseal(scratch);
+    assert.deepEqual(plain, text, `scratch of ${room} bytes`);
+  }
+  const roomy = Buffer.alloc(text.length + compressed.length);
+  const plain = unseal(roomy);
+  assert.equal(plain.buffer, roomy.buffer);
+  assert.equal(plain.byteOffset, roomy.byteOffset);
+  assert.deepEqual(plain, text);
+  // Stored raw: opened straight into scratch.
+  const raw = randomBytes(5000);
+  const rawId = blobIdOf(keys.idKey, 'data', raw);
+  const rawSealed = sealBlob(keys.masterKey, 'data', rawId, raw);
+  const out = unsealBlob(keys, 'data', rawId, rawSealed, 0, raw.length, 'pack p', roomy);
+  assert.equal(out.buffer, roomy.buffer);
+  assert.deepEqual(out, raw);
+});
+
+void test('unsealBlob rejects a wrong recorded length and content under a foreign id', () => {
+  const id = blobIdOf(keys.idKey, 'data', text);
+  const sealed = sealBlob(keys.masterKey, 'data', id, text);
+  assert.throws(
+    () => unsealBlob(keys, 'data', id, sealed, 0, text.length - 1, 'pack p'),
+    (e) => isHoldfastError(e, 'INTEGRITY') && /pack p/.test(e.message),
+  );
+  // Sealed under an id that is not the content's: the seal opens, the id check does not.
+  const forged = ('0'.repeat(63) + '1') as BlobId;
+  const wrong = sealBlob(keys.masterKey, 'data', forged, text);
+  assert.throws(
+    () => unsealBlob(keys, 'data', forged, wrong, 0, text.length, 'pack p', Buffer.alloc(1 << 20)),
+    (e) => isHoldfastError(e, 'INTEGRITY') && /does not match its id/.test(e.message),
+  );
+});
