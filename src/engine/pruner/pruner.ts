@@ -36,7 +36,7 @@ import {
 } from '../format/index.js';
 import { BlobIdSet } from '../index/index.js';
 import { isDeadOnThisHost, listLocks } from '../lock/index.js';
-import { readPackHeader, type Repository } from '../repository/index.js';
+import { readPackHeader, type IndexFile, type Repository } from '../repository/index.js';
 import { planPrune, type PackStats, type PrunePlan } from './prune-plan.js';
 import { markUsed } from './used-blobs.js';
 
@@ -69,11 +69,6 @@ export interface PruneResult {
   readonly retainedPacks?: number;
   /** The latest retain-until date among them. */
   readonly retainedUntil?: Date;
-}
-
-interface IndexFile {
-  readonly id: IndexId;
-  readonly content: IndexFileContent;
 }
 
 export async function prune(options: PruneOptions): Promise<PruneResult> {

@@ -9,3 +9,4 @@ export * from './find-snapshot.js';
 export * from './tree-walk.js';
 export * from './commit-guard.js';
 export * from './pack-header-reader.js';
+export type { IndexFile } from './index-files.js';

@@ -11,12 +11,10 @@ import {
   type BlobId,
   type PackId,
   type Clock,
-  type IndexId,
   type KeyId,
   type Logger,
   silentLogger,
   type SnapshotId,
-  throwIfAborted,
   mapLimit,
 } from '../../core/index.js';
 import type { CachingStore, ObjectKind, ObjectStore } from '../../storage/index.js';
@@ -28,7 +26,6 @@ import {
 import type { CompressionMode } from '../compression/index.js';
 import { blobIdOf, fileIdOf, type KdfCost } from '../crypto/index.js';
 import {
-  decodeIndexFile,
   decodeTree,
   unsealBlob,
   type BlobKeys,
@@ -38,7 +35,6 @@ import {
   validateRepositoryConfig,
   validateSnapshot,
   type BlobType,
-  type IndexFileContent,
   type PackEntry,
   type ObjectLockConfig,
   type PendingDeletion,
@@ -63,7 +59,9 @@ import {
 } from '../retention/index.js';
 import { BlobWriter, type BlobWriterOptions } from './blob-writer.js';
 import { adoptJournaledPacks, cacheJournal } from './pack-journal.js';
-import { createKeyFile, newMasterKey, unlockKeyFile, type KeyOwner } from './master-key.js';
+import { readIndexFiles, type IndexFile } from './index-files.js';
+import { createKeyFile, newMasterKey, type KeyOwner } from './master-key.js';
+import { unlockWithPassword } from './unlock.js';
 
 export const DEFAULT_PACK_SIZE = 16 * 1024 * 1024;
 
@@ -342,51 +340,8 @@ export class Repository {
   }
 
   /** Every index file, decoded. Damaged ones throw INTEGRITY naming the file. */
-  async readIndexFiles(
-    signal?: AbortSignal,
-  ): Promise<{ id: IndexId; content: IndexFileContent }[]> {
-    // A prune may replace index files between our listing and our reads; the replacement is
-    // written before the old files are deleted, so listing again always finds a complete view.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.readIndexFilesOnce(signal);
-      } catch (err) {
-        if (!(err instanceof HoldfastError && err.code === 'NOT_FOUND') || attempt >= 5) throw err;
-      }
-    }
-  }
-
-  private async readIndexFilesOnce(
-    signal?: AbortSignal,
-  ): Promise<{ id: IndexId; content: IndexFileContent }[]> {
-    const names: string[] = [];
-    for await (const info of this.store.list('index', signal ? { signal } : {}))
-      names.push(info.name);
-    const read = await mapLimit(names, 8, async (name) => {
-      throwIfAborted(signal);
-      const bytes = await this.store.get('index', name, undefined, signal ? { signal } : {});
-      try {
-        if (fileIdOf(bytes) !== name)
-          throw new HoldfastError('INTEGRITY', `index ${name}: content does not match its name`);
-        return {
-          id: name as IndexId,
-          content: decodeIndexFile(this.masterKey, bytes, `index ${name}`),
-        };
-      } catch (err) {
-        const damage =
-          err instanceof HoldfastError &&
-          (err.code === 'INTEGRITY' || err.code === 'UNSUPPORTED_FORMAT');
-        if (!damage) throw err;
-        return { id: name as IndexId, damage: err };
-      }
-    });
-    // A damaged file that another file supersedes is ignored: on locked storage a forged or
-    // damaged index cannot be deleted, and "repair index" can only supersede it.
-    const good: { id: IndexId; content: IndexFileContent }[] = [];
-    for (const r of read) if (r.content) good.push({ id: r.id, content: r.content });
-    const superseded = new Set(good.flatMap((r) => r.content.supersedes));
-    for (const r of read) if (r.damage && !superseded.has(r.id)) throw r.damage;
-    return good;
+  readIndexFiles(signal?: AbortSignal): Promise<IndexFile[]> {
+    return readIndexFiles(this.store, this.masterKey, signal);
   }
 
   /** Reads, decrypts, decompresses and verifies one blob. */
@@ -614,49 +569,6 @@ export class Repository {
     const key = await createKeyFile(this.masterKey, password, owner, this.clock.now(), cost);
     await this.store.put('key', key.id, key.bytes);
     return key.id;
-  }
-}
-
-async function unlockWithPassword(
-  store: ObjectStore,
-  password: string,
-  configBytes: Buffer,
-  signal?: AbortSignal,
-): Promise<{ masterKey: Buffer; keyId: KeyId }> {
-  const opt = signal ? { signal } : {};
-  const names: string[] = [];
-  for await (const info of store.list('key', opt)) names.push(info.name);
-  for (const name of names) {
-    throwIfAborted(signal);
-    const bytes = await store.get('key', name, undefined, opt);
-    // A damaged or forged key file must not stop the other keys from being tried.
-    if (fileIdOf(bytes) !== name) continue;
-    let masterKey: Buffer | undefined;
-    try {
-      masterKey = await unlockKeyFile(bytes, password, `key ${name}`);
-    } catch (err) {
-      if (
-        err instanceof HoldfastError &&
-        (err.code === 'INTEGRITY' || err.code === 'UNSUPPORTED_FORMAT')
-      )
-        continue;
-      throw err;
-    }
-    // The key must open this repository's config (an orphan key of an interrupted init may not).
-    if (masterKey && opensConfig(masterKey, configBytes))
-      return { masterKey, keyId: name as KeyId };
-  }
-  throw new HoldfastError('WRONG_PASSWORD', 'wrong password or no key found', {
-    hint: 'check HOLDFAST_PASSWORD / --password-file; "holdfast key list" shows the keys of a repository',
-  });
-}
-
-function opensConfig(masterKey: Buffer, configBytes: Buffer): boolean {
-  try {
-    openJson(masterKey, 'config', configBytes, 'config');
-    return true;
-  } catch {
-    return false;
   }
 }
 
