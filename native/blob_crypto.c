@@ -206,6 +206,31 @@ static bool start_cipher(napi_env env, crypto_state *s, napi_value *argv, bool e
   return ok;
 }
 
+/* The six arguments of sealInto and openInto: the input bytes (argv[3]) and the room at
+ * out[offset] (argv[4], argv[5]); the keys (argv[0..2]) are start_cipher's. */
+typedef struct {
+  unsigned char *in;
+  size_t in_len;
+  unsigned char *dst;
+  size_t room;
+} io_args;
+
+static bool get_io(napi_env env, napi_callback_info info, napi_value *argv, const char *in_name,
+                   io_args *io) {
+  unsigned char *out;
+  size_t out_len, offset;
+  if (!get_args(env, info, 6, argv) || !get_bytes(env, argv[3], in_name, &io->in, &io->in_len) ||
+      !get_bytes(env, argv[4], "out", &out, &out_len) || !get_offset(env, argv[5], &offset))
+    return false;
+  if (offset > out_len) {
+    napi_throw_range_error(env, NULL, "offset is past the end of out");
+    return false;
+  }
+  io->dst = out + offset;
+  io->room = out_len - offset;
+  return true;
+}
+
 /*
  * sealInto(masterKey, label, context, plaintext, out, offset): writes nonce || ciphertext || tag
  * at out[offset] and returns its length (plaintext length + 28). `out` must not overlap
@@ -213,22 +238,19 @@ static bool start_cipher(napi_env env, crypto_state *s, napi_value *argv, bool e
  */
 static napi_value js_seal_into(napi_env env, napi_callback_info info) {
   napi_value argv[6];
-  if (!get_args(env, info, 6, argv)) return NULL;
-  unsigned char *plain, *out;
-  size_t plain_len, out_len, offset;
-  if (!get_bytes(env, argv[3], "plaintext", &plain, &plain_len) ||
-      !get_bytes(env, argv[4], "out", &out, &out_len) || !get_offset(env, argv[5], &offset))
-    return NULL;
+  io_args io;
+  if (!get_io(env, info, argv, "plaintext", &io)) return NULL;
+  unsigned char *plain = io.in, *dst = io.dst;
+  size_t plain_len = io.in_len;
   if (plain_len > INT32_MAX - NONCE_BYTES - TAG_BYTES) {
     napi_throw_range_error(env, NULL, "plaintext too large");
     return NULL;
   }
   size_t sealed_len = plain_len + NONCE_BYTES + TAG_BYTES;
-  if (offset > out_len || out_len - offset < sealed_len) {
+  if (io.room < sealed_len) {
     napi_throw_range_error(env, NULL, "out has no room for the sealed blob");
     return NULL;
   }
-  unsigned char *dst = out + offset;
   crypto_state *s = state_of(env);
   if (!start_cipher(env, s, argv, true, NULL, dst)) return NULL;
   int n = 0, tail = 0;
@@ -252,25 +274,22 @@ static napi_value js_seal_into(napi_env env, napi_callback_info info) {
  */
 static napi_value js_open_into(napi_env env, napi_callback_info info) {
   napi_value argv[6];
-  if (!get_args(env, info, 6, argv)) return NULL;
-  unsigned char *sealed, *out;
-  size_t sealed_len, out_len, offset;
-  if (!get_bytes(env, argv[3], "sealed", &sealed, &sealed_len) ||
-      !get_bytes(env, argv[4], "out", &out, &out_len) || !get_offset(env, argv[5], &offset))
-    return NULL;
+  io_args io;
+  if (!get_io(env, info, argv, "sealed", &io)) return NULL;
+  unsigned char *sealed = io.in, *dst = io.dst;
+  size_t sealed_len = io.in_len;
   napi_value result;
   if (sealed_len < NONCE_BYTES + TAG_BYTES || sealed_len > INT32_MAX) {
     napi_create_double(env, -1, &result);
     return result;
   }
   size_t plain_len = sealed_len - NONCE_BYTES - TAG_BYTES;
-  if (offset > out_len || out_len - offset < plain_len) {
+  if (io.room < plain_len) {
     napi_throw_range_error(env, NULL, "out has no room for the plaintext");
     return NULL;
   }
   crypto_state *s = state_of(env);
   if (!start_cipher(env, s, argv, false, sealed, NULL)) return NULL;
-  unsigned char *dst = out + offset;
   int n = 0, tail = 0;
   bool ok =
       EVP_CipherUpdate(s->cipher, dst, &n, sealed + NONCE_BYTES, (int)plain_len) &&
