@@ -4,7 +4,8 @@
 #   SEEK_DATA/SEEK_HOLE, directory scans);
 # - holdfast_crypto (native/blob_crypto.c): blob ids and seals through the OpenSSL Node links
 #   (its headers ship with Node; its symbols resolve against the running node), into buffers the
-#   caller owns.
+#   caller owns;
+# - holdfast_chunker (native/cut_search.c): FastCDC's cut-point search.
 {
   'targets': [
     {
@@ -18,6 +19,13 @@
       'target_name': 'holdfast_crypto',
       'sources': ['native/blob_crypto.c'],
       'defines': ['NAPI_VERSION=8', 'OPENSSL_API_COMPAT=30000'],
+      'cflags_c': ['-std=c11', '-Wall', '-Wextra', '-Wshadow', '-Wno-unused-parameter', '-fvisibility=hidden'],
+      'ldflags': ['-Wl,-z,noexecstack', '-Wl,-z,relro', '-Wl,-z,now'],
+    },
+    {
+      'target_name': 'holdfast_chunker',
+      'sources': ['native/cut_search.c'],
+      'defines': ['NAPI_VERSION=8'],
       'cflags_c': ['-std=c11', '-Wall', '-Wextra', '-Wshadow', '-Wno-unused-parameter', '-fvisibility=hidden'],
       'ldflags': ['-Wl,-z,noexecstack', '-Wl,-z,relro', '-Wl,-z,now'],
     },

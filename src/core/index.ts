@@ -12,3 +12,4 @@ export * from './map-limit.js';
 export * from './semaphore.js';
 export * from './duration.js';
 export * from './stop-workers.js';
+export * from './native-addon.js';

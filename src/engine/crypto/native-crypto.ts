@@ -6,8 +6,7 @@
  *
  * Loaded on first use; each worker thread gets its own OpenSSL contexts.
  */
-import { createRequire } from 'node:module';
-import { describeError, HoldfastError } from '../../core/index.js';
+import { loadAddon } from '../../core/index.js';
 
 export interface BlobCryptoAddon {
   /** HMAC-SHA256(idKey, typeCode || data) as 64 lowercase hex digits. */
@@ -35,23 +34,6 @@ export interface BlobCryptoAddon {
   ): number;
 }
 
-// Relative to the compiled file, dist/engine/crypto/native-crypto.js; node-gyp's output sits at
-// the package root, in the repository and in an installed package alike.
-const ADDON_PATH = '../../../build/Release/holdfast_crypto.node';
-
-let addon: BlobCryptoAddon | undefined;
-
 export function blobCrypto(): BlobCryptoAddon {
-  if (addon === undefined) {
-    try {
-      addon = createRequire(import.meta.url)(ADDON_PATH) as BlobCryptoAddon;
-    } catch (err) {
-      throw new HoldfastError(
-        'FAILURE',
-        `cannot load the native addon holdfast_crypto: ${describeError(err)}`,
-        { hint: 'run npm install (it builds the native addons with node-gyp)', cause: err },
-      );
-    }
-  }
-  return addon;
+  return loadAddon<BlobCryptoAddon>('holdfast_crypto');
 }

@@ -6,8 +6,7 @@
  * (and machines where it was not built) still work. All calls but scanDirectory are synchronous
  * syscalls; failures throw an Error whose `code` is the errno name ('ENOENT', 'ENOTSUP', ...).
  */
-import { createRequire } from 'node:module';
-import { describeError, HoldfastError } from '../../core/index.js';
+import { loadAddon } from '../../core/index.js';
 
 interface NativeAddon {
   llistxattr(path: Buffer): Buffer[];
@@ -37,28 +36,8 @@ interface NativeAddon {
   tuneAllocator(mmapThreshold: number, trimThreshold: number, topPad: number): boolean;
 }
 
-// Relative to the compiled file, dist/sources/fs/native.js, where node-gyp's output sits at the
-// package root: this holds both in the repository and in an installed package.
-const ADDON_PATH = '../../../build/Release/holdfast_native.node';
-
-let addon: NativeAddon | undefined;
-
 function load(): NativeAddon {
-  if (addon === undefined) {
-    try {
-      addon = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
-    } catch (err) {
-      throw new HoldfastError(
-        'FAILURE',
-        `cannot load the native addon holdfast_native: ${describeError(err)}`,
-        {
-          hint: 'run npm install (it builds the native addon with node-gyp)',
-          cause: err,
-        },
-      );
-    }
-  }
-  return addon;
+  return loadAddon<NativeAddon>('holdfast_native');
 }
 
 /** Names of the extended attributes of `path` itself (a symlink is not followed). */
