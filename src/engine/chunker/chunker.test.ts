@@ -156,6 +156,34 @@ void test('returned chunks are independent of the input buffer, which the caller
   assert.ok(Buffer.concat(chunks).equals(data));
 });
 
+void test('pushEach/finishEach visit the same chunks as push/finish, without copies', () => {
+  const data = randomBytes(2 * 1024 * 1024);
+  const expected = chunkLengths(KEY, SMALL, data);
+  for (const readSize of [7_000, 150_000, 2 * 1024 * 1024]) {
+    const chunker = new Chunker(KEY, SMALL);
+    const read = Buffer.alloc(readSize);
+    const seen: Buffer[] = [];
+    let views = 0;
+    const visit = (chunk: Buffer): void => {
+      if (chunk.buffer === read.buffer) views++;
+      seen.push(Buffer.from(chunk)); // a view is valid only during the call
+    };
+    for (let off = 0; off < data.length; off += read.length) {
+      const n = data.copy(read, 0, off, off + read.length);
+      chunker.pushEach(read.subarray(0, n), visit);
+      read.fill(0xaa); // the next read overwrites the buffer
+    }
+    chunker.finishEach(visit);
+    assert.deepEqual(
+      seen.map((c) => c.length),
+      expected,
+      `reads of ${readSize}`,
+    );
+    assert.ok(Buffer.concat(seen).equals(data));
+    if (readSize === data.length) assert.equal(views, expected.length - 1, 'views of the input');
+  }
+});
+
 void test('finish() resets: the next stream chunks like a fresh chunker', () => {
   const data = randomBytes(100_000);
   const chunker = new Chunker(KEY, SMALL);

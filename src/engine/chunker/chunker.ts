@@ -37,11 +37,35 @@ export class Chunker {
     return chunks;
   }
 
+  /**
+   * push() without copies: calls `visit` with each chunk completed by `data`, as a view that is
+   * valid only during the call (of `data`, or of the chunker's own buffer when the chunk began
+   * in an earlier push). For a caller that consumes each chunk at once (hashes and seals it).
+   * When `visit` throws, the stream is broken off: call reset() before the next one.
+   */
+  pushEach(data: Buffer, visit: (chunk: Buffer) => void): void {
+    let start = 0;
+    for (let cut = this.finder.findCut(data, 0); cut >= 0; cut = this.finder.findCut(data, start)) {
+      visit(this.view(data, start, cut));
+      start = cut;
+    }
+    this.keep(data, start);
+  }
+
   /** Ends the stream: returns the final partial chunk, if any, and resets for the next stream. */
   finish(): Buffer[] {
     const last = this.pendingLength > 0 ? [this.take(Buffer.alloc(0), 0, 0)] : [];
     this.reset();
     return last;
+  }
+
+  /** finish() without a copy: `visit` sees the final partial chunk, if any, as a view. */
+  finishEach(visit: (chunk: Buffer) => void): void {
+    try {
+      if (this.pendingLength > 0) visit(this.pending!.subarray(0, this.pendingLength));
+    } finally {
+      this.reset();
+    }
   }
 
   /** Drops any buffered bytes; the next push() starts a new stream. */
@@ -55,6 +79,16 @@ export class Chunker {
     const chunk = Buffer.allocUnsafe(this.pendingLength + end - start);
     if (this.pendingLength > 0) this.pending!.copy(chunk, 0, 0, this.pendingLength);
     data.copy(chunk, this.pendingLength, start, end);
+    this.pendingLength = 0;
+    return chunk;
+  }
+
+  /** The chunk pending bytes + data[start, end) as a view: of data when nothing is pending. */
+  private view(data: Buffer, start: number, end: number): Buffer {
+    if (this.pendingLength === 0) return data.subarray(start, end);
+    // Fits: a chunk is at most maxSize bytes, the size of `pending`.
+    data.copy(this.pending!, this.pendingLength, start, end);
+    const chunk = this.pending!.subarray(0, this.pendingLength + end - start);
     this.pendingLength = 0;
     return chunk;
   }

@@ -129,7 +129,7 @@ export class JobRunner {
       if (filled > 0) content.push(this.saveChunk(buffer.subarray(0, filled), job));
     } else {
       if (filled > 0) this.push(buffer.subarray(0, filled), content, job);
-      for (const chunk of this.chunker.finish()) content.push(this.saveChunk(chunk, job));
+      this.chunker.finishEach((chunk) => content.push(this.saveChunk(chunk, job)));
     }
     const after = fstatSync(fd, { bigint: true });
     const changedWhileReading =
@@ -138,7 +138,7 @@ export class JobRunner {
   }
 
   private push(data: Buffer, content: BlobId[], job: number): void {
-    for (const chunk of this.chunker.push(data)) content.push(this.saveChunk(chunk, job));
+    this.chunker.pushEach(data, (chunk) => content.push(this.saveChunk(chunk, job)));
   }
 
   /** Hashes, compresses and seals one chunk; `chunk` may be the read buffer and is not kept. */
