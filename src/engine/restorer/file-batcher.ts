@@ -34,7 +34,14 @@ import type { Repository } from '../repository/index.js';
 import { blobOffsets } from './file-content.js';
 import { metadataOf } from './node-metadata.js';
 import { PackCache } from './pack-cache.js';
-import { coalesce, LOCAL_GAP, segmentsOf, type PackRange, type WantedBlob } from './pack-reader.js';
+import {
+  coalesce,
+  LOCAL_GAP,
+  packedStarts,
+  segmentsOf,
+  type PackRange,
+  type WantedBlob,
+} from './pack-reader.js';
 import type { BatchFile, FileMeta, RangeBlob, Targets } from './workers/restore-job.js';
 import { RestoreWorkerPool, type RestoreBatch } from './workers/restore-worker-pool.js';
 import { reviveError } from './workers/serialized-error.js';
@@ -221,10 +228,10 @@ export class FileBatcher {
     retries: Promise<void>[],
   ): Promise<void> {
     const { repo, signal } = this.options;
-    const blobsOf = (): RangeBlob[] =>
-      range.blobs.map((b) => ({
+    const blobsOf = (starts?: number[]): RangeBlob[] =>
+      range.blobs.map((b, i) => ({
         id: b.id,
-        start: b.loc.offset - range.offset,
+        start: starts?.[i] ?? b.loc.offset - range.offset,
         length: b.loc.length,
         compression: b.loc.compression,
         rawLength: b.loc.rawLength,
@@ -244,22 +251,27 @@ export class FileBatcher {
       return;
     }
     let bytes: Buffer;
+    let starts: number[] | undefined;
     try {
-      bytes = this.packCache.wants(range.length)
-        ? await this.packCache.range(packId, range.offset, range.length)
-        : await repo.store.get(
-            'pack',
-            packId,
-            { offset: range.offset, length: range.length },
-            signal ? { signal } : {},
-          );
+      if (this.packCache.wants(range.length)) {
+        const segments = segmentsOf(range, LOCAL_GAP);
+        bytes = await this.packCache.segments(packId, range.offset, segments);
+        starts = packedStarts(range, segments);
+      } else {
+        bytes = await repo.store.get(
+          'pack',
+          packId,
+          { offset: range.offset, length: range.length },
+          signal ? { signal } : {},
+        );
+      }
     } catch (err) {
       if (isHoldfastError(err, 'INTERRUPTED')) throw err;
       for (const b of range.blobs)
         track(retries, this.loadElsewhere(batch, b.id, blobs.get(b.id)!.targets));
       return;
     }
-    await batch.sendRange(packId, bytes, blobsOf());
+    await batch.sendRange(packId, bytes, blobsOf(starts));
   }
 
   private readonly batchFile = (f: QueuedFile): BatchFile => ({

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BlobId, PackId } from '../../core/index.js';
-import { coalesce, MAX_GAP, segmentsOf, type WantedBlob } from './pack-reader.js';
+import { coalesce, MAX_GAP, packedStarts, segmentsOf, type WantedBlob } from './pack-reader.js';
 
 const KiB = 1024;
 
@@ -44,5 +44,22 @@ void describe('pack reads', () => {
     // Relative to the range's start, which need not be 0.
     const [shifted] = coalesce([blob(5, 4096, 100), blob(6, 4196, 50)]);
     assert.deepEqual(segmentsOf(shifted!, 64 * KiB), [[0, 150]]);
+  });
+  void it('places each blob where it lands once only the segments are kept (packedStarts)', () => {
+    const blobs = [
+      blob(1, 0, 10 * KiB),
+      blob(2, 12 * KiB, 8 * KiB),
+      blob(3, 200 * KiB, 10 * KiB),
+      blob(4, 211 * KiB, 89 * KiB),
+    ];
+    const [range] = coalesce(blobs);
+    // Segments [0, 20 KiB) and [200 KiB, 300 KiB): the second starts at 20 KiB once packed.
+    const joined = segmentsOf(range!, 64 * KiB);
+    assert.deepEqual(packedStarts(range!, joined), [0, 12 * KiB, 20 * KiB, 31 * KiB]);
+    // Each blob its own segment: packed end to end.
+    const apart = segmentsOf(range!, 0);
+    assert.deepEqual(packedStarts(range!, apart), [0, 10 * KiB, 18 * KiB, 28 * KiB]);
+    const [shifted] = coalesce([blob(5, 4096, 100), blob(6, 8192, 50)]);
+    assert.deepEqual(packedStarts(shifted!, segmentsOf(shifted!, 0)), [0, 100]);
   });
 });

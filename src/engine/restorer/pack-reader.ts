@@ -15,7 +15,8 @@ export const MAX_GAP = 512 * 1024;
  * Packs store blobs in shuffled order, so a batch's blobs are spread over the whole pack, and
  * ranges joined at MAX_GAP were mostly other batches' blobs: a kernel-tree restore read 5.0 GB
  * for 257 MB of blobs. 16, 64 and 256 KiB measured alike within noise; 64 KiB had the least
- * system time.
+ * system time. The same parts are all that is copied out of a whole pack kept in memory
+ * (PackCache).
  */
 export const LOCAL_GAP = 64 * 1024;
 /** Upper bound of one ranged read; a single larger blob is read alone. */
@@ -77,4 +78,23 @@ export function segmentsOf(range: PackRange, maxGap: number): Segment[] {
     else segments.push([start, end - start]);
   }
   return segments;
+}
+
+/**
+ * Where each blob of `range` (in its order) starts once only `segments` (segmentsOf) are kept,
+ * one after the other.
+ */
+export function packedStarts(range: PackRange, segments: readonly Segment[]): number[] {
+  const starts: number[] = [];
+  let segment = 0;
+  let packedAt = 0;
+  for (const b of range.blobs) {
+    const start = b.loc.offset - range.offset;
+    while (start >= segments[segment]![0] + segments[segment]![1]) {
+      packedAt += segments[segment]![1];
+      segment++;
+    }
+    starts.push(packedAt + start - segments[segment]![0]);
+  }
+  return starts;
 }
