@@ -51,7 +51,6 @@ export class JobRunner {
   private arena: Buffer | undefined;
   private arenaUsed = 0;
   private refs: SealedBlobRef[] = [];
-  private sealedBytes = 0;
   private outcomes: FileOutcome[] = [];
   private bytesRead = 0;
 
@@ -164,13 +163,13 @@ export class JobRunner {
       rawLength: chunk.length,
       compressed: compressed !== undefined,
     });
-    this.sealedBytes += length;
     return id;
   }
 
   /** Posts what is buffered, after taking credit for it (this may block: backpressure). */
   private report(job: number, done: boolean): void {
-    const credit = this.sealedBytes;
+    // The sealed bytes buffered: all of them sit in the arena, back to back.
+    const credit = this.arenaUsed;
     if (credit > 0 && !this.gate.take(credit)) throw new PoolClosed();
     const report: JobReport = {
       kind: 'report',
@@ -183,7 +182,6 @@ export class JobRunner {
       done,
     };
     this.refs = [];
-    this.sealedBytes = 0;
     this.outcomes = [];
     this.bytesRead = 0;
     this.post(report, report.data as ArrayBuffer[]);
