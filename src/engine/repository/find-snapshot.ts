@@ -3,7 +3,7 @@
  * a full id, or an unambiguous prefix of one.
  */
 import { HoldfastError, type SnapshotId } from '../../core/index.js';
-import type { SnapshotEntry } from './repository.js';
+import type { SnapshotEntry } from './snapshot-files.js';
 
 export interface SnapshotFilter {
   readonly hosts?: readonly string[];

@@ -10,3 +10,5 @@ export * from './tree-walk.js';
 export * from './commit-guard.js';
 export * from './pack-header-reader.js';
 export type { IndexFile } from './index-files.js';
+export type { SnapshotEntry } from './snapshot-files.js';
+export { DEFAULT_PACK_SIZE } from './new-config.js';

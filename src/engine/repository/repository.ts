@@ -2,7 +2,6 @@
  * Repository: an opened, unlocked repository — its config, master key, in-memory index, and the
  * read paths for blobs and snapshots. Writing goes through a BlobWriter from `writer()`.
  */
-import { randomBytes } from 'node:crypto';
 import {
   describeError,
   HoldfastError,
@@ -18,11 +17,7 @@ import {
   mapLimit,
 } from '../../core/index.js';
 import type { CachingStore, ObjectKind, ObjectStore } from '../../storage/index.js';
-import {
-  DEFAULT_CHUNKER_PARAMS,
-  validateChunkerParams,
-  type ChunkerParams,
-} from '../chunker/index.js';
+import type { ChunkerParams } from '../chunker/index.js';
 import type { CompressionMode } from '../compression/index.js';
 import { blobIdOf, fileIdOf, type KdfCost } from '../crypto/index.js';
 import {
@@ -30,13 +25,10 @@ import {
   unsealBlob,
   type BlobKeys,
   openJson,
-  REPOSITORY_VERSION,
   sealJson,
   validateRepositoryConfig,
-  validateSnapshot,
   type BlobType,
   type PackEntry,
-  type ObjectLockConfig,
   type PendingDeletion,
   type RepositoryConfig,
   type Snapshot,
@@ -60,22 +52,15 @@ import {
 import { BlobWriter, type BlobWriterOptions } from './blob-writer.js';
 import { adoptJournaledPacks, cacheJournal } from './pack-journal.js';
 import { readIndexFiles, type IndexFile } from './index-files.js';
+import { newRepositoryConfig, type NewConfigOptions } from './new-config.js';
+import { readSnapshot, readSnapshots, type SnapshotEntry } from './snapshot-files.js';
 import { createKeyFile, newMasterKey, type KeyOwner } from './master-key.js';
 import { unlockWithPassword } from './unlock.js';
 
-export const DEFAULT_PACK_SIZE = 16 * 1024 * 1024;
-
-export interface InitOptions {
+export interface InitOptions extends NewConfigOptions {
   readonly owner: KeyOwner;
   readonly clock?: Clock;
-  readonly chunker?: ChunkerParams;
-  readonly packSize?: number;
-  readonly compression?: CompressionMode;
   readonly kdfCost?: KdfCost;
-  /** Copy chunker and blob-id keys from another repository so copies deduplicate identically. */
-  readonly contentKeysFrom?: RepositoryConfig;
-  /** Object lock (needs storage with the retention capability); see retention/. */
-  readonly objectLock?: ObjectLockConfig;
   readonly signal?: AbortSignal;
 }
 
@@ -88,11 +73,6 @@ export interface OpenOptions {
    * config and keys are read before, uncached. Undefined, or a factory returning undefined: no cache.
    */
   readonly cache?: (store: ObjectStore, repositoryId: string) => CachingStore | undefined;
-}
-
-export interface SnapshotEntry {
-  readonly id: SnapshotId;
-  readonly snapshot: Snapshot;
 }
 
 export class Repository {
@@ -161,32 +141,7 @@ export class Repository {
         },
       );
     }
-    const chunker = options.chunker ?? DEFAULT_CHUNKER_PARAMS;
-    validateChunkerParams(chunker);
-    const packSize = options.packSize ?? DEFAULT_PACK_SIZE;
-    if (packSize < 4 * 1024 * 1024 || packSize > 128 * 1024 * 1024) {
-      throw new HoldfastError('USAGE', `pack size ${packSize} bytes is outside 4 MiB to 128 MiB`, {
-        hint: 'see docs/adr/0004-pack-size.md',
-      });
-    }
-    const from = options.contentKeysFrom;
-    const config: RepositoryConfig = {
-      version: REPOSITORY_VERSION,
-      id: randomBytes(32).toString('hex'),
-      created: clock.now().toISOString(),
-      chunker: from
-        ? { ...from.chunker }
-        : {
-            min_size: chunker.minSize,
-            avg_size: chunker.avgSize,
-            max_size: chunker.maxSize,
-            key: randomBytes(32).toString('base64'),
-          },
-      blob_id_key: from ? from.blob_id_key : randomBytes(32).toString('base64'),
-      pack_size: packSize,
-      compression: options.compression ?? 'auto',
-      ...(options.objectLock && { object_lock: { ...options.objectLock } }),
-    };
+    const config = newRepositoryConfig(options, clock.now());
     const masterKey = newMasterKey();
     const key = await createKeyFile(
       masterKey,
@@ -519,35 +474,13 @@ export class Repository {
     return this.objectLock?.retainedUntil(this.store, kind, name, signal);
   }
 
-  async loadSnapshot(id: SnapshotId, signal?: AbortSignal): Promise<Snapshot> {
-    const bytes = await this.store.get('snapshot', id, undefined, signal ? { signal } : {});
-    if (fileIdOf(bytes) !== id)
-      throw new HoldfastError('INTEGRITY', `snapshot ${id}: content does not match its name`);
-    return validateSnapshot(
-      openJson(this.masterKey, 'snapshot', bytes, `snapshot ${id}`),
-      `snapshot ${id}`,
-    );
+  loadSnapshot(id: SnapshotId, signal?: AbortSignal): Promise<Snapshot> {
+    return readSnapshot(this.store, this.masterKey, id, signal);
   }
 
   /** All snapshots, oldest first. */
-  async listSnapshots(signal?: AbortSignal): Promise<SnapshotEntry[]> {
-    const ids: SnapshotId[] = [];
-    for await (const info of this.store.list('snapshot', signal ? { signal } : {}))
-      ids.push(info.name as SnapshotId);
-    const loaded = await mapLimit(ids, 16, async (id) => {
-      try {
-        return { id, snapshot: await this.loadSnapshot(id, signal) };
-      } catch (err) {
-        // Deleted (forget) between the listing and the read: a listing a moment later would not
-        // have it either.
-        if (isHoldfastError(err, 'NOT_FOUND')) return undefined;
-        throw err;
-      }
-    });
-    const entries = loaded.filter((e): e is SnapshotEntry => e !== undefined);
-    return entries.sort(
-      (a, b) => a.snapshot.time.localeCompare(b.snapshot.time) || a.id.localeCompare(b.id),
-    );
+  listSnapshots(signal?: AbortSignal): Promise<SnapshotEntry[]> {
+    return readSnapshots(this.store, this.masterKey, signal);
   }
 
   /** The master key, for the checker and repair, which decode files below the Repository API. */
