@@ -3,7 +3,8 @@
  * packs were uploaded (a FaultyStore failing every later put permanently, after the retries of a
  * RetryingStore) leaves those packs in the repository but in no index. The next backup on the
  * same machine (same cache directory) indexes them from the journal and uploads only the rest;
- * check --read-data then passes and the snapshot restores byte for byte.
+ * check --read-data then passes and the snapshot restores byte for byte. A pack whose put stored
+ * it but whose answer was lost (the service killed between storing and answering) is adopted too.
  */
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -105,5 +106,46 @@ void describe('pack journal', () => {
     infos.length = 0;
     await backup(local);
     assert.ok(!infos.some((m) => /interrupted/.test(m)), infos.join('\n'));
+  });
+
+  void it('adopts a pack whose put stored it but lost the answer', async () => {
+    const store = new LocalStore(join(dir, 'repo-lost'));
+    await Repository.init(store, PASSWORD, {
+      owner: { username: 'u', hostname: 'h' },
+      kdfCost: { N: 1024, r: 8, p: 1 },
+      packSize: 4 * MiB,
+    });
+    // Put 1 is the lock; put 2, the first pack, is stored and then fails as if its answer was
+    // lost; every later put fails for good.
+    const gone = () => new HoldfastError('STORAGE_UNAVAILABLE', 'connection reset (test outage)');
+    const failing = new FaultyStore(store, {
+      rules: [
+        { operation: 'put', calls: [2], when: 'after', error: gone },
+        { operation: 'put', calls: Array.from({ length: 500 }, (_, i) => i + 3), error: gone },
+      ],
+    });
+    const outage = new RetryingStore(failing, { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 });
+    await assert.rejects(
+      backup(outage),
+      (err) => err instanceof HoldfastError && err.code === 'STORAGE_UNAVAILABLE',
+    );
+    const packs = await readdir(join(dir, 'repo-lost', 'data'), { recursive: true });
+    assert.equal(packs.filter((p) => /[0-9a-f]{64}$/.test(p)).length, 1, 'one pack was stored');
+
+    infos.length = 0;
+    const second = await backup(store);
+    assert.ok(second.snapshotId);
+    assert.ok(
+      infos.some((m) => /^indexed 1 packs an interrupted earlier backup had uploaded$/.test(m)),
+      infos.join('\n'),
+    );
+    const added = second.snapshot.summary!.data_added;
+    assert.ok(added <= 24 * MiB - 3 * MiB, `${added} bytes uploaded again`);
+    const check = await checkRepository({
+      repo: await Repository.open(store, PASSWORD),
+      readData: true,
+    });
+    assert.deepEqual(check.errors, []);
+    assert.deepEqual(check.warnings, []);
   });
 });

@@ -175,7 +175,10 @@ describeWithS3('S3 gateway killed during a backup', (server) => {
       // Packs uploaded after the last index are in no index (repository-format.md §13.3); the
       // next backup on this machine indexes them from its pack journal (§2.5).
       const second = parseSummary((await repo.ok(['backup', '--json', src], { env })).stdout);
-      assert.ok(second.data_added < 12_000_000, `added ${second.data_added} bytes again`);
+      assert.ok(
+        second.data_added < 12_000_000,
+        `added ${second.data_added} bytes again; the failed backup printed:\n${first.stderr}`,
+      );
       await repo.ok(['repair', 'index'], { env });
       assert.match((await repo.ok(['unlock'], { env })).stdout, /^removed 1 locks$/m);
       assert.deepEqual(await names(watcher, 'lock'), []);

@@ -87,7 +87,13 @@ export class BlobWriter {
   private readonly pending = new Set<string>();
   private readonly uploads = new Set<Promise<void>>();
   private unindexed: IndexedPack[] = [];
-  /** Uploaded packs that no index written durably lists yet: what the journal holds. */
+  /**
+   * Packs whose put began and that no index written durably lists yet: what the journal holds.
+   * A pack is noted before its put, not after: a put whose answer was lost (a timeout after the
+   * service stored the object, the service killed between storing and answering) fails here yet
+   * may have stored the pack, and adoption stats every noted pack, so a pack never stored costs
+   * one `stat`.
+   */
   private notDurable: IndexedPack[] = [];
   private failure: Error | undefined;
   readonly stats: WriterStats = {
@@ -194,6 +200,9 @@ export class BlobWriter {
     const { bytes, entries } = packer.finish(this.options.masterKey);
     const packId = fileIdOf<PackId>(bytes);
     if (packer.type === 'tree' && !this.options.dryRun) this.options.cache?.markTreePack(packId);
+    const pack: IndexedPack = { packId, entries };
+    this.notDurable.push(pack);
+    await this.noteUnindexed();
     try {
       if (!this.options.dryRun)
         await this.options.store.put('pack', packId, bytes, this.signalOption());
@@ -205,10 +214,8 @@ export class BlobWriter {
     for (const e of entries) this.pending.delete(e.id);
     this.stats.packsWritten++;
     this.options.onPackWritten?.(packId, bytes.length);
-    this.unindexed.push({ packId, entries });
-    this.notDurable.push({ packId, entries });
+    this.unindexed.push(pack);
     if (this.unindexed.length >= PACKS_PER_INDEX) await this.writeIndex();
-    else await this.noteUnindexed();
   }
 
   private async writeIndex(): Promise<void> {

@@ -1,7 +1,7 @@
 /**
  * The pack journal (repository-format.md §2.5): a writer's note, in the local cache directory, of
- * the packs it uploaded but no index lists yet, and the step that indexes such packs at the start
- * of a later session.
+ * the packs it uploaded (or began to: a put whose answer was lost may have stored its pack) but
+ * no index lists yet, and the step that indexes such packs at the start of a later session.
  *
  * Why: a backup writes an index after every 32 packs and at its end. When storage goes away for
  * longer than the retries last, or the process dies, the packs uploaded since the last index are
