@@ -1,14 +1,15 @@
 /**
- * The in-memory index of every blob in the repository (repository-format.md, "Memory").
+ * The in-memory index of every blob in the repository (repository-format.md §17).
  *
- * Compact by design, because memory is the first scaling wall of deduplicating backup tools:
- * per blob it keeps the first 16 bytes of the id and four 32-bit words (pack number, offset,
- * sealed length, raw length with type and compression in the top bits) = 32 B, plus a 4-byte
- * open-addressing slot at load factor between 0.375 and 0.75 (5.3–10.7 B). Loading reserves the
- * exact number of entries; later additions grow the arrays by 1.5×, so spare capacity adds up to
- * 16 B per blob right after a growth step. Pack ids live in a PackTable (≈3 B per blob).
- * Measured (bench/micro/index-memory.mjs, 10 million blobs): 42.6 B per blob as loaded, 47.4 B
- * grown pack by pack; bound for the entries: 59 B.
+ * Compact by design, because memory is the first scaling wall of deduplicating backup tools. It
+ * keeps, per blob, the first 16 bytes of the id and the blob's location (entry-fields.ts) in two
+ * tables: entries arrive in a HashedEntries table (O(1) insertion, 36 B plus hash slots and spare
+ * capacity per entry) and are compacted into a SortedEntries table (14 B of key and 4–16 B of
+ * location, no slots, no spare room; 23–27 B at default sizes). Loading the index compacts once
+ * at its end; a session that adds many blobs compacts again whenever its new entries would make
+ * the hash table grow and number at least an eighth of the sorted ones, so rebuilding stays
+ * linear overall. Pack ids live in a PackTable (≈ 2.8 B per blob at 13 blobs per pack).
+ * Measured (bench/micro/index-memory.mjs, 10 million blobs): see the format spec, §17.
  *
  * Keying by a 128-bit prefix is safe because ids are keyed HMACs: nobody without the key can
  * aim for a collision, and a random one among 10^9 blobs has probability < 2^-68. A lookup that
@@ -17,13 +18,21 @@
  */
 import { idToBytes, type BlobId, type PackId } from '../../core/index.js';
 import type { BlobType, CompressionCode, PackEntry } from '../format/index.js';
+import {
+  encodeWord,
+  wordCompression,
+  wordRawLength,
+  wordType,
+  type EntryFields,
+  type EntryTable,
+} from './entry-fields.js';
+import { HashedEntries } from './hashed-entries.js';
 import { PackTable } from './pack-table.js';
+import { SortedEntries } from './sorted-entries.js';
+import { SortedRun } from './sorted-run.js';
 
-const PREFIX = 16;
-const WORDS = 4;
-const TYPE_BIT = 0x80000000;
-const ZSTD_BIT = 0x40000000;
-const RAW_MASK = 0x3fffffff;
+/** Below this many new entries a growing hash table is cheaper than rebuilding the sorted one. */
+const COMPACT_MIN = 1 << 16;
 
 export interface BlobLocation {
   readonly packId: PackId;
@@ -36,13 +45,11 @@ export interface BlobLocation {
 
 export class MasterIndex {
   private readonly packs = new PackTable();
-  private ids = Buffer.alloc(0);
-  private meta = new Uint32Array(0);
-  private slots = new Uint32Array(16);
-  private count = 0;
+  private sorted = SortedEntries.empty();
+  private recent = new HashedEntries();
 
   get size(): number {
-    return this.count;
+    return this.sorted.count + this.recent.count;
   }
 
   get packCount(): number {
@@ -59,15 +66,12 @@ export class MasterIndex {
   }
 
   /**
-   * Makes room for `blobs` more entries at once, so that loading a known number of entries
-   * leaves no spare capacity behind (growing by 1.5× would leave up to a third unused).
+   * Makes room for `blobs` more entries in `packs` more packs at once, so that loading a known
+   * number of entries neither grows arrays step by step nor leaves spare capacity behind.
    */
-  reserve(blobs: number): void {
-    const capacity = this.count + blobs;
-    if (capacity > this.meta.length / WORDS) this.resizeEntries(capacity);
-    let slots = this.slots.length;
-    while (capacity * 4 > slots * 3) slots *= 2;
-    if (slots !== this.slots.length) this.rehash(slots);
+  reserve(blobs: number, packs = 0): void {
+    this.recent.reserve(blobs);
+    this.packs.reserve(packs);
   }
 
   /**
@@ -79,126 +83,97 @@ export class MasterIndex {
     entries: readonly PackEntry[],
     onDuplicate?: (entry: PackEntry, indexed: BlobLocation) => void,
   ): void {
-    const pack = this.packNumber(packId);
+    const pack = this.packs.number(packId);
     for (const e of entries) {
-      const i = this.addEntry(pack, e);
-      if (i >= 0 && onDuplicate) onDuplicate(e, this.locationAt(i));
+      const key = idToBytes(e.id);
+      if (this.sorted.find(key) >= 0 || this.recent.find(key) >= 0) {
+        if (onDuplicate) {
+          const [table, i] = this.find(key)!;
+          onDuplicate(e, this.locationAt(table, i));
+        }
+        continue;
+      }
+      const recent = this.recent;
+      if (recent.count === recent.capacity && recent.count >= this.compactThreshold())
+        this.compact();
+      this.recent.add(key, fieldsOf(pack, e));
     }
+  }
+
+  /**
+   * Moves every entry into the sorted table. Loading the index calls it at its end; additions
+   * call it when their hash table would grow past a threshold.
+   */
+  compact(): void {
+    if (this.recent.count === 0) return;
+    const run = SortedRun.from(this.recent);
+    // The hash table goes before the merge allocates the new sorted table.
+    this.recent = new HashedEntries();
+    this.sorted = SortedEntries.merge(this.sorted, run);
   }
 
   /** Points an indexed blob at another location (a verified one, when index files disagree). */
   relocate(id: BlobId, location: BlobLocation): void {
-    const i = this.find(idToBytes(id));
-    if (i >= 0) this.setLocation(i, this.packNumber(location.packId), location);
+    const key = idToBytes(id);
+    const found = this.find(key);
+    if (!found) return;
+    const [table, i] = found;
+    const fields = fieldsOf(this.packs.number(location.packId), location);
+    if (table === this.recent) this.recent.set(i, fields);
+    else if (!this.sorted.trySet(i, fields)) {
+      // Too wide for the sorted table's fields: the rebuild lets the newer entry win.
+      this.recent.add(key, fields);
+      this.compact();
+    }
   }
 
   has(id: BlobId): boolean {
-    return this.find(idToBytes(id)) >= 0;
+    const key = idToBytes(id);
+    return this.sorted.find(key) >= 0 || this.recent.find(key) >= 0;
   }
 
   lookup(id: BlobId): BlobLocation | undefined {
-    const i = this.find(idToBytes(id));
-    return i < 0 ? undefined : this.locationAt(i);
-  }
-
-  private locationAt(i: number): BlobLocation {
-    const m = this.meta;
-    const w = m[i * WORDS + 3]!;
-    return {
-      packId: this.packs.idAt(m[i * WORDS]!),
-      offset: m[i * WORDS + 1]!,
-      length: m[i * WORDS + 2]!,
-      rawLength: w & RAW_MASK,
-      type: w & TYPE_BIT ? 'tree' : 'data',
-      compression: w & ZSTD_BIT ? 1 : 0,
-    };
+    const found = this.find(idToBytes(id));
+    return found && this.locationAt(found[0], found[1]);
   }
 
   /** Approximate bytes of memory held, for the stated budget and tests. */
   memoryBytes(): number {
-    return (
-      this.ids.byteLength + this.meta.byteLength + this.slots.byteLength + this.packs.memoryBytes()
-    );
+    return this.sorted.memoryBytes() + this.recent.memoryBytes() + this.packs.memoryBytes();
   }
 
-  private packNumber(packId: PackId): number {
-    return this.packs.number(packId);
+  private compactThreshold(): number {
+    return Math.max(COMPACT_MIN, this.sorted.count / 8);
   }
 
-  /** Adds an entry; returns -1, or the index of the entry already holding this id. */
-  private addEntry(pack: number, e: PackEntry): number {
-    const key = idToBytes(e.id);
-    const existing = this.find(key);
-    if (existing >= 0) return existing;
-    if (this.count === this.meta.length / WORDS) this.growEntries();
-    if ((this.count + 1) * 4 > this.slots.length * 3) this.rehash(this.slots.length * 2);
-    const i = this.count++;
-    key.copy(this.ids, i * PREFIX, 0, PREFIX);
-    this.setLocation(i, pack, e);
-    this.insertSlot(i);
-    return -1;
+  private find(key: Buffer): [EntryTable, number] | undefined {
+    let i = this.sorted.find(key);
+    if (i >= 0) return [this.sorted, i];
+    i = this.recent.find(key);
+    return i >= 0 ? [this.recent, i] : undefined;
   }
 
-  private setLocation(
-    i: number,
-    pack: number,
-    e: Pick<PackEntry, 'offset' | 'length' | 'rawLength' | 'type' | 'compression'>,
-  ): void {
-    const m = this.meta;
-    m[i * WORDS] = pack;
-    m[i * WORDS + 1] = e.offset;
-    m[i * WORDS + 2] = e.length;
-    m[i * WORDS + 3] =
-      (e.rawLength & RAW_MASK) |
-      (e.type === 'tree' ? TYPE_BIT : 0) |
-      (e.compression ? ZSTD_BIT : 0);
+  private locationAt(table: EntryTable, i: number): BlobLocation {
+    const word = table.word(i);
+    return {
+      packId: this.packs.idAt(table.pack(i)),
+      offset: table.offset(i),
+      length: table.length(i),
+      rawLength: wordRawLength(word),
+      type: wordType(word),
+      compression: wordCompression(word),
+    };
   }
+}
 
-  private find(key: Buffer): number {
-    const mask = this.slots.length - 1;
-    let s = key.readUInt32LE(0) & mask;
-    for (;;) {
-      const v = this.slots[s]!;
-      if (v === 0) return -1;
-      const i = v - 1;
-      if (this.prefixEquals(i, key)) return i;
-      s = (s + 1) & mask;
-    }
-  }
-
-  private prefixEquals(i: number, key: Buffer): boolean {
-    const ids = this.ids;
-    const o = i * PREFIX;
-    return (
-      ids.readUInt32LE(o) === key.readUInt32LE(0) &&
-      ids.readUInt32LE(o + 4) === key.readUInt32LE(4) &&
-      ids.readUInt32LE(o + 8) === key.readUInt32LE(8) &&
-      ids.readUInt32LE(o + 12) === key.readUInt32LE(12)
-    );
-  }
-
-  private insertSlot(i: number): void {
-    const mask = this.slots.length - 1;
-    let s = this.ids.readUInt32LE(i * PREFIX) & mask;
-    while (this.slots[s] !== 0) s = (s + 1) & mask;
-    this.slots[s] = i + 1;
-  }
-
-  private growEntries(): void {
-    this.resizeEntries(Math.max(1024, Math.ceil((this.meta.length / WORDS) * 1.5)));
-  }
-
-  private resizeEntries(capacity: number): void {
-    const ids = Buffer.alloc(capacity * PREFIX);
-    this.ids.copy(ids);
-    const meta = new Uint32Array(capacity * WORDS);
-    meta.set(this.meta);
-    this.ids = ids;
-    this.meta = meta;
-  }
-
-  private rehash(size: number): void {
-    this.slots = new Uint32Array(size);
-    for (let i = 0; i < this.count; i++) this.insertSlot(i);
-  }
+function fieldsOf(
+  pack: number,
+  e: Pick<PackEntry, 'offset' | 'length' | 'rawLength' | 'type' | 'compression'>,
+): EntryFields {
+  return {
+    pack,
+    offset: e.offset,
+    length: e.length,
+    word: encodeWord(e.rawLength, e.type, e.compression),
+  };
 }

@@ -30,6 +30,19 @@ export class PackTable {
     return n;
   }
 
+  /** Makes room for `more` packs at once (no spare capacity when the number is known). */
+  reserve(more: number): void {
+    const capacity = this.count + more;
+    if (capacity * ID > this.ids.length) {
+      const ids = Buffer.alloc(capacity * ID);
+      this.ids.copy(ids, 0, 0, this.count * ID);
+      this.ids = ids;
+    }
+    let slots = this.slots.length;
+    while (capacity * 4 > slots * 3) slots *= 2;
+    if (slots !== this.slots.length) this.rehash(slots);
+  }
+
   has(packId: PackId): boolean {
     return this.find(idToBytes(packId)) >= 0;
   }

@@ -105,6 +105,7 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
     }
   }
 
+  repo.index.compact();
   progress('finding data in use');
   const used = new BlobIdSet();
   await markUsed(repo, await snapshotTrees(repo, snapshotIds, signal), used, signal);

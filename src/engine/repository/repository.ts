@@ -214,9 +214,13 @@ export class Repository {
     const conflicts = new Set<BlobId>();
     const treePacks = new Set<string>();
     let entries = 0;
-    for (const f of files)
-      if (!superseded.has(f.id)) for (const p of f.content.packs) entries += p.entries.length;
-    this.index.reserve(entries);
+    let packs = 0;
+    for (const f of files) {
+      if (superseded.has(f.id)) continue;
+      packs += f.content.packs.length;
+      for (const p of f.content.packs) entries += p.entries.length;
+    }
+    this.index.reserve(entries, packs);
     for (const f of files) {
       if (superseded.has(f.id)) continue;
       // A pack holds blobs of one type (§9): its first entry says which.
@@ -240,6 +244,7 @@ export class Repository {
       }
     }
     await this.resolveConflicts(conflicts, signal);
+    this.index.compact();
     await this.cache?.setTreePacks(treePacks);
     this.indexLoaded = true;
   }
