@@ -155,8 +155,8 @@ void test('a relocation wider than the sorted fields keeps every other entry and
 
 void test('entries added after a compaction are found before and after the next one', () => {
   const index = new MasterIndex();
-  const n = 200_000;
-  // Packs of 1000: the hash table reaches the compaction threshold (65,536) more than once.
+  const n = 600_000;
+  // Packs of 1000: the hash table reaches the compaction threshold (2^18) more than once.
   for (let p = 0; p < n / 1000; p++)
     index.addPack(
       idOf(-1 - p) as unknown as PackId,

@@ -6,7 +6,7 @@
  * tables: entries arrive in a HashedEntries table (O(1) insertion, 36 B plus hash slots and spare
  * capacity per entry) and are compacted into a SortedEntries table (14 B of key and 4–16 B of
  * location, no slots, no spare room; 23–27 B at default sizes). Loading the index compacts once
- * at its end; a session that adds many blobs compacts again whenever its new entries would make
+ * at its end when it holds at least 2^18 entries; a session that adds many blobs compacts again whenever its new entries would make
  * the hash table grow and number at least an eighth of the sorted ones, so rebuilding stays
  * linear overall. Pack ids live in a PackTable (≈ 2.8 B per blob at 13 blobs per pack).
  * Measured (bench/micro/index-memory.mjs, 10 million blobs): see the format spec, §17.
@@ -31,8 +31,11 @@ import { PackTable } from './pack-table.js';
 import { SortedEntries } from './sorted-entries.js';
 import { SortedRun } from './sorted-run.js';
 
-/** Below this many new entries a growing hash table is cheaper than rebuilding the sorted one. */
-const COMPACT_MIN = 1 << 16;
+/**
+ * Below this many entries in the hash table, compacting is not worth its time: the table holds
+ * at most ≈ 12 MiB, and rebuilding the sorted table costs more than growing the hash table.
+ */
+const COMPACT_MIN = 1 << 18;
 
 export interface BlobLocation {
   readonly packId: PackId;
@@ -100,9 +103,14 @@ export class MasterIndex {
     }
   }
 
+  /** Compacts when the hash table holds enough entries to be worth it; loading calls this. */
+  compactIfLarge(): void {
+    if (this.recent.count >= COMPACT_MIN) this.compact();
+  }
+
   /**
-   * Moves every entry into the sorted table. Loading the index calls it at its end; additions
-   * call it when their hash table would grow past a threshold.
+   * Moves every entry into the sorted table. Additions call it when their hash table would grow
+   * past a threshold.
    */
   compact(): void {
     if (this.recent.count === 0) return;

@@ -168,14 +168,15 @@ export class SortedEntries implements EntryTable {
   }
 }
 
+// Every location number is a u32, so shifts are exact (>>> 0 keeps the top bit unsigned).
 function readField(bytes: Uint8Array, at: number, width: number): number {
   let v = 0;
-  for (let k = width - 1; k >= 0; k--) v = v * 256 + bytes[at + k]!;
+  for (let k = width - 1; k >= 0; k--) v = ((v << 8) | bytes[at + k]!) >>> 0;
   return v;
 }
 
 function writeField(bytes: Uint8Array, at: number, width: number, value: number): void {
-  for (let k = 0; k < width; k++, value = Math.floor(value / 256)) bytes[at + k] = value & 0xff;
+  for (let k = 0; k < width; k++, value >>>= 8) bytes[at + k] = value & 0xff;
 }
 
 function writeFields(

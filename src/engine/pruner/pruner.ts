@@ -105,7 +105,7 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
     }
   }
 
-  repo.index.compact();
+  repo.index.compactIfLarge();
   progress('finding data in use');
   const used = new BlobIdSet();
   await markUsed(repo, await snapshotTrees(repo, snapshotIds, signal), used, signal);

@@ -205,6 +205,16 @@ export class Repository {
   /** Reads every index file into the master index (once). */
   async loadIndex(signal?: AbortSignal): Promise<void> {
     if (this.indexLoaded) return;
+    const treePacks = await this.addIndexFiles(signal);
+    // Once the decoded index files are unreachable, so that their memory and the compaction's
+    // are not needed at the same time.
+    this.index.compactIfLarge();
+    await this.cache?.setTreePacks(treePacks);
+    this.indexLoaded = true;
+  }
+
+  /** Adds every index file's entries to the master index; returns the tree packs. */
+  private async addIndexFiles(signal?: AbortSignal): Promise<Set<string>> {
     const files = await this.readIndexFiles(signal);
     const superseded = new Set<string>();
     for (const f of files) for (const s of f.content.supersedes) superseded.add(s);
@@ -244,9 +254,7 @@ export class Repository {
       }
     }
     await this.resolveConflicts(conflicts, signal);
-    this.index.compact();
-    await this.cache?.setTreePacks(treePacks);
-    this.indexLoaded = true;
+    return treePacks;
   }
 
   /** Where `id` is read from: the master index's location, else an alternative one. */
