@@ -1,6 +1,7 @@
 /**
  * ParentTrees: the parent snapshot's directories, read ahead of the walk. Reading a tree blob is
- * a ranged read of a pack plus decryption; one directory at a time the walk would wait for each
+ * a ranged read of a pack, or a cut from a tree pack the repository holds whole
+ * (tree-packs.ts), plus decryption; one directory at a time the walk would wait for each
  * read in turn, so the subdirectories about to be walked are requested as soon as their parent
  * is known, and at most READ_AHEAD of them are held.
  *
@@ -10,7 +11,6 @@
 import { describeError, type BlobId } from '../../core/index.js';
 import type { Node } from '../format/index.js';
 import type { Repository } from '../repository/index.js';
-import { TreeReader } from './tree-reader.js';
 
 const READ_AHEAD = 32;
 
@@ -25,15 +25,11 @@ const NONE: ParentDir = { nodes: new Map(), tree: undefined };
 
 export class ParentTrees {
   private readonly ahead = new Map<BlobId, Promise<ParentDir>>();
-  private readonly reader: TreeReader;
-
   constructor(
     private readonly repo: Repository,
     private readonly onWarning: (message: string) => void,
-    signal: AbortSignal | undefined,
-  ) {
-    this.reader = new TreeReader(repo, signal);
-  }
+    private readonly signal: AbortSignal | undefined,
+  ) {}
 
   /** Starts reading these trees (the subdirectories the walk enters next), within the bound. */
   prefetch(trees: readonly (BlobId | undefined)[]): void {
@@ -65,7 +61,7 @@ export class ParentTrees {
 
   /** A tree's nodes in order, following its parts. */
   private async readInto(tree: BlobId, nodes: Map<string, Node>): Promise<void> {
-    const content = await this.reader.load(tree);
+    const content = await this.repo.loadTree(tree, this.signal);
     if ('parts' in content) for (const part of content.parts) await this.readInto(part, nodes);
     else for (const n of content.nodes) nodes.set(n.name.toString('latin1'), n);
   }

@@ -51,6 +51,7 @@ import {
 } from '../retention/index.js';
 import { BlobWriter, type BlobWriterOptions } from './blob-writer.js';
 import { adoptJournaledPacks, cacheJournal } from './pack-journal.js';
+import { TreePacks } from './tree-packs.js';
 import { readIndexFiles, type IndexFile } from './index-files.js';
 import { newRepositoryConfig, type NewConfigOptions } from './new-config.js';
 import { readSnapshot, readSnapshots, type SnapshotEntry } from './snapshot-files.js';
@@ -98,6 +99,8 @@ export class Repository {
   /** The local metadata cache `store` reads through, when the repository was opened with one. */
   readonly cache: CachingStore | undefined;
   private indexLoaded = false;
+  /** Whole tree packs held while trees are read (tree-packs.ts). */
+  private readonly treePacks: TreePacks;
 
   private constructor(
     store: ObjectStore,
@@ -115,6 +118,7 @@ export class Repository {
     const base = this.cache ?? store;
     // Retention outside the cache: every put still gets its lock before it reaches storage.
     this.store = this.objectLock ? new RetainingStore(base, this.objectLock) : base;
+    this.treePacks = new TreePacks(this.store, config.pack_size);
     this.idKey = Buffer.from(config.blob_id_key, 'base64');
     this.keys = { masterKey, idKey: this.idKey };
     this.chunkerKey = Buffer.from(config.chunker.key, 'base64');
@@ -368,12 +372,15 @@ export class Repository {
     loc: BlobLocation,
     signal?: AbortSignal,
   ): Promise<Buffer> {
-    const sealed = await this.store.get(
-      'pack',
-      loc.packId,
-      { offset: loc.offset, length: loc.length },
-      signal ? { signal } : {},
-    );
+    const held = type === 'tree' ? await this.treePacks.read(loc, signal) : undefined;
+    const sealed =
+      held ??
+      (await this.store.get(
+        'pack',
+        loc.packId,
+        { offset: loc.offset, length: loc.length },
+        signal ? { signal } : {},
+      ));
     return this.decodeBlob(type, id, sealed, loc.compression, loc.rawLength, `pack ${loc.packId}`);
   }
 
@@ -472,6 +479,7 @@ export class Repository {
    * (prune, forget, key remove) use this and never try to remove a locked object.
    */
   async deleteObject(kind: ObjectKind, name: string, signal?: AbortSignal): Promise<DeleteOutcome> {
+    if (kind === 'pack') this.treePacks.forget(name as PackId);
     if (this.store instanceof RetainingStore)
       return this.store.deleteUnlessRetained(kind, name, signal);
     await this.store.delete(kind, name, signal ? { signal } : {});
