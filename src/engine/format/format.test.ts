@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { isHoldfastError, type BlobId, type IndexId, type PackId } from '../../core/index.js';
-import { decodeIndexFile, encodeIndexFile } from './index-file.js';
+import { decodeIndexFile, encodeIndexFile, openIndexFile } from './index-file.js';
 import { decodePackHeader, encodePackHeader } from './pack-header.js';
 import type { PackEntry } from './pack-entry.js';
 import { openFile, sealFile } from './sealed-file.js';
@@ -74,6 +74,37 @@ void test('index file round trip with supersedes, and truncation is detected', (
   );
   assert.throws(
     () => decodeIndexFile(master, bytes.subarray(0, bytes.length - 1), 'i'),
+    (e) => isHoldfastError(e, 'INTEGRITY'),
+  );
+});
+
+void test('an opened index file gives counts and supersedes, checks everything, decodes alike', () => {
+  const content = {
+    supersedes: [id(77) as IndexId, id(78) as IndexId],
+    packs: [
+      { packId: id(9) as PackId, entries: entries(3) },
+      { packId: id(10) as PackId, entries: entries(5) },
+    ],
+    deletions: [{ packs: [id(3) as PackId], sessions: ['cd'.repeat(16)] }],
+  };
+  const bytes = encodeIndexFile(master, content);
+  const opened = openIndexFile(master, bytes, 'i');
+  assert.deepEqual(opened.supersedes, content.supersedes);
+  assert.equal(opened.packCount, 2);
+  assert.equal(opened.entryCount, 8);
+  assert.deepEqual(opened.decode(), decodeIndexFile(master, bytes, 'i'));
+  assert.deepEqual(opened.decode(), content);
+  // Damage inside the entries is found when the file is opened, not later when it is decoded:
+  // an entry's type code of 7 in a file sealed with the right key.
+  const plain = openFile(master, 'index', bytes, 'i');
+  const entryAt = 1 + 4 + 2 * 32 + 4 + 36;
+  plain[entryAt] = 7;
+  assert.throws(
+    () => openIndexFile(master, sealFile(master, 'index', plain), 'i'),
+    (e) => isHoldfastError(e, 'INTEGRITY') && /bad entry in pack 0+9\b/.test((e as Error).message),
+  );
+  assert.throws(
+    () => openIndexFile(master, bytes.subarray(0, bytes.length - 1), 'i'),
     (e) => isHoldfastError(e, 'INTEGRITY'),
   );
 });

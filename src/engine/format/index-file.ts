@@ -84,7 +84,53 @@ export function encodeIndexFile(masterKey: Buffer, content: IndexFileContent): B
 }
 
 export function decodeIndexFile(masterKey: Buffer, bytes: Buffer, what: string): IndexFileContent {
-  const buf = openFile(masterKey, 'index', bytes, what);
+  return decodeIndexPlaintext(openFile(masterKey, 'index', bytes, what), what);
+}
+
+/**
+ * An Index file authenticated and checked through, but not decoded into objects: loading a
+ * large index holds every file's plaintext (46 bytes per blob) and decodes one file at a time,
+ * instead of holding every file's entries as objects at once (≈ 176 bytes per blob).
+ */
+export interface IndexPlaintext {
+  readonly supersedes: readonly IndexId[];
+  readonly packCount: number;
+  readonly entryCount: number;
+  /** Decodes the whole file (cannot fail: it was checked when opened). */
+  decode(): IndexFileContent;
+}
+
+/** Opens and checks an Index file; damage throws INTEGRITY (or UNSUPPORTED_FORMAT) now. */
+export function openIndexFile(masterKey: Buffer, bytes: Buffer, what: string): IndexPlaintext {
+  const plaintext = openFile(masterKey, 'index', bytes, what);
+  const checked = parseIndex(plaintext, what, false);
+  let packCount = 0;
+  let entryCount = 0;
+  for (const count of checked.counts) {
+    packCount++;
+    entryCount += count;
+  }
+  return {
+    supersedes: checked.content.supersedes,
+    packCount,
+    entryCount,
+    decode: () => decodeIndexPlaintext(plaintext, what),
+  };
+}
+
+function decodeIndexPlaintext(buf: Buffer, what: string): IndexFileContent {
+  return parseIndex(buf, what, true).content;
+}
+
+/**
+ * Parses an Index file's plaintext, checking all of it; only with `build` are the entries and
+ * deletions turned into objects (`counts` gives each pack's entry count either way).
+ */
+function parseIndex(
+  buf: Buffer,
+  what: string,
+  build: boolean,
+): { content: IndexFileContent; counts: number[] } {
   const fail = (why: string): never => {
     throw new HoldfastError('INTEGRITY', `${what}: ${why}`);
   };
@@ -106,17 +152,21 @@ export function decodeIndexFile(masterKey: Buffer, bytes: Buffer, what: string):
   const packCount = buf.readUInt32LE(pos);
   pos += 4;
   const packs: IndexedPack[] = [];
+  const counts: number[] = [];
   for (let p = 0; p < packCount; p++) {
     need(36);
-    const packId = idFromBytes<PackId>(buf.subarray(pos, pos + 32));
     const count = buf.readUInt32LE(pos + 32);
+    counts.push(count);
+    const packAt = pos;
+    const packId = (): PackId => idFromBytes<PackId>(buf.subarray(packAt, packAt + 32));
     pos += 36;
     need(count * ENTRY_BYTES);
     const entries: PackEntry[] = [];
     for (let i = 0; i < count; i++, pos += ENTRY_BYTES) {
       const type = blobTypeFromCode(buf[pos]!);
       const compression = buf[pos + 1]!;
-      if (type === undefined || compression > 1) fail(`bad entry in pack ${packId}`);
+      if (type === undefined || compression > 1) fail(`bad entry in pack ${packId()}`);
+      if (!build) continue;
       entries.push({
         type: type!,
         compression: compression as CompressionCode,
@@ -126,7 +176,7 @@ export function decodeIndexFile(masterKey: Buffer, bytes: Buffer, what: string):
         id: idFromBytes<BlobId>(buf.subarray(pos + 14, pos + 46)),
       });
     }
-    packs.push({ packId, entries });
+    if (build) packs.push({ packId: packId(), entries });
   }
   need(4);
   const deletionCount = buf.readUInt32LE(pos);
@@ -146,8 +196,8 @@ export function decodeIndexFile(masterKey: Buffer, bytes: Buffer, what: string):
     const sessions: string[] = [];
     for (let i = 0; i < sc; i++, pos += SESSION_BYTES)
       sessions.push(buf.subarray(pos, pos + SESSION_BYTES).toString('hex'));
-    deletions.push({ packs: dp, sessions });
+    if (build) deletions.push({ packs: dp, sessions });
   }
   if (pos !== buf.length) fail('trailing bytes');
-  return { supersedes, packs, deletions };
+  return { content: { supersedes, packs, deletions }, counts };
 }

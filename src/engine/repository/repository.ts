@@ -52,7 +52,7 @@ import {
 import { BlobWriter, type BlobWriterOptions } from './blob-writer.js';
 import { adoptJournaledPacks, cacheJournal } from './pack-journal.js';
 import { TreePacks } from './tree-packs.js';
-import { readIndexFiles, type IndexFile } from './index-files.js';
+import { openIndexFiles, readIndexFiles, type IndexFile } from './index-files.js';
 import { newRepositoryConfig, type NewConfigOptions } from './new-config.js';
 import { readSnapshot, readSnapshots, type SnapshotEntry } from './snapshot-files.js';
 import { createKeyFile, newMasterKey, type KeyOwner } from './master-key.js';
@@ -217,9 +217,12 @@ export class Repository {
     this.indexLoaded = true;
   }
 
-  /** Adds every index file's entries to the master index; returns the tree packs. */
+  /**
+   * Adds every index file's entries to the master index; returns the tree packs. Files are
+   * decoded one at a time, so only one file's entries exist as objects at once.
+   */
   private async addIndexFiles(signal?: AbortSignal): Promise<Set<string>> {
-    const files = await this.readIndexFiles(signal);
+    const files = await openIndexFiles(this.store, this.masterKey, signal);
     const superseded = new Set<string>();
     for (const f of files) for (const s of f.content.supersedes) superseded.add(s);
     // Only files in effect: one already superseded says nothing about a prune running now.
@@ -231,25 +234,26 @@ export class Repository {
     let packs = 0;
     for (const f of files) {
       if (superseded.has(f.id)) continue;
-      packs += f.content.packs.length;
-      for (const p of f.content.packs) entries += p.entries.length;
+      packs += f.content.packCount;
+      entries += f.content.entryCount;
     }
     this.index.reserve(entries, packs);
     for (const f of files) {
       if (superseded.has(f.id)) continue;
+      const content = f.content.decode();
       // A pack holds blobs of one type (§9): its first entry says which.
-      for (const p of f.content.packs) if (p.entries[0]?.type === 'tree') treePacks.add(p.packId);
-      for (const p of f.content.packs)
+      for (const p of content.packs) if (p.entries[0]?.type === 'tree') treePacks.add(p.packId);
+      for (const p of content.packs)
         this.index.addPack(p.packId, p.entries, (e, first) =>
           this.noteAlternative(p.packId, e, first, conflicts),
         );
-      this.pendingDeletions.push(...(f.content.deletions ?? []));
+      this.pendingDeletions.push(...(content.deletions ?? []));
     }
     // Superseded files remain fallbacks for reading: a superseding index file that is damaged
     // or forged must not hide a blob an original index file locates (threat-model.md).
     for (const f of files) {
       if (!superseded.has(f.id)) continue;
-      for (const p of f.content.packs) {
+      for (const p of f.content.decode().packs) {
         for (const e of p.entries) {
           const first = this.index.lookup(e.id);
           if (first) this.noteAlternative(p.packId, e, first, conflicts);
