@@ -118,6 +118,7 @@ export class SortedEntries implements EntryTable {
     const b = (key[0]! << 8) | key[1]!;
     let lo = this.dir[b]!;
     let hi = this.dir[b + 1]!;
+    if (lo === hi) return -1;
     const k0 = key.readUInt32BE(2);
     const k1 = key.readUInt32BE(6);
     const k2 = key.readUInt32BE(10);
