@@ -23,10 +23,10 @@ import {
 } from '../../core/index.js';
 import { BLOB_TYPE_CODES, blobTypeFromCode } from './blob-type.js';
 import type { CompressionCode, PackEntry } from './pack-entry.js';
+import { IndexRecords, INDEX_ENTRY_BYTES as ENTRY_BYTES } from './index-records.js';
 import { openFile, sealFile } from './sealed-file.js';
 
 export const INDEX_VERSION = 1;
-const ENTRY_BYTES = 1 + 1 + 4 + 4 + 4 + 32;
 
 export interface IndexedPack {
   readonly packId: PackId;
@@ -96,7 +96,11 @@ export interface IndexPlaintext {
   readonly supersedes: readonly IndexId[];
   readonly packCount: number;
   readonly entryCount: number;
-  /** Decodes the whole file (cannot fail: it was checked when opened). */
+  /** Each pack's id and entries, read in place (nothing here can fail: the file was checked). */
+  eachPack(visit: (packId: PackId, records: IndexRecords) => void): void;
+  /** The pending deletions (few and small: decoded when the file was opened). */
+  deletions(): readonly PendingDeletion[];
+  /** Decodes the whole file into objects. */
   decode(): IndexFileContent;
 }
 
@@ -104,16 +108,20 @@ export interface IndexPlaintext {
 export function openIndexFile(masterKey: Buffer, bytes: Buffer, what: string): IndexPlaintext {
   const plaintext = openFile(masterKey, 'index', bytes, what);
   const checked = parseIndex(plaintext, what, false);
-  let packCount = 0;
-  let entryCount = 0;
-  for (const count of checked.counts) {
-    packCount++;
-    entryCount += count;
-  }
+  const entryCount = checked.counts.reduce((sum, n) => sum + n, 0);
   return {
     supersedes: checked.content.supersedes,
-    packCount,
+    packCount: checked.counts.length,
     entryCount,
+    eachPack: (visit) => {
+      checked.packsAt.forEach((at, p) =>
+        visit(
+          idFromBytes<PackId>(plaintext.subarray(at, at + 32)),
+          new IndexRecords(plaintext, at + 36, checked.counts[p]!),
+        ),
+      );
+    },
+    deletions: () => checked.content.deletions ?? [],
     decode: () => decodeIndexPlaintext(plaintext, what),
   };
 }
@@ -123,14 +131,15 @@ function decodeIndexPlaintext(buf: Buffer, what: string): IndexFileContent {
 }
 
 /**
- * Parses an Index file's plaintext, checking all of it; only with `build` are the entries and
- * deletions turned into objects (`counts` gives each pack's entry count either way).
+ * Parses an Index file's plaintext, checking all of it; only with `build` are the entries
+ * turned into objects (`counts` and `packsAt` give each pack's entry count and where
+ * its pack id starts, either way).
  */
 function parseIndex(
   buf: Buffer,
   what: string,
   build: boolean,
-): { content: IndexFileContent; counts: number[] } {
+): { content: IndexFileContent; counts: number[]; packsAt: number[] } {
   const fail = (why: string): never => {
     throw new HoldfastError('INTEGRITY', `${what}: ${why}`);
   };
@@ -153,10 +162,12 @@ function parseIndex(
   pos += 4;
   const packs: IndexedPack[] = [];
   const counts: number[] = [];
+  const packsAt: number[] = [];
   for (let p = 0; p < packCount; p++) {
     need(36);
     const count = buf.readUInt32LE(pos + 32);
     counts.push(count);
+    packsAt.push(pos);
     const packAt = pos;
     const packId = (): PackId => idFromBytes<PackId>(buf.subarray(packAt, packAt + 32));
     pos += 36;
@@ -196,8 +207,8 @@ function parseIndex(
     const sessions: string[] = [];
     for (let i = 0; i < sc; i++, pos += SESSION_BYTES)
       sessions.push(buf.subarray(pos, pos + SESSION_BYTES).toString('hex'));
-    if (build) deletions.push({ packs: dp, sessions });
+    deletions.push({ packs: dp, sessions });
   }
   if (pos !== buf.length) fail('trailing bytes');
-  return { content: { supersedes, packs, deletions }, counts };
+  return { content: { supersedes, packs, deletions }, counts, packsAt };
 }

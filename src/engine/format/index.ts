@@ -9,6 +9,7 @@ export * from './sealed-file.js';
 export * from './sealed-blob.js';
 export * from './pack-header.js';
 export * from './index-file.js';
+export * from './index-records.js';
 export * from './tree.js';
 export * from './snapshot.js';
 export * from './repository-config.js';

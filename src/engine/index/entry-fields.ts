@@ -26,8 +26,8 @@ export interface EntryFields {
 /** Read access to a table of entries numbered 0 … count−1. */
 export interface EntryTable {
   readonly count: number;
-  /** The entry holding `key` (a 32-byte id or its 16-byte prefix), or −1. */
-  find(key: Buffer): number;
+  /** The entry holding the key at `at` of `key` (an id or its 16-byte prefix), or −1. */
+  find(key: Buffer, at?: number): number;
   pack(i: number): number;
   offset(i: number): number;
   length(i: number): number;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import type { BlobId, PackId } from '../../core/index.js';
-import type { PackEntry } from '../format/index.js';
+import { encodeIndexFile, openIndexFile, type PackEntry } from '../format/index.js';
 import { MasterIndex, type BlobLocation } from './master-index.js';
 
 const idOf = (n: number): BlobId => createHash('sha256').update(String(n)).digest('hex') as BlobId;
@@ -169,4 +169,31 @@ void test('entries added after a compaction are found before and after the next 
   index.addPack('e'.repeat(64) as PackId, [entryFor(idOf(3), 999_999)]);
   assert.equal(index.lookup(idOf(3))?.offset, 3);
   assert.equal(index.size, n);
+});
+
+void test('entries read in place from an index file index like their objects; duplicates are reported', () => {
+  const master = Buffer.alloc(32, 7);
+  const packs = Array.from({ length: 5 }, (_, p) => ({
+    packId: idOf(-100 - p) as unknown as PackId,
+    entries: Array.from({ length: 50 }, (_, j) => entryFor(idOf(p * 50 + j), p * 1000 + j)),
+  }));
+  // The last pack repeats two blobs of the first at other places.
+  const repeated = [entryFor(idOf(3), 77_777), entryFor(idOf(4), 88_888)];
+  packs.push({ packId: 'f'.repeat(64) as PackId, entries: repeated });
+  const file = openIndexFile(master, encodeIndexFile(master, { supersedes: [], packs }), 'i');
+  const fromRecords = new MasterIndex();
+  const duplicates: [PackEntry, BlobLocation][] = [];
+  file.eachPack((packId, records) =>
+    fromRecords.addPackRecords(packId, records, (e, first) => duplicates.push([e, first])),
+  );
+  const fromObjects = new MasterIndex();
+  for (const p of packs) fromObjects.addPack(p.packId, p.entries);
+  assert.equal(fromRecords.size, 250);
+  assert.equal(fromRecords.packCount, 6);
+  for (let i = 0; i < 250; i++)
+    assert.deepEqual(fromRecords.lookup(idOf(i)), fromObjects.lookup(idOf(i)));
+  assert.deepEqual(duplicates, [
+    [repeated[0], fromObjects.lookup(idOf(3))],
+    [repeated[1], fromObjects.lookup(idOf(4))],
+  ]);
 });

@@ -17,7 +17,7 @@
  * the associated data), never return wrong bytes silently.
  */
 import { idToBytes, type BlobId, type PackId } from '../../core/index.js';
-import type { BlobType, CompressionCode, PackEntry } from '../format/index.js';
+import type { BlobType, CompressionCode, IndexRecords, PackEntry } from '../format/index.js';
 import {
   encodeWord,
   wordCompression,
@@ -96,10 +96,39 @@ export class MasterIndex {
         }
         continue;
       }
-      const recent = this.recent;
-      if (recent.count === recent.capacity && recent.count >= this.compactThreshold())
-        this.compact();
-      this.recent.add(key, fieldsOf(pack, e));
+      this.makeRoom();
+      this.recent.add(key, 0, fieldsOf(pack, e));
+    }
+  }
+
+  /**
+   * addPack for entries read in place from an index file: no object or id string per entry
+   * (only for duplicates, which `onDuplicate` sees as objects).
+   */
+  addPackRecords(
+    packId: PackId,
+    records: IndexRecords,
+    onDuplicate?: (entry: PackEntry, indexed: BlobLocation) => void,
+  ): void {
+    const pack = this.packs.number(packId);
+    const bytes = records.bytes;
+    for (let i = 0; i < records.count; i++) {
+      const at = records.idAt(i);
+      if (this.sorted.find(bytes, at) >= 0 || this.recent.find(bytes, at) >= 0) {
+        if (onDuplicate) {
+          const entry = records.entry(i);
+          const [table, j] = this.find(idToBytes(entry.id))!;
+          onDuplicate(entry, this.locationAt(table, j));
+        }
+        continue;
+      }
+      this.makeRoom();
+      this.recent.add(bytes, at, {
+        pack,
+        offset: records.offset(i),
+        length: records.length(i),
+        word: encodeWord(records.rawLength(i), records.type(i), records.compression(i)),
+      });
     }
   }
 
@@ -130,7 +159,7 @@ export class MasterIndex {
     if (table === this.recent) this.recent.set(i, fields);
     else if (!this.sorted.trySet(i, fields)) {
       // Too wide for the sorted table's fields: the rebuild lets the newer entry win.
-      this.recent.add(key, fields);
+      this.recent.add(key, 0, fields);
       this.compact();
     }
   }
@@ -150,8 +179,14 @@ export class MasterIndex {
     return this.sorted.memoryBytes() + this.recent.memoryBytes() + this.packs.memoryBytes();
   }
 
-  private compactThreshold(): number {
-    return Math.max(COMPACT_MIN, this.sorted.count / 8);
+  /** Before an addition: compacts instead of growing a hash table that is already large. */
+  private makeRoom(): void {
+    const recent = this.recent;
+    if (
+      recent.count === recent.capacity &&
+      recent.count >= Math.max(COMPACT_MIN, this.sorted.count / 8)
+    )
+      this.compact();
   }
 
   private find(key: Buffer): [EntryTable, number] | undefined {

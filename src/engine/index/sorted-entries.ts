@@ -114,15 +114,15 @@ export class SortedEntries implements EntryTable {
     return new SortedEntries(dir, keys, fields, widths, n);
   }
 
-  find(key: Buffer): number {
-    const b = (key[0]! << 8) | key[1]!;
+  find(key: Buffer, at = 0): number {
+    const b = (key[at]! << 8) | key[at + 1]!;
     let lo = this.dir[b]!;
     let hi = this.dir[b + 1]!;
     if (lo === hi) return -1;
-    const k0 = key.readUInt32BE(2);
-    const k1 = key.readUInt32BE(6);
-    const k2 = key.readUInt32BE(10);
-    const k3 = key.readUInt16BE(14);
+    const k0 = key.readUInt32BE(at + 2);
+    const k1 = key.readUInt32BE(at + 6);
+    const k2 = key.readUInt32BE(at + 10);
+    const k3 = key.readUInt16BE(at + 14);
     const keys = this.keys;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;

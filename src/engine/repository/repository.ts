@@ -218,8 +218,8 @@ export class Repository {
   }
 
   /**
-   * Adds every index file's entries to the master index; returns the tree packs. Files are
-   * decoded one at a time, so only one file's entries exist as objects at once.
+   * Adds every index file's entries to the master index; returns the tree packs. Entries are
+   * read in place from each file's plaintext, without an object per entry.
    */
   private async addIndexFiles(signal?: AbortSignal): Promise<Set<string>> {
     const files = await openIndexFiles(this.store, this.masterKey, signal);
@@ -240,14 +240,14 @@ export class Repository {
     this.index.reserve(entries, packs);
     for (const f of files) {
       if (superseded.has(f.id)) continue;
-      const content = f.content.decode();
-      // A pack holds blobs of one type (§9): its first entry says which.
-      for (const p of content.packs) if (p.entries[0]?.type === 'tree') treePacks.add(p.packId);
-      for (const p of content.packs)
-        this.index.addPack(p.packId, p.entries, (e, first) =>
-          this.noteAlternative(p.packId, e, first, conflicts),
+      f.content.eachPack((packId, records) => {
+        // A pack holds blobs of one type (§9): its first entry says which.
+        if (records.count > 0 && records.type(0) === 'tree') treePacks.add(packId);
+        this.index.addPackRecords(packId, records, (e, first) =>
+          this.noteAlternative(packId, e, first, conflicts),
         );
-      this.pendingDeletions.push(...(content.deletions ?? []));
+      });
+      this.pendingDeletions.push(...f.content.deletions());
     }
     // Superseded files remain fallbacks for reading: a superseding index file that is damaged
     // or forged must not hide a blob an original index file locates (threat-model.md).

@@ -56,6 +56,28 @@ void describe('tree packs held whole', () => {
     assert.equal(counted.calls('get') - before, 2);
   });
 
+  void it('a failed whole-pack download fails that read only; the next one fetches again', async () => {
+    // Opening and loading the index take a fixed number of gets; the one after the first tree's
+    // ranged read is the whole-pack download, which fails (no retries here).
+    const setup = (await open()).counted.calls('get');
+    const counted = new FaultyStore(new LocalStore(join(dir, 'repo')), {
+      rules: [{ operation: 'get', calls: [setup + 2] }],
+    });
+    const repo = await Repository.open(counted, 'pw');
+    await repo.loadIndex();
+    assert.equal(counted.calls('get'), setup);
+    await repo.loadBlob('tree', trees[0]!);
+    await assert.rejects(repo.loadBlob('tree', trees[1]!), (e) =>
+      isHoldfastError(e, 'STORAGE_UNAVAILABLE'),
+    );
+    for (const [i, id] of trees.entries())
+      assert.deepEqual(decodeTree(await repo.loadBlob('tree', id)), {
+        parts: [fakeId(i), fakeId(-i)],
+      });
+    // After the failure: one more whole download, then every tree from it.
+    assert.equal(counted.calls('get'), setup + 3);
+  });
+
   void it('reads a damaged pack by ranges: intact trees load, the damaged one fails', async () => {
     const packs = (await readdir(join(dir, 'repo', 'data'), { recursive: true })).filter((p) =>
       /[0-9a-f]{64}$/.test(p),
