@@ -127,6 +127,18 @@ settle_deletions() {
   sleep "$BENCH_SETTLE"
 }
 
+# The tools in the order of this repetition: as given in odd ones, reversed in even ones, so that
+# no tool always runs first after the deletions above (whoever does may still pay for them).
+rep_order() {
+  if [ $((REP % 2)) = 1 ]; then
+    echo "$@"
+  else
+    local reversed=() tool
+    for tool in "$@"; do reversed=("$tool" "${reversed[@]}"); done
+    echo "${reversed[@]}"
+  fi
+}
+
 restore_and_verify() {
   local tool=$1 scenario=$2 repo=$3 source=$4
   fresh_restore_dir
@@ -187,7 +199,7 @@ local_main() {
     for tool in $BENCH_TOOLS; do echo "$tool=$("${tool}_version" | head -n 1)"; done
   } >"$RESULTS/latest.env"
   for REP in $(seq 1 "$BENCH_REPS"); do
-    for tool in $BENCH_TOOLS; do run_tool "$tool"; done
+    for tool in $(rep_order $BENCH_TOOLS); do run_tool "$tool"; done
     settle_deletions
   done
   node "$BENCH_DIR/summarize.mjs" "$RAW" "$RESULTS/latest.env" "$RESULTS/latest.md"

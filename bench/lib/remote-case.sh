@@ -80,7 +80,7 @@ remote_main() {
     rgw_up
     # Tools interleaved per target, so each pair runs in the same window of machine load.
     for target in s3 server; do
-      for tool in "${tools[@]}"; do run_remote "$tool" "$target"; done
+      for tool in $(rep_order "${tools[@]}"); do run_remote "$tool" "$target"; done
     done
     rgw_down
     settle_deletions
