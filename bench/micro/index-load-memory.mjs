@@ -49,6 +49,7 @@ if (!existsSync(join(dir, 'config'))) {
     owner: { username: 'bench', hostname: 'bench' },
     kdfCost: { N: 1024, r: 8, p: 1 },
   });
+  // Index files are written directly (no packs behind them), which needs the master key.
   const masterKey = repo['masterKey'];
   let n = 0;
   while (n < blobs) {

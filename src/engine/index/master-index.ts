@@ -6,9 +6,9 @@
  * tables: entries arrive in a HashedEntries table (O(1) insertion, 36 B plus hash slots and spare
  * capacity per entry) and are compacted into a SortedEntries table (14 B of key and 4–16 B of
  * location, no slots, no spare room; 23–27 B at default sizes). Loading the index compacts once
- * at its end when it holds at least 2^18 entries; a session that adds many blobs compacts again whenever its new entries would make
- * the hash table grow and number at least an eighth of the sorted ones, so rebuilding stays
- * linear overall. Pack ids live in a PackTable (≈ 2.8 B per blob at 13 blobs per pack).
+ * at its end when it holds at least 2^18 entries; a session that adds many blobs compacts again
+ * whenever its new entries would make the hash table grow and number at least an eighth of the
+ * sorted ones, so rebuilding stays linear overall. Pack ids live in a PackTable (≈ 2.8 B per blob at 13 blobs per pack).
  * Measured (bench/micro/index-memory.mjs, 10 million blobs): see the format spec, §17.
  *
  * Keying by a 128-bit prefix is safe because ids are keyed HMACs: nobody without the key can
@@ -88,16 +88,8 @@ export class MasterIndex {
   ): void {
     const pack = this.packs.number(packId);
     for (const e of entries) {
-      const key = idToBytes(e.id);
-      if (this.sorted.find(key) >= 0 || this.recent.find(key) >= 0) {
-        if (onDuplicate) {
-          const [table, i] = this.find(key)!;
-          onDuplicate(e, this.locationAt(table, i));
-        }
-        continue;
-      }
-      this.makeRoom();
-      this.recent.add(key, 0, fieldsOf(pack, e));
+      const found = this.insert(idToBytes(e.id), 0, fieldsOf(pack, e));
+      if (found && onDuplicate) onDuplicate(e, this.locationAt(...found));
     }
   }
 
@@ -111,24 +103,14 @@ export class MasterIndex {
     onDuplicate?: (entry: PackEntry, indexed: BlobLocation) => void,
   ): void {
     const pack = this.packs.number(packId);
-    const bytes = records.bytes;
     for (let i = 0; i < records.count; i++) {
-      const at = records.idAt(i);
-      if (this.sorted.find(bytes, at) >= 0 || this.recent.find(bytes, at) >= 0) {
-        if (onDuplicate) {
-          const entry = records.entry(i);
-          const [table, j] = this.find(idToBytes(entry.id))!;
-          onDuplicate(entry, this.locationAt(table, j));
-        }
-        continue;
-      }
-      this.makeRoom();
-      this.recent.add(bytes, at, {
+      const found = this.insert(records.bytes, records.idAt(i), {
         pack,
         offset: records.offset(i),
         length: records.length(i),
         word: encodeWord(records.rawLength(i), records.type(i), records.compression(i)),
       });
+      if (found && onDuplicate) onDuplicate(records.entry(i), this.locationAt(...found));
     }
   }
 
@@ -165,8 +147,7 @@ export class MasterIndex {
   }
 
   has(id: BlobId): boolean {
-    const key = idToBytes(id);
-    return this.sorted.find(key) >= 0 || this.recent.find(key) >= 0;
+    return this.find(idToBytes(id)) !== undefined;
   }
 
   lookup(id: BlobId): BlobLocation | undefined {
@@ -189,10 +170,22 @@ export class MasterIndex {
       this.compact();
   }
 
-  private find(key: Buffer): [EntryTable, number] | undefined {
-    let i = this.sorted.find(key);
+  /**
+   * Adds an entry whose key is at `at` of `key`, unless the key is indexed already: then the
+   * existing entry is returned and nothing changes (the first location wins).
+   */
+  private insert(key: Buffer, at: number, fields: EntryFields): [EntryTable, number] | undefined {
+    const found = this.find(key, at);
+    if (found) return found;
+    this.makeRoom();
+    this.recent.add(key, at, fields);
+    return undefined;
+  }
+
+  private find(key: Buffer, at = 0): [EntryTable, number] | undefined {
+    let i = this.sorted.find(key, at);
     if (i >= 0) return [this.sorted, i];
-    i = this.recent.find(key);
+    i = this.recent.find(key, at);
     return i >= 0 ? [this.recent, i] : undefined;
   }
 

@@ -28,7 +28,6 @@ import {
   sealJson,
   validateRepositoryConfig,
   type BlobType,
-  type PackEntry,
   type PendingDeletion,
   type RepositoryConfig,
   type Snapshot,
@@ -53,6 +52,7 @@ import { BlobWriter, type BlobWriterOptions } from './blob-writer.js';
 import { adoptJournaledPacks, cacheJournal } from './pack-journal.js';
 import { TreePacks } from './tree-packs.js';
 import { openIndexFiles, readIndexFiles, type IndexFile } from './index-files.js';
+import { addIndexFiles } from './index-loading.js';
 import { newRepositoryConfig, type NewConfigOptions } from './new-config.js';
 import { readSnapshot, readSnapshots, type SnapshotEntry } from './snapshot-files.js';
 import { createKeyFile, newMasterKey, type KeyOwner } from './master-key.js';
@@ -218,68 +218,23 @@ export class Repository {
   }
 
   /**
-   * Adds every index file's entries to the master index; returns the tree packs. Entries are
-   * read in place from each file's plaintext, without an object per entry.
+   * Adds every index file's entries to the master index (index-loading.ts), settles the
+   * entries that contradict each other, and returns the tree packs.
    */
   private async addIndexFiles(signal?: AbortSignal): Promise<Set<string>> {
     const files = await openIndexFiles(this.store, this.masterKey, signal);
-    const superseded = new Set<string>();
-    for (const f of files) for (const s of f.content.supersedes) superseded.add(s);
+    const added = addIndexFiles(files, this.index, this.alternatives);
     // Only files in effect: one already superseded says nothing about a prune running now.
-    for (const f of files) if (!superseded.has(f.id)) this.loadedIndexFiles.add(f.id);
-    for (const s of superseded) this.supersededIndexFiles.add(s);
-    const conflicts = new Set<BlobId>();
-    const treePacks = new Set<string>();
-    let entries = 0;
-    let packs = 0;
-    for (const f of files) {
-      if (superseded.has(f.id)) continue;
-      packs += f.content.packCount;
-      entries += f.content.entryCount;
-    }
-    this.index.reserve(entries, packs);
-    for (const f of files) {
-      if (superseded.has(f.id)) continue;
-      f.content.eachPack((packId, records) => {
-        // A pack holds blobs of one type (§9): its first entry says which.
-        if (records.count > 0 && records.type(0) === 'tree') treePacks.add(packId);
-        this.index.addPackRecords(packId, records, (e, first) =>
-          this.noteAlternative(packId, e, first, conflicts),
-        );
-      });
-      this.pendingDeletions.push(...f.content.deletions());
-    }
-    // Superseded files remain fallbacks for reading: a superseding index file that is damaged
-    // or forged must not hide a blob an original index file locates (threat-model.md).
-    for (const f of files) {
-      if (!superseded.has(f.id)) continue;
-      for (const p of f.content.decode().packs) {
-        for (const e of p.entries) {
-          const first = this.index.lookup(e.id);
-          if (first) this.noteAlternative(p.packId, e, first, conflicts);
-          else this.alternatives.add(e.id, { ...e, packId: p.packId });
-        }
-      }
-    }
-    await this.resolveConflicts(conflicts, signal);
-    return treePacks;
+    for (const id of added.inEffect) this.loadedIndexFiles.add(id);
+    for (const id of added.superseded) this.supersededIndexFiles.add(id);
+    this.pendingDeletions.push(...added.deletions);
+    await this.resolveConflicts(added.conflicts, signal);
+    return added.treePacks;
   }
 
   /** Where `id` is read from: the master index's location, else an alternative one. */
   locate(id: BlobId): BlobLocation | undefined {
     return this.index.lookup(id) ?? this.alternatives.get(id)[0];
-  }
-
-  private noteAlternative(
-    packId: PackId,
-    entry: PackEntry,
-    first: BlobLocation,
-    conflicts: Set<BlobId>,
-  ): void {
-    const location: BlobLocation = { ...entry, packId };
-    if (sameLocation(location, first)) return;
-    this.alternatives.add(entry.id, location);
-    if (contradicts(location, first)) conflicts.add(entry.id);
   }
 
   /**
