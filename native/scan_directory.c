@@ -265,9 +265,28 @@ typedef struct {
   napi_async_work work;
 } scan_t;
 
+/*
+ * opendir() with O_NOATIME where allowed (the owner, or CAP_FOWNER; EPERM otherwise): listing a
+ * directory for a backup must not move its atime, or the next backup of an unchanged tree would
+ * find the directory's node changed (see src/sources/fs/open-source-file.ts).
+ */
+static DIR *open_directory(const char *path) {
+  int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+  int fd = open(path, flags | O_NOATIME);
+  if (fd < 0 && errno == EPERM) fd = open(path, flags);
+  if (fd < 0) return NULL;
+  DIR *d = fdopendir(fd);
+  if (d == NULL) {
+    int saved = errno;
+    close(fd);
+    errno = saved;
+  }
+  return d;
+}
+
 static void scan_execute(napi_env env, void *data) {
   scan_t *scan = data;
-  DIR *d = opendir(scan->dir);
+  DIR *d = open_directory(scan->dir);
   if (d == NULL) {
     scan->err = errno;
     return;

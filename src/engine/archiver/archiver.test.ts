@@ -97,9 +97,6 @@ void describe('Archiver with file workers', () => {
   });
 
   void it('saves the same trees and blobs as reading on the main thread', async () => {
-    // Trees record access times: put them ahead of now, so relatime leaves them alone while the
-    // two passes read the files.
-    await freezeAccessTimes(root);
     const repo = await freshRepo();
     const inThread = await backup(repo, root, 0);
     const events: BackupEvent[] = [];
@@ -130,8 +127,22 @@ void describe('Archiver with file workers', () => {
     assert.ok(started <= done);
   });
 
+  void it('reading files and listing directories leaves their access times alone', async () => {
+    // Access times before modification times: under relatime the next read or listing would
+    // move them (unless the backup opens with O_NOATIME), and the next backup would find every
+    // node changed.
+    const paths = await pathsUnder(root);
+    await setAccessTimes(root, new Date(Date.UTC(2001, 0, 1)));
+    const before = await accessTimes(paths);
+    const repo = await freshRepo();
+    await backup(repo, root, 2);
+    await backup(repo, root, 0);
+    assert.deepEqual(await accessTimes(paths), before);
+  });
+
   void it('an unchanged re-backup reads no file and reuses every tree of its parent', async () => {
-    await freezeAccessTimes(root);
+    // No access times frozen here: the first backup's reads must not change what the second sees.
+    await setAccessTimes(root, new Date(Date.UTC(2001, 0, 1)));
     const repo = await freshRepo();
     const first = await backup(repo, root, 2);
     const writer = repo.writer();
@@ -175,16 +186,26 @@ async function freshRepoSharingKeys(repo: Repository): Promise<Repository> {
   });
 }
 
-/** Sets every access time under `dir` an hour ahead (mtime kept), so reading does not change it. */
-async function freezeAccessTimes(dir: string): Promise<void> {
-  const ahead = new Date(Date.now() + 3_600_000);
+/** Every path under `dir`, itself included. Listing moves directories' access times. */
+async function pathsUnder(dir: string): Promise<string[]> {
+  const paths: string[] = [];
   const visit = async (path: string): Promise<void> => {
-    const st = await lstat(path);
-    if (st.isSymbolicLink()) return;
-    if (st.isDirectory()) for (const name of await readdir(path)) await visit(join(path, name));
-    await utimes(path, ahead, st.mtime);
+    paths.push(path);
+    if ((await lstat(path)).isDirectory())
+      for (const name of await readdir(path)) await visit(join(path, name));
   };
   await visit(dir);
+  return paths;
+}
+
+/** Sets every access time under `dir`, itself included, to `atime` (mtime kept). */
+async function setAccessTimes(dir: string, atime: Date): Promise<void> {
+  for (const path of await pathsUnder(dir)) await utimes(path, atime, (await lstat(path)).mtime);
+}
+
+/** The access times of `paths` (nanoseconds), read with lstat alone. */
+async function accessTimes(paths: readonly string[]): Promise<bigint[]> {
+  return Promise.all(paths.map(async (p) => (await lstat(p, { bigint: true })).atimeNs));
 }
 
 /** The tree id of the backed-up directory itself (not of its ancestors). */

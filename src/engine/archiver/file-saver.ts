@@ -2,9 +2,9 @@
  * Reads one file, chunks it and saves its data blobs. Memory per file in flight is one read
  * buffer plus the chunker's window (≤ max chunk size), never the whole file.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { interrupted, throwIfAborted, type BlobId } from '../../core/index.js';
-import type { FsEntry } from '../../sources/index.js';
+import { openSourceFile, type FsEntry } from '../../sources/index.js';
 import { Chunker, type ChunkerParams } from '../chunker/index.js';
 import type { BlobWriter } from '../repository/index.js';
 
@@ -52,7 +52,7 @@ export async function saveFile(
   entry: FsEntry,
   ctx: FileSaverContext,
 ): Promise<SavedFile> {
-  const handle = await open(path, 'r');
+  const handle = await openSourceFile(path);
   try {
     return await ctx.chunkers.use((chunker) => readAndSave(handle, entry, chunker, ctx));
   } finally {

@@ -11,8 +11,10 @@
  * scratch (≈ max chunk size) and the arena (reportBytes, or one sealed chunk if larger).
  * Posted but unconsumed reports are bounded by the CreditGate window.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
 import { errnoCode, describeError, type BlobId } from '../../../core/index.js';
+// Not sources/index.js: a worker loads only what it uses (see .dependency-cruiser.cjs).
+import { openSourceFileSync } from '../../../sources/fs/open-source-file.js';
 import { Chunker } from '../../chunker/index.js';
 import { compressBlobView } from '../../compression/index.js';
 import { blobIdOf, SEAL_OVERHEAD } from '../../crypto/index.js';
@@ -79,7 +81,7 @@ export class JobRunner {
   private saveFile(task: FileTask, file: number, job: number): FileOutcome {
     let fd: number;
     try {
-      fd = openSync(Buffer.from(task.path, 'latin1'), 'r');
+      fd = openSourceFileSync(Buffer.from(task.path, 'latin1'));
     } catch (err) {
       return failed(file, err);
     }
