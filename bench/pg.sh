@@ -3,7 +3,7 @@
 #
 #   bash bench/pg.sh                      pgbench scale 100 (about 1.5 GB), 1 repetition
 #   BENCH_PG_SCALE=20 bash bench/pg.sh    smaller cluster: a sanity run in a minute or two
-#   BENCH_HOLDFAST=/path/to/dist/cli/main.js bash bench/pg.sh
+#   BENCH_HOLDFAST=/path/to/dist/bin/holdfast.js bash bench/pg.sh
 #
 # Needs root (the servers run as the postgres user). Installs pgbackrest and PostgreSQL from
 # Debian when missing, builds holdfast, makes a throwaway cluster on a random port with pgbench
@@ -38,7 +38,7 @@ BIN=$(dirname "$(compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' | sort -V | tail 
 if [ -z "${BENCH_HOLDFAST:-}" ]; then
   log "building holdfast"
   (cd "$ROOT" && npx tsc -p tsconfig.json >/dev/null) || true
-  BENCH_HOLDFAST="$ROOT/dist/cli/main.js"
+  BENCH_HOLDFAST="$ROOT/dist/bin/holdfast.js"
 fi
 
 W=$(mktemp -d /tmp/holdfast-pgbench-XXXXXX)
@@ -56,12 +56,12 @@ trap cleanup EXIT
 HF="$BENCH_HOLDFAST"
 if ! as_pg node "$HF" --version >/dev/null 2>&1; then
   mkdir -p "$W/hf"
-  for part in package.json dist build/Release/holdfast_native.node node_modules; do
+  for part in package.json dist build/Release node_modules; do
     mkdir -p "$W/hf/$(dirname "$part")"
     cp -r "$ROOT/$part" "$W/hf/$part"
   done
   chmod -R a+rX "$W/hf"
-  HF="$W/hf/dist/cli/main.js"
+  HF="$W/hf/dist/bin/holdfast.js"
 fi
 
 log "cluster: initdb, pgbench -i -s $SCALE"

@@ -4,7 +4,7 @@
 #   npm run bench                       full run: kernel tree, 3 repetitions (about an hour)
 #   BENCH_QUICK=1 npm run bench         small data, 1 repetition: a sanity run in a few minutes
 #   BENCH_REPS=5 BENCH_TOOLS="holdfast restic" npm run bench
-#   BENCH_HOLDFAST=/path/to/dist/cli/main.js   use that build instead of building this checkout
+#   BENCH_HOLDFAST=/path/to/dist/bin/holdfast.js   use that build instead of building this checkout
 #   BENCH_REMOTE=0 npm run bench        skip the remote case (S3 on Ceph RGW, repository server)
 #   BENCH_LOCAL=0 npm run bench         only the remote case
 #
@@ -68,7 +68,7 @@ build_holdfast() {
   if [ ! -d "$ROOT/node_modules" ]; then (cd "$ROOT" && npm ci --no-audit --no-fund); fi
   log "building holdfast"
   (cd "$ROOT" && npx tsc -p tsconfig.json)
-  BENCH_HOLDFAST="$ROOT/dist/cli/main.js"
+  BENCH_HOLDFAST="$ROOT/dist/bin/holdfast.js"
 }
 
 # Reads everything below the given paths so the timed step starts with a warm page cache.

@@ -12,6 +12,12 @@ export interface Io {
   /** True when stderr is a terminal: progress lines and prompts are allowed. */
   readonly interactive: boolean;
   readonly signal?: AbortSignal;
+  /**
+   * The file of the running holdfast binary, for commands that have another program run it
+   * again (pg restore's restore_command). Absent when run() is called in-process (tests): the
+   * compiled dist/cli/main.js is used then.
+   */
+  readonly binary?: string;
 }
 
 export function write(stream: Writable, text: string): void {

@@ -4,6 +4,7 @@
  * SIGINT/SIGTERM, which abort the running operation (exit 130); a second signal exits at once.
  */
 import { setMaxListeners } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { tuneAllocator } from '../sources/index.js';
 import { run } from './run.js';
 
@@ -49,6 +50,7 @@ const code = await run(process.argv.slice(2), {
   env: process.env,
   interactive: process.stderr.isTTY === true,
   signal: controller.signal,
+  binary: fileURLToPath(import.meta.url),
 });
 // Let stdout drain (large --json or dump output) before exiting.
 process.stdout.write('', () => process.exit(code));

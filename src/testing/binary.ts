@@ -1,5 +1,5 @@
 /**
- * The real holdfast binary (dist/cli/main.js) as a child process: for what only a process can
+ * The real holdfast binary (dist/bin/holdfast.js, built by scripts/bundle.mjs) as a child process: for what only a process can
  * show — signals (SIGKILL, SIGINT), exit codes as the shell sees them, another user's rights.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -11,8 +11,8 @@ import { cleanEnv } from './cli-harness.js';
 
 const execFileP = promisify(execFile);
 
-/** Absolute path of the compiled binary next to this file in dist/. */
-export const BINARY = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+/** Absolute path of the bundled binary, as `npm run build` writes it beside this file's dist/. */
+export const BINARY = fileURLToPath(new URL('../bin/holdfast.js', import.meta.url));
 
 export interface BinaryOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
@@ -95,7 +95,7 @@ export async function binaryUsableBy(user: string, scratch: string): Promise<str
     await cp(join(root, part), join(copy, part), { recursive: true });
   }
   await chmodReadable(copy);
-  const binary = join(copy, 'dist', 'cli', 'main.js');
+  const binary = join(copy, 'dist', 'bin', 'holdfast.js');
   const again = await runBinary(['--version'], { user, binary });
   if (again.code !== 0) throw new Error(`${user} cannot run ${binary}: ${again.stderr}`);
   return binary;

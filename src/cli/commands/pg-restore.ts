@@ -23,8 +23,11 @@ import type { RegisterCommand } from '../command-kit.js';
 import type { Context } from '../context.js';
 import { configVariables, dbContext, type ConfigFlags } from './db-context.js';
 
-/** The binary this CLI was loaded from: restore_command runs it again as the server's user. */
-const MAIN_JS = fileURLToPath(new URL('../main.js', import.meta.url));
+/**
+ * The compiled binary beside this module in dist/, for run() called in-process (Io.binary
+ * names the running binary otherwise): restore_command runs it again as the server's user.
+ */
+const COMPILED_MAIN_JS = fileURLToPath(new URL('../main.js', import.meta.url));
 
 interface Flags {
   targetDir: string;
@@ -99,7 +102,7 @@ function restoreCommand(ctx: Context, f: Flags, systemId: string | undefined): s
   const words =
     f.holdfastCommand !== undefined
       ? [f.holdfastCommand]
-      : [shellQuote(process.execPath), shellQuote(MAIN_JS)];
+      : [shellQuote(process.execPath), shellQuote(ctx.io.binary ?? COMPILED_MAIN_JS)];
   const args = ['-r', absoluteLocation(ctx.repositoryLocation())];
   const env = ctx.io.env;
   const configHasPassword = [

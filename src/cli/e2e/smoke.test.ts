@@ -1,5 +1,5 @@
 /**
- * Smoke test of the real binary, dist/cli/main.js, as a user's shell runs it: version, help,
+ * Smoke test of the real binary, dist/bin/holdfast.js, as a user's shell runs it: version, help,
  * init, backup, snapshots, restore, and exit codes as the parent process sees them.
  */
 import assert from 'node:assert/strict';
