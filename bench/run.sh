@@ -24,7 +24,10 @@ BENCH_REPS=${BENCH_REPS:-$([ "$BENCH_QUICK" = 1 ] && echo 1 || echo 3)}
 BENCH_TOOLS=${BENCH_TOOLS:-holdfast restic borg}
 # Restored trees are compared with their source (diff -r) in the first repetition.
 BENCH_VERIFY=${BENCH_VERIFY:-1}
-# Seconds to wait after deleting a repetition's restores (see settle_deletions).
+# Restores into a file system made for each one (1), or into directories of the work disk (0);
+# auto: 1 when running as root with loop devices (see fresh_restore_dir).
+BENCH_FRESH_FS=${BENCH_FRESH_FS:-auto}
+# Seconds to wait after deleting a repetition's restores, without fresh file systems.
 BENCH_SETTLE=${BENCH_SETTLE:-65}
 BENCH_LOCAL=${BENCH_LOCAL:-1}
 BENCH_REMOTE=${BENCH_REMOTE:-1}
@@ -110,17 +113,54 @@ repo_bytes() {
 # so unchanged files keep their inode and ctime, as on a real machine between two backups).
 reset_source() { rsync -a --delete "$BENCH_DATA/$1/" "$WORK/src/"; }
 
-# Restores go to fresh directories, deleted only between repetitions, followed by a pause: ext4's
-# inode allocator avoids inodes freed in roughly the last minute, so a restore that starts right
-# after a large `rm -rf` spends most of its time in the kernel (seen with perf: > 50 % of samples
-# in ext4_create's recently_deleted), whichever tool it is.
+# Each restore goes to a file system made for it: an ext4 image on a loop device (direct I/O, so
+# the image's pages are not cached twice), mounted, and removed after the step. Restoring into
+# the work disk instead made the first restore after a large `rm -rf` spend most of its time in
+# the kernel (ext4's inode allocator avoids inodes freed in roughly the last minute: > 50 % of
+# samples in ext4_create's recently_deleted with perf), whichever tool it was, so results
+# depended on the order of the tools. Without root or loop devices (BENCH_FRESH_FS=0), restores
+# go to fresh directories deleted between repetitions, followed by a pause of BENCH_SETTLE s.
 RESTORES=0
+RESTORE_DEV=""
+fresh_fs_usable() {
+  [ "$(id -u)" -eq 0 ] && command -v losetup >/dev/null && command -v mkfs.ext4 >/dev/null &&
+    losetup -f >/dev/null 2>&1
+}
+if [ "$BENCH_FRESH_FS" = auto ]; then
+  BENCH_FRESH_FS=$(fresh_fs_usable && echo 1 || echo 0)
+fi
 fresh_restore_dir() {
   RESTORES=$((RESTORES + 1))
   RESTORE_DIR="$WORK/restore-$RESTORES"
   mkdir -p "$RESTORE_DIR"
+  [ "$BENCH_FRESH_FS" = 1 ] || return 0
+  # Sparse: only what the restore writes takes space. 500k inodes fit the 200k-file tree.
+  truncate -s 16G "$RESTORE_DIR.img"
+  RESTORE_DEV=$(losetup --direct-io=on -f --show "$RESTORE_DIR.img")
+  mkfs.ext4 -q -F -N 500000 -E lazy_itable_init=0,lazy_journal_init=0 "$RESTORE_DEV"
+  mount "$RESTORE_DEV" "$RESTORE_DIR"
 }
+drop_restore_dir() {
+  [ "$BENCH_FRESH_FS" = 1 ] || return 0
+  umount "$RESTORE_DIR"
+  losetup -d "$RESTORE_DEV"
+  rm -f "$RESTORE_DIR.img"
+  rmdir "$RESTORE_DIR"
+}
+# On exit (an error included): no restore file system left mounted. remote-case.sh's trap calls it too.
+unmount_restores() {
+  local dir
+  for dir in "$WORK"/restore-*; do
+    mountpoint -q "$dir" 2>/dev/null || continue
+    local dev
+    dev=$(findmnt -n -o SOURCE "$dir")
+    umount "$dir" && losetup -d "$dev" 2>/dev/null
+  done
+  rm -f "$WORK"/restore-*.img
+}
+trap unmount_restores EXIT
 settle_deletions() {
+  [ "$BENCH_FRESH_FS" = 1 ] && return 0
   rm -rf "$WORK"/restore-*
   sync
   log "waiting ${BENCH_SETTLE}s for freed inodes to become reusable"
@@ -151,6 +191,7 @@ restore_and_verify() {
     diff -r --no-dereference "$source" "$RESTORE_DIR$source" >/dev/null ||
       { echo "error: $tool restored $source differently" >&2; exit 1; }
   fi
+  drop_restore_dir
 }
 
 run_tool() {
@@ -189,6 +230,8 @@ machine_env() {
   echo "memory=$(free -g | awk '/Mem:/{print $2}') GiB"
   echo "os=$(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r), node $(node --version)"
   echo "load=$(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min, at start)"
+  echo "restores=$([ "$BENCH_FRESH_FS" = 1 ] && echo "a fresh ext4 per restore (loop device)" ||
+    echo "directories on the work disk, ${BENCH_SETTLE}s pause after deletions")"
 }
 
 local_main() {

@@ -57,6 +57,7 @@ run_remote() {
     diff -r --no-dereference "$WORK/src" "$RESTORE_DIR$WORK/src" >/dev/null ||
       { echo "error: $tool restored $WORK/src from $label differently" >&2; exit 1; }
   fi
+  drop_restore_dir
   case "$target" in server) rm -rf "$REPO_SIZE" ;; esac
 }
 
@@ -65,7 +66,7 @@ remote_main() {
   for tool in $BENCH_TOOLS; do [ "$tool" = borg ] || tools+=("$tool"); done
   REMOTE_TMP=$(mktemp -d /tmp/hfbench.XXXXXX)
   RAW="$RESULTS/remote-latest.tsv"
-  trap 'rgw_down; repo_server_down; sshd_down; rm -rf "$REMOTE_TMP"' EXIT
+  trap 'rgw_down; repo_server_down; sshd_down; rm -rf "$REMOTE_TMP"; unmount_restores' EXIT
   repo_server_up
   sshd_up
   printf 'tool\tscenario\trep\twall_s\tuser_s\tsys_s\tpeak_rss_kib\trepo_bytes\n' >"$RAW"
