@@ -28,6 +28,36 @@ void test("'off', empty and incompressible data return undefined (store raw)", (
   assert.equal(compressBlob(randomBytes(64), 'max'), undefined);
 });
 
+void test('auto samples large blobs: compressible anywhere the samples reach is compressed', () => {
+  const size = 1 << 20;
+  const step = Math.floor((size - 4096) / 7);
+  // Random bytes with text from the middle onwards, and random bytes with text only where the
+  // fourth of eight evenly spaced samples lies.
+  const halves = Buffer.concat([randomBytes(size / 2), text.subarray(0, size / 2)]);
+  const island = randomBytes(size);
+  text.copy(island, 3 * step, 0, 4096);
+  for (const data of [halves, island]) {
+    const packed = compressBlob(data, 'auto');
+    assert.ok(packed !== undefined && packed.length < data.length);
+    assert.ok(decompressBlob(packed, data.length).equals(data));
+  }
+});
+
+void test('auto stores raw a large blob whose samples do not compress; max still tries it', () => {
+  // 64 KiB of text between two samples of otherwise random bytes: the samples miss it.
+  const size = 1 << 20;
+  const step = Math.floor((size - 4096) / 7);
+  const data = randomBytes(size);
+  text.copy(data, 4096 + 1024, 0, step - 4096 - 2048);
+  assert.equal(compressBlob(data, 'auto'), undefined);
+  const max = compressBlob(data, 'max');
+  assert.ok(max !== undefined && max.length < data.length);
+  // Below the sampling size, auto tries the whole blob.
+  const small = randomBytes(100_000);
+  text.copy(small, 50_000, 0, 20_000);
+  assert.ok((compressBlob(small, 'auto')?.length ?? Infinity) < small.length);
+});
+
 void test('corrupt input or a wrong recorded length is INTEGRITY', () => {
   const packed = compressBlob(text, 'auto')!;
   const flipped = Buffer.from(packed);

@@ -4,6 +4,11 @@
  * level 19 ~6 MB/s at 0.246. The level is not recorded in the repository (any zstd frame
  * decodes the same way), so these choices can change without a format change.
  *
+ * auto first tries samples of a large blob (looksCompressible): data already compressed or
+ * encrypted (media, archives, database pages of a compressed table) would otherwise cost a
+ * full zstd pass per blob for nothing — about 0.45 s of CPU per GiB here, a tenth of an
+ * incompressible backup's CPU. max always tries the whole blob.
+ *
  * Frames carry the content size but no zstd checksum: the sealed Blob's AEAD tag already
  * authenticates every byte, so a second checksum would only cost CPU and 4 bytes.
  *
@@ -17,6 +22,16 @@ import { HoldfastError } from '../../core/index.js';
 import type { CompressionMode } from './compression-mode.js';
 
 const LEVELS = { auto: 3, max: 19 } as const;
+
+/** Blobs at least this large are sampled first in mode auto; smaller ones are tried whole. */
+const SAMPLED_FROM = 128 * 1024;
+const SAMPLES = 8;
+const SAMPLE_SIZE = 4096;
+/**
+ * A sample that shrinks below this fraction counts as compressible. zstd makes random bytes a
+ * few bytes longer, and text of any kind shrinks far below it, even in 4 KiB.
+ */
+const SAMPLE_RATIO = 0.97;
 
 // Per process (per worker thread), one context per level: re-creating a context costs
 // allocations sized for the level, and switching one context between levels resizes it.
@@ -50,9 +65,25 @@ export function compressBlobView(data: Buffer, mode: CompressionMode): Buffer | 
   }
   const bound = binding.compressBound(data.length);
   if (scratch.length < bound) scratch = Buffer.allocUnsafe(bound);
+  if (mode === 'auto' && data.length >= SAMPLED_FROM && !looksCompressible(cctx, data, level))
+    return undefined;
   const length = cctx.compress(scratch, data, level);
   if (length >= data.length) return undefined;
   return scratch.subarray(0, length);
+}
+
+/**
+ * Whether any of SAMPLES evenly spaced SAMPLE_SIZE pieces of `data` compresses: about 3 % of the
+ * work of compressing it all. A blob whose compressible part lies wholly between the samples
+ * (less than an eighth of it) is stored raw — what is lost is at most that part's saving.
+ */
+function looksCompressible(cctx: binding.CCtx, data: Buffer, level: number): boolean {
+  const step = Math.floor((data.length - SAMPLE_SIZE) / (SAMPLES - 1));
+  for (let i = 0; i < SAMPLES; i++) {
+    const sample = data.subarray(i * step, i * step + SAMPLE_SIZE);
+    if (cctx.compress(scratch, sample, level) < SAMPLE_SIZE * SAMPLE_RATIO) return true;
+  }
+  return false;
 }
 
 /**
