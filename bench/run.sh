@@ -115,14 +115,13 @@ reset_source() { rsync -a --delete "$BENCH_DATA/$1/" "$WORK/src/"; }
 
 # Each restore goes to a file system made for it: an ext4 image on a loop device, mounted, and
 # removed after the step. (With direct I/O on the loop device, which spares caching the image's
-# pages twice, the 1 GiB restores of both tools took more system time and varied more.) Restoring into
-# the work disk instead made the first restore after a large `rm -rf` spend most of its time in
+# pages twice, the 1 GiB restores of both tools took more system time and varied more.)
+# Restoring into the work disk instead made the first restore after a large `rm -rf` spend most of its time in
 # the kernel (ext4's inode allocator avoids inodes freed in roughly the last minute: > 50 % of
 # samples in ext4_create's recently_deleted with perf), whichever tool it was, so results
 # depended on the order of the tools. Without root or loop devices (BENCH_FRESH_FS=0), restores
 # go to fresh directories deleted between repetitions, followed by a pause of BENCH_SETTLE s.
 RESTORES=0
-RESTORE_DEV=""
 fresh_fs_usable() {
   [ "$(id -u)" -eq 0 ] && command -v losetup >/dev/null && command -v mkfs.ext4 >/dev/null &&
     losetup -f >/dev/null 2>&1
@@ -137,27 +136,34 @@ fresh_restore_dir() {
   [ "$BENCH_FRESH_FS" = 1 ] || return 0
   # Sparse: only what the restore writes takes space. 500k inodes fit the 200k-file tree.
   truncate -s 16G "$RESTORE_DIR.img"
-  RESTORE_DEV=$(losetup -f --show "$RESTORE_DIR.img")
-  mkfs.ext4 -q -F -N 500000 -E lazy_itable_init=0,lazy_journal_init=0 "$RESTORE_DEV"
-  mount "$RESTORE_DEV" "$RESTORE_DIR"
+  local dev
+  dev=$(losetup -f --show "$RESTORE_DIR.img")
+  mkfs.ext4 -q -F -N 500000 -E lazy_itable_init=0,lazy_journal_init=0 "$dev"
+  mount "$dev" "$RESTORE_DIR"
+}
+# Unmounts the restore file system at DIR, frees its loop device and deletes its image.
+remove_restore_fs() {
+  local dir=$1 dev
+  if mountpoint -q "$dir" 2>/dev/null; then
+    dev=$(findmnt -n -o SOURCE "$dir")
+    umount "$dir"
+    losetup -d "$dev"
+  fi
+  rm -f "$dir.img"
 }
 drop_restore_dir() {
   [ "$BENCH_FRESH_FS" = 1 ] || return 0
-  umount "$RESTORE_DIR"
-  losetup -d "$RESTORE_DEV"
-  rm -f "$RESTORE_DIR.img"
+  remove_restore_fs "$RESTORE_DIR"
   rmdir "$RESTORE_DIR"
 }
-# On exit (an error included): no restore file system left mounted. remote-case.sh's trap calls it too.
+# On exit (an error included): no restore file system left mounted. remote-case.sh's trap calls
+# it too.
 unmount_restores() {
   local dir
   for dir in "$WORK"/restore-*; do
-    mountpoint -q "$dir" 2>/dev/null || continue
-    local dev
-    dev=$(findmnt -n -o SOURCE "$dir")
-    umount "$dir" && losetup -d "$dev" 2>/dev/null
+    [ -d "$dir" ] && remove_restore_fs "$dir"
   done
-  rm -f "$WORK"/restore-*.img
+  return 0
 }
 trap unmount_restores EXIT
 settle_deletions() {

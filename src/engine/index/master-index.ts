@@ -8,7 +8,8 @@
  * location, no slots, no spare room; 23–27 B at default sizes). Loading the index compacts once
  * at its end when it holds at least 2^18 entries; a session that adds many blobs compacts again
  * whenever its new entries would make the hash table grow and number at least an eighth of the
- * sorted ones, so rebuilding stays linear overall. Pack ids live in a PackTable (≈ 2.8 B per blob at 13 blobs per pack).
+ * sorted ones, so rebuilding stays linear overall. Pack ids live in a PackTable (≈ 2.8 B per
+ * blob at 13 blobs per pack).
  * Measured (bench/micro/index-memory.mjs, 10 million blobs): see the format spec, §17.
  *
  * Keying by a 128-bit prefix is safe because ids are keyed HMACs: nobody without the key can

@@ -20,23 +20,24 @@ const NOATIME = constants.O_NOATIME ?? 0;
 
 /** Synchronous form, for file workers (a syscall per call, no thread-pool hop). */
 export function openSourceFileSync(path: Buffer): number {
-  if (NOATIME !== 0) {
-    try {
-      return openSync(path, READ | NOATIME);
-    } catch (err) {
-      if (errnoCode(err) !== 'EPERM') throw err;
-    }
+  try {
+    return openSync(path, READ | NOATIME);
+  } catch (err) {
+    if (!deniedNoAtime(err)) throw err;
+    return openSync(path, READ);
   }
-  return openSync(path, READ);
 }
 
 export async function openSourceFile(path: Buffer): Promise<FileHandle> {
-  if (NOATIME !== 0) {
-    try {
-      return await open(path, READ | NOATIME);
-    } catch (err) {
-      if (errnoCode(err) !== 'EPERM') throw err;
-    }
+  try {
+    return await open(path, READ | NOATIME);
+  } catch (err) {
+    if (!deniedNoAtime(err)) throw err;
+    return open(path, READ);
   }
-  return open(path, READ);
+}
+
+/** EPERM for O_NOATIME: not the file's owner and no CAP_FOWNER; open it without the flag. */
+function deniedNoAtime(err: unknown): boolean {
+  return NOATIME !== 0 && errnoCode(err) === 'EPERM';
 }
