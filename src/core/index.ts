@@ -11,5 +11,6 @@ export * from './logger.js';
 export * from './map-limit.js';
 export * from './semaphore.js';
 export * from './duration.js';
+export * from './start-worker-thread.js';
 export * from './stop-workers.js';
 export * from './native-addon.js';

@@ -50,6 +50,8 @@ export class Packer {
   /**
    * Lays the blobs out in random order: the order in which a file's chunks were written would
    * otherwise let someone who sees pack sizes and offsets line up chunk sizes with known files.
+   * Finishing is final: the packer lets go of its parts, so that an upload in flight holds the
+   * pack once and not twice (the parts are often views that keep whole worker reports alive).
    */
   finish(masterKey: Buffer): { bytes: Buffer; entries: PackEntry[] } {
     const order = this.entries.map((_, i) => i);
@@ -67,6 +69,9 @@ export class Packer {
       offset += e.length;
     }
     const header = encodePackHeader(masterKey, entries);
-    return { bytes: Buffer.concat([...parts, header]), entries };
+    parts.push(header);
+    const bytes = Buffer.concat(parts, offset + header.length);
+    this.parts.length = 0;
+    return { bytes, entries };
   }
 }

@@ -15,8 +15,8 @@
  * MAX_FILES_QUEUED entries (≈ 0.5 KB each). With 2 workers that is ≈ 80 + 64 + 1 MiB, whatever
  * the size of the files or the speed of the storage.
  */
-import { Worker } from 'node:worker_threads';
-import { HoldfastError, interrupted, type BlobId } from '../../../core/index.js';
+import type { Worker } from 'node:worker_threads';
+import { HoldfastError, interrupted, startWorkerThread, type BlobId } from '../../../core/index.js';
 import type { FsEntry } from '../../../sources/index.js';
 import type { ChunkerParams } from '../../chunker/index.js';
 import type { BlobWriter } from '../../repository/index.js';
@@ -148,7 +148,7 @@ export class FileWorkerPool {
     const gate = CreditGate.create(CREDIT_WINDOW);
     const workerData: FileWorkerSetup = { ...this.setup, credit: gate.shared };
     // Beside this file in dist/: the compiled worker entry.
-    const worker = new Worker(new URL('./file-worker.js', import.meta.url), { workerData });
+    const worker = startWorkerThread(new URL('./file-worker.js', import.meta.url), workerData);
     const slot: Slot = { worker, gate, jobs: new Map(), chain: Promise.resolve() };
     worker.on('message', (msg: WorkerMessage) => this.onMessage(slot, msg));
     worker.on('error', (err) => this.fail(err));

@@ -5,10 +5,11 @@
  * QUEUED packs at a time, which bounds the pack bytes held: QUEUED × workers packs handed over,
  * plus one pack-sized read buffer per worker.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import {
   HoldfastError,
   interrupted,
+  startWorkerThread,
   stopWorkers,
   transferable,
   type PackId,
@@ -113,9 +114,10 @@ export class PackCheckPool {
 
   private startWorker(): Slot {
     // Beside this file in dist/: the compiled worker entry.
-    const worker = new Worker(new URL('./pack-check-worker.js', import.meta.url), {
-      workerData: this.setup,
-    });
+    const worker = startWorkerThread(
+      new URL('./pack-check-worker.js', import.meta.url),
+      this.setup,
+    );
     const slot: Slot = { worker, pending: new Map(), exited: false };
     worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
     worker.on('error', (err) => this.fail(err));

@@ -10,8 +10,14 @@
  * (bytes to write, plus a fixed cost per file: creating a small file costs about as much as
  * writing FILE_COST bytes), so a batch of a few large files does not leave the other worker idle.
  */
-import { Worker } from 'node:worker_threads';
-import { HoldfastError, interrupted, stopWorkers, transferable } from '../../../core/index.js';
+import type { Worker } from 'node:worker_threads';
+import {
+  HoldfastError,
+  interrupted,
+  startWorkerThread,
+  stopWorkers,
+  transferable,
+} from '../../../core/index.js';
 import type { BlobKeys } from '../../format/index.js';
 import {
   type BatchFile,
@@ -164,9 +170,7 @@ export class RestoreWorkerPool {
 
   private startWorker(): Slot {
     // Beside this file in dist/: the compiled worker entry.
-    const worker = new Worker(new URL('./restore-worker.js', import.meta.url), {
-      workerData: this.setup,
-    });
+    const worker = startWorkerThread(new URL('./restore-worker.js', import.meta.url), this.setup);
     const slot: Slot = { worker, posted: 0, load: 0, waiting: [], exited: false };
     worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
     worker.on('error', (err) => this.fail(err));
