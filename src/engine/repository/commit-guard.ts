@@ -23,13 +23,9 @@ export async function keepReusedPacksIndexed(
   /** Index files this session wrote itself: a prune may have replaced those too. */
   written: readonly string[] = [],
 ): Promise<number> {
-  const files = await repo.readIndexFiles(signal);
-  const present = new Set<string>(files.map((f) => f.id));
   const ours = new Set<string>([...repo.loadedIndexFiles, ...written]);
-  const replaced =
-    [...ours].some((id) => !present.has(id)) ||
-    files.some((f) => f.content.supersedes.some((s) => ours.has(s)));
-  if (!replaced) return 0;
+  if (!(await replacedSinceLoad(repo, ours, signal))) return 0;
+  const files = await repo.readIndexFiles(signal);
   const superseded = new Set<string>(files.flatMap((f) => f.content.supersedes));
   const current = new BlobIdSet();
   for (const f of files) {
@@ -72,4 +68,32 @@ export async function keepReusedPacksIndexed(
   const bytes = encodeIndexFile(repo.masterKeyForCheck(), { supersedes: [], packs });
   await repo.store.put('index', fileIdOf<IndexId>(bytes), bytes, signal ? { signal } : {});
   return packs.length;
+}
+
+/**
+ * Whether a prune replaced one of `ours` (index files in effect at the load, and those this
+ * session wrote): one is gone, or a file that appeared since supersedes one. Only files that
+ * appeared since the load are decoded: a file listed then supersedes none in effect then, and
+ * none can name a file written after it. A damaged new file answers yes, so that the caller
+ * looks at every file and at every blob (the full rules decide what the damage means).
+ */
+async function replacedSinceLoad(
+  repo: Repository,
+  ours: ReadonlySet<string>,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  const known = new Set<string>([...repo.listedIndexFiles, ...ours]);
+  let update;
+  try {
+    update = await repo.readIndexFilesExcept(known, signal);
+  } catch (err) {
+    const damage =
+      err instanceof HoldfastError &&
+      (err.code === 'INTEGRITY' || err.code === 'UNSUPPORTED_FORMAT');
+    if (damage) return true;
+    throw err;
+  }
+  const present = new Set<string>(update.listed);
+  if ([...ours].some((id) => !present.has(id))) return true;
+  return update.files.some((f) => f.content.supersedes.some((s) => ours.has(s)));
 }

@@ -28,12 +28,27 @@ export interface OpenedIndexFile {
 const READ_CONCURRENCY = 8;
 
 /** Every Index file, decoded. Damaged ones throw INTEGRITY naming the file. */
-export function readIndexFiles(
+export async function readIndexFiles(
   store: ObjectStore,
   masterKey: Buffer,
   signal?: AbortSignal,
 ): Promise<IndexFile[]> {
-  return readAll(store, (bytes, what) => decodeIndexFile(masterKey, bytes, what), signal);
+  return (await readAll(store, decoder(masterKey), new Set(), signal)).files;
+}
+
+/**
+ * The names of every Index file and, decoded, the files among them not in `known`: what a
+ * session that loaded the index needs to see what changed since, without decoding again what
+ * it already read. A damaged file is judged against the files read here only (its superseding
+ * file may be a known one), so a caller treats INTEGRITY as "look at everything".
+ */
+export function readIndexFilesExcept(
+  store: ObjectStore,
+  masterKey: Buffer,
+  known: ReadonlySet<string>,
+  signal?: AbortSignal,
+): Promise<ListedIndexFiles<IndexFileContent>> {
+  return readAll(store, decoder(masterKey), known, signal);
 }
 
 /** Every Index file, checked like readIndexFiles does, each to be decoded when needed. */
@@ -41,22 +56,34 @@ export function openIndexFiles(
   store: ObjectStore,
   masterKey: Buffer,
   signal?: AbortSignal,
-): Promise<OpenedIndexFile[]> {
-  return readAll(store, (bytes, what) => openIndexFile(masterKey, bytes, what), signal);
+): Promise<ListedIndexFiles<IndexPlaintext>> {
+  return readAll(store, (bytes, what) => openIndexFile(masterKey, bytes, what), new Set(), signal);
+}
+
+/** A listing of the Index files and those of them that were read. */
+export interface ListedIndexFiles<T> {
+  /** Every name listed, damaged files' too. */
+  readonly listed: readonly IndexId[];
+  readonly files: { readonly id: IndexId; readonly content: T }[];
 }
 
 type Opener<T> = (bytes: Buffer, what: string) => T;
 
+function decoder(masterKey: Buffer): Opener<IndexFileContent> {
+  return (bytes, what) => decodeIndexFile(masterKey, bytes, what);
+}
+
 async function readAll<T extends { readonly supersedes: readonly IndexId[] }>(
   store: ObjectStore,
   open: Opener<T>,
+  skip: ReadonlySet<string>,
   signal?: AbortSignal,
-): Promise<{ id: IndexId; content: T }[]> {
+): Promise<ListedIndexFiles<T>> {
   // A prune may replace index files between our listing and our reads; the replacement is
   // written before the old files are deleted, so listing again always finds a complete view.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await readAllOnce(store, open, signal);
+      return await readAllOnce(store, open, skip, signal);
     } catch (err) {
       if (!(err instanceof HoldfastError && err.code === 'NOT_FOUND') || attempt >= 5) throw err;
     }
@@ -66,31 +93,33 @@ async function readAll<T extends { readonly supersedes: readonly IndexId[] }>(
 async function readAllOnce<T extends { readonly supersedes: readonly IndexId[] }>(
   store: ObjectStore,
   open: Opener<T>,
+  skip: ReadonlySet<string>,
   signal?: AbortSignal,
-): Promise<{ id: IndexId; content: T }[]> {
+): Promise<ListedIndexFiles<T>> {
   const opt = signal ? { signal } : {};
-  const names: string[] = [];
-  for await (const info of store.list('index', opt)) names.push(info.name);
-  const read = await mapLimit(names, READ_CONCURRENCY, async (name) => {
+  const listed: IndexId[] = [];
+  for await (const info of store.list('index', opt)) listed.push(info.name as IndexId);
+  const toRead = listed.filter((name) => !skip.has(name));
+  const read = await mapLimit(toRead, READ_CONCURRENCY, async (name) => {
     throwIfAborted(signal);
     const bytes = await store.get('index', name, undefined, opt);
     try {
       if (fileIdOf(bytes) !== name)
         throw new HoldfastError('INTEGRITY', `index ${name}: content does not match its name`);
-      return { id: name as IndexId, content: open(bytes, `index ${name}`) };
+      return { id: name, content: open(bytes, `index ${name}`) };
     } catch (err) {
       const damage =
         err instanceof HoldfastError &&
         (err.code === 'INTEGRITY' || err.code === 'UNSUPPORTED_FORMAT');
       if (!damage) throw err;
-      return { id: name as IndexId, damage: err };
+      return { id: name, damage: err };
     }
   });
   // A damaged file that another file supersedes is ignored: on locked storage a forged or
   // damaged index cannot be deleted, and "repair index" can only supersede it.
-  const good: { id: IndexId; content: T }[] = [];
-  for (const r of read) if (r.content) good.push({ id: r.id, content: r.content });
-  const superseded = new Set(good.flatMap((r) => r.content.supersedes));
+  const files: { id: IndexId; content: T }[] = [];
+  for (const r of read) if (r.content) files.push({ id: r.id, content: r.content });
+  const superseded = new Set(files.flatMap((r) => r.content.supersedes));
   for (const r of read) if (r.damage && !superseded.has(r.id)) throw r.damage;
-  return good;
+  return { listed, files };
 }

@@ -28,6 +28,7 @@ import {
   sealJson,
   validateRepositoryConfig,
   type BlobType,
+  type IndexFileContent,
   type PendingDeletion,
   type RepositoryConfig,
   type Snapshot,
@@ -51,7 +52,13 @@ import {
 import { BlobWriter, type BlobWriterOptions } from './blob-writer.js';
 import { adoptJournaledPacks, cacheJournal } from './pack-journal.js';
 import { TreePacks } from './tree-packs.js';
-import { openIndexFiles, readIndexFiles, type IndexFile } from './index-files.js';
+import {
+  openIndexFiles,
+  readIndexFiles,
+  readIndexFilesExcept,
+  type IndexFile,
+  type ListedIndexFiles,
+} from './index-files.js';
 import { addIndexFiles } from './index-loading.js';
 import { newRepositoryConfig, type NewConfigOptions } from './new-config.js';
 import { readSnapshot, readSnapshots, type SnapshotEntry } from './snapshot-files.js';
@@ -86,6 +93,8 @@ export class Repository {
   readonly pendingDeletions: PendingDeletion[] = [];
   /** Index files read by loadIndex: lets a backup notice that a prune replaced some meanwhile. */
   readonly loadedIndexFiles = new Set<string>();
+  /** Every index file loadIndex listed (damaged and superseded ones too): what it has seen. */
+  readonly listedIndexFiles = new Set<string>();
   readonly idKey: Buffer;
   readonly chunkerKey: Buffer;
   /** masterKey and idKey together, as unsealBlob takes them (built once, not per blob). */
@@ -222,7 +231,8 @@ export class Repository {
    * entries that contradict each other, and returns the tree packs.
    */
   private async addIndexFiles(signal?: AbortSignal): Promise<Set<string>> {
-    const files = await openIndexFiles(this.store, this.masterKey, signal);
+    const { listed, files } = await openIndexFiles(this.store, this.masterKey, signal);
+    for (const id of listed) this.listedIndexFiles.add(id);
     const added = addIndexFiles(files, this.index, this.alternatives);
     // Only files in effect: one already superseded says nothing about a prune running now.
     for (const id of added.inEffect) this.loadedIndexFiles.add(id);
@@ -273,6 +283,14 @@ export class Repository {
   /** Every index file, decoded. Damaged ones throw INTEGRITY naming the file. */
   readIndexFiles(signal?: AbortSignal): Promise<IndexFile[]> {
     return readIndexFiles(this.store, this.masterKey, signal);
+  }
+
+  /** Every index file's name, and those not in `known` decoded (see readIndexFilesExcept). */
+  readIndexFilesExcept(
+    known: ReadonlySet<string>,
+    signal?: AbortSignal,
+  ): Promise<ListedIndexFiles<IndexFileContent>> {
+    return readIndexFilesExcept(this.store, this.masterKey, known, signal);
   }
 
   /** Reads, decrypts, decompresses and verifies one blob. */
