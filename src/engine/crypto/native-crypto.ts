@@ -32,6 +32,12 @@ export interface BlobCryptoAddon {
     out: Uint8Array,
     offset: number,
   ): number;
+  /**
+   * Copies `parts` back to back into `out` (exactly their total length) and resolves to the
+   * SHA-256 of the result as 64 hex digits; both run in the thread pool. Neither `parts` nor
+   * `out` may change until it settles.
+   */
+  joinFile(parts: readonly Uint8Array[], out: Uint8Array): Promise<string>;
 }
 
 export function blobCrypto(): BlobCryptoAddon {

@@ -7,7 +7,7 @@
  */
 import { HoldfastError, type BlobId, type IndexId, type PackId } from '../../core/index.js';
 import { compressBlobView, type CompressionMode } from '../compression/index.js';
-import { fileIdOf } from '../crypto/index.js';
+import { fileIdOf, joinFile } from '../crypto/index.js';
 import {
   COMPRESSION_NONE,
   COMPRESSION_ZSTD,
@@ -197,8 +197,8 @@ export class BlobWriter {
   }
 
   private async upload(packer: Packer): Promise<void> {
-    const { bytes, entries } = packer.finish(this.options.masterKey);
-    const packId = fileIdOf<PackId>(bytes);
+    const { parts, entries } = packer.finish(this.options.masterKey);
+    const { bytes, id: packId } = await joinFile<PackId>(parts);
     if (packer.type === 'tree' && !this.options.dryRun) this.options.cache?.markTreePack(packId);
     const pack: IndexedPack = { packId, entries };
     this.notDurable.push(pack);

@@ -50,10 +50,10 @@ export class Packer {
   /**
    * Lays the blobs out in random order: the order in which a file's chunks were written would
    * otherwise let someone who sees pack sizes and offsets line up chunk sizes with known files.
-   * Finishing is final: the packer lets go of its parts, so that an upload in flight holds the
-   * pack once and not twice (the parts are often views that keep whole worker reports alive).
+   * Returns the pack's parts in order — blobs, then the sealed header and trailer — for joinFile.
+   * Finishing is final: the packer lets go of its parts.
    */
-  finish(masterKey: Buffer): { bytes: Buffer; entries: PackEntry[] } {
+  finish(masterKey: Buffer): { parts: Buffer[]; entries: PackEntry[] } {
     const order = this.entries.map((_, i) => i);
     for (let i = order.length - 1; i > 0; i--) {
       const j = randomInt(i + 1);
@@ -68,10 +68,8 @@ export class Packer {
       parts.push(this.parts[i]!);
       offset += e.length;
     }
-    const header = encodePackHeader(masterKey, entries);
-    parts.push(header);
-    const bytes = Buffer.concat(parts, offset + header.length);
+    parts.push(encodePackHeader(masterKey, entries));
     this.parts.length = 0;
-    return { bytes, entries };
+    return { parts, entries };
   }
 }
