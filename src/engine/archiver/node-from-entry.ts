@@ -3,33 +3,35 @@ import type { BlobId } from '../../core/index.js';
 import type { FsEntry } from '../../sources/index.js';
 import type { Node } from '../format/index.js';
 
+/** Built by assignment, not conditional spreads: it runs for every entry of a backup. */
 export function nodeFromEntry(
   entry: FsEntry,
   extra: { content?: readonly BlobId[]; subtree?: BlobId } = {},
 ): Node {
-  return {
+  const node: { -readonly [K in keyof Node]: Node[K] } = {
     name: entry.name,
     type: entry.type,
     mode: entry.mode,
     uid: entry.uid,
     gid: entry.gid,
-    ...(entry.user !== undefined && { user: entry.user }),
-    ...(entry.group !== undefined && { group: entry.group }),
     mtimeNs: entry.mtimeNs,
     atimeNs: entry.atimeNs,
     ctimeNs: entry.ctimeNs,
     inode: entry.inode,
     deviceId: entry.deviceId,
     links: entry.links,
-    ...(entry.type === 'file' && { size: Number(entry.size) }),
-    ...(extra.content !== undefined && { content: extra.content }),
-    ...(extra.subtree !== undefined && { subtree: extra.subtree }),
-    ...(entry.linkTarget !== undefined && { linkTarget: entry.linkTarget }),
-    ...(entry.rdev !== undefined &&
-      (entry.type === 'dev' || entry.type === 'chardev') && { rdev: entry.rdev }),
-    ...(entry.xattrs !== undefined && entry.xattrs.length > 0 && { xattrs: entry.xattrs }),
-    ...(entry.sparse === true && { sparse: true }),
   };
+  if (entry.user !== undefined) node.user = entry.user;
+  if (entry.group !== undefined) node.group = entry.group;
+  if (entry.type === 'file') node.size = Number(entry.size);
+  if (extra.content !== undefined) node.content = extra.content;
+  if (extra.subtree !== undefined) node.subtree = extra.subtree;
+  if (entry.linkTarget !== undefined) node.linkTarget = entry.linkTarget;
+  if (entry.rdev !== undefined && (entry.type === 'dev' || entry.type === 'chardev'))
+    node.rdev = entry.rdev;
+  if (entry.xattrs !== undefined && entry.xattrs.length > 0) node.xattrs = entry.xattrs;
+  if (entry.sparse === true) node.sparse = true;
+  return node;
 }
 
 /**

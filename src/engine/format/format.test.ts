@@ -109,6 +109,66 @@ void test('an opened index file gives counts and supersedes, checks everything, 
   );
 });
 
+void test('trees encode to the exact bytes of the format (key order, optional fields, raw bytes)', () => {
+  // The encoding names the tree (its blob id): the same directory must encode to the same bytes
+  // in every version, or unchanged directories would stop deduplicating against old snapshots.
+  const base = {
+    mode: 0o644,
+    uid: 1000,
+    gid: 100,
+    mtimeNs: 1700000000123456789n,
+    atimeNs: 1700000001000000000n,
+    ctimeNs: 1700000002000000007n,
+    inode: 42n,
+    deviceId: 2049n,
+    links: 1,
+  };
+  const nodes: Node[] = [
+    {
+      ...base,
+      name: Buffer.from('a.txt'),
+      type: 'file',
+      user: 'alice',
+      group: 'staff',
+      size: 5,
+      content: [id(1) as BlobId, id(2) as BlobId],
+      sparse: true,
+      xattrs: [{ name: Buffer.from('user.k'), value: Buffer.from([0, 255]) }],
+    },
+    { ...base, name: Buffer.from('dev'), type: 'chardev', rdev: 259n },
+    {
+      ...base,
+      name: Buffer.from('dir'),
+      type: 'dir',
+      user: 'alice',
+      subtree: id(3) as BlobId,
+      links: 2,
+    },
+    {
+      ...base,
+      name: Buffer.from([0x6c, 0xff]),
+      type: 'symlink',
+      group: 'staff',
+      linkTarget: Buffer.from([0x2f, 0xfe]),
+    },
+    { ...base, name: Buffer.from('link'), type: 'symlink', linkTarget: Buffer.from('../a.txt') },
+  ];
+  const expected =
+    '{"nodes":[' +
+    [
+      '{"name":"a.txt","type":"file","mode":420,"uid":1000,"gid":100,"user":"alice","group":"staff","mtime_ns":"1700000000123456789","atime_ns":"1700000001000000000","ctime_ns":"1700000002000000007","inode":"42","device_id":"2049","links":1,"size":5,"content":["0000000000000000000000000000000000000000000000000000000000000001","0000000000000000000000000000000000000000000000000000000000000002"],"sparse":true,"xattrs":[{"name":"user.k","value":"AP8="}]}',
+      '{"name":"dev","type":"chardev","mode":420,"uid":1000,"gid":100,"mtime_ns":"1700000000123456789","atime_ns":"1700000001000000000","ctime_ns":"1700000002000000007","inode":"42","device_id":"2049","links":1,"rdev":"259"}',
+      '{"name":"dir","type":"dir","mode":420,"uid":1000,"gid":100,"user":"alice","mtime_ns":"1700000000123456789","atime_ns":"1700000001000000000","ctime_ns":"1700000002000000007","inode":"42","device_id":"2049","links":2,"subtree":"0000000000000000000000000000000000000000000000000000000000000003"}',
+      '{"name_raw":"bP8=","type":"symlink","mode":420,"uid":1000,"gid":100,"group":"staff","mtime_ns":"1700000000123456789","atime_ns":"1700000001000000000","ctime_ns":"1700000002000000007","inode":"42","device_id":"2049","links":1,"link_target_raw":"L/4="}',
+      '{"name":"link","type":"symlink","mode":420,"uid":1000,"gid":100,"mtime_ns":"1700000000123456789","atime_ns":"1700000001000000000","ctime_ns":"1700000002000000007","inode":"42","device_id":"2049","links":1,"link_target":"../a.txt"}',
+    ].join(',') +
+    ']}';
+  assert.equal(encodeTree({ nodes }).toString(), expected);
+  const decoded = decodeTree(Buffer.from(expected));
+  assert.ok('nodes' in decoded);
+  assert.deepEqual(decoded.nodes, nodes);
+});
+
 void test('trees keep non-UTF-8 names, link targets, xattrs and nanosecond times exactly', () => {
   const node: Node = {
     name: Buffer.from([0x66, 0xff, 0x6f]),
