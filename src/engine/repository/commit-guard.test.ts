@@ -64,7 +64,7 @@ void describe('keepReusedPacksIndexed', () => {
     return { store, session };
   }
 
-  it('decodes no Index file when none appeared since the load', async () => {
+  void it('decodes no Index file when none appeared since the load', async () => {
     const shared = randomBytes(3000);
     const { store, session } = await sessionAfterOneBackup(shared);
     const { tree, written } = await saveFile(session, Buffer.concat([shared, randomBytes(10)]));
@@ -74,7 +74,7 @@ void describe('keepReusedPacksIndexed', () => {
     assert.equal(store.count('list', 'index'), 1);
   });
 
-  it("decodes an Index another session wrote meanwhile, and leaves the snapshot's packs be", async () => {
+  void it("decodes an Index another session wrote meanwhile, and leaves the snapshot's packs be", async () => {
     const shared = randomBytes(3000);
     const { store, session } = await sessionAfterOneBackup(shared);
     const other = await Repository.open(store, 'pw');
@@ -85,7 +85,7 @@ void describe('keepReusedPacksIndexed', () => {
     assert.equal(store.count('get', 'index'), 1, "only the other session's Index");
   });
 
-  it('re-indexes a reused pack when a new Index supersedes a loaded one still present', async () => {
+  void it('re-indexes a reused pack when a new Index supersedes a loaded one still present', async () => {
     const shared = randomBytes(3000);
     const { store, session } = await sessionAfterOneBackup(shared);
     // A prune in progress: it wrote an Index superseding the loaded one (and listing nothing
