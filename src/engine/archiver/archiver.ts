@@ -128,7 +128,17 @@ export class Archiver {
       (message) => this.warnings.push({ path: '(parent snapshot)', message }),
       options.signal,
     );
-    this.directories = new DirectoryReader(options.signal ? { signal: options.signal } : {});
+    this.directories = new DirectoryReader({
+      ...(options.signal && { signal: options.signal }),
+      // The read-ahead may follow the walk below the directories it is told about when it can
+      // tell on its own which subdirectories the walk enters: not with --exclude-caches (known
+      // from a file's content) or --one-file-system (known from the target's device).
+      ...(options.excludeCaches !== true &&
+        options.oneFileSystem !== true && {
+          descend: (entry: FsEntry) =>
+            entry.type === 'dir' && options.exclude?.(entry.path, true) !== true,
+        }),
+    });
   }
 
   async archive(paths: readonly string[]): Promise<ArchiveResult> {

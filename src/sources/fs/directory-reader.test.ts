@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { DirectoryReader } from './directory-reader.js';
+import type { FsEntry } from './fs-entry.js';
 import { listDirectory } from './list-directory.js';
 import { joinPath } from './path-bytes.js';
 
@@ -39,16 +40,21 @@ void describe('DirectoryReader', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  for (const [parallel, ahead] of [
-    [4, 64],
-    [1, 2],
-    [2, 0],
+  const intoDirs = (e: FsEntry): boolean => e.type === 'dir';
+  for (const [parallel, ahead, descend] of [
+    [4, 64, undefined],
+    [1, 2, undefined],
+    [2, 0, undefined],
+    [4, 64, intoDirs],
+    [1, 2, intoDirs],
+    [4, 8, intoDirs],
   ] as const) {
-    void it(`gives the same listings as listDirectory (parallel ${parallel}, ahead ${ahead})`, async () => {
+    const how = `parallel ${parallel}, ahead ${ahead}${descend ? ', descending on its own' : ''}`;
+    void it(`gives the same listings as listDirectory (${how})`, async () => {
       const plain: string[] = [];
       const direct: Lister = { list: (d) => listDirectory(d), readAhead: () => undefined };
       await walk(direct, Buffer.from(root), plain);
-      const reader = new DirectoryReader({ parallel, ahead });
+      const reader = new DirectoryReader({ parallel, ahead, ...(descend && { descend }) });
       const seen: string[] = [];
       await walk(reader, Buffer.from(root), seen);
       assert.equal(seen.length, 156);
@@ -65,5 +71,57 @@ void describe('DirectoryReader', () => {
     reader.readAhead([missing]);
     await delay(20);
     await assert.rejects(reader.list(missing), { code: 'ENOENT' });
+  });
+
+  /** Waits until the reader has nothing running: its read-ahead count stops changing. */
+  async function settled(reader: DirectoryReader): Promise<number> {
+    let last = -1;
+    while (reader.readingAhead !== last) {
+      last = reader.readingAhead;
+      await delay(30);
+    }
+    return last;
+  }
+
+  void it('with descend, reads below an announced directory up to its bound, without being asked', async () => {
+    const plain = new DirectoryReader({ ahead: 8 });
+    plain.readAhead([Buffer.from(root)]);
+    assert.equal(await settled(plain), 1, 'without descend only what was announced');
+    const reader = new DirectoryReader({ ahead: 8, descend: intoDirs });
+    reader.readAhead([Buffer.from(root)]);
+    assert.equal(await settled(reader), 8);
+    const excluding = new DirectoryReader({
+      ahead: 200,
+      descend: (e) => e.type === 'dir' && !e.path.toString().endsWith('/d0'),
+    });
+    excluding.readAhead([Buffer.from(root)]);
+    // 156 directories; d0 at each level is left out with everything below it:
+    // 1 + 4 + 4·4 + 4·4·4 = 85 listings.
+    assert.equal(await settled(excluding), 85);
+  });
+
+  void it('drops listings read ahead that the walk went past, and lists on demand what it needs', async () => {
+    // The reader descends everywhere; the walk skips every d0 (an exclusion the reader was not
+    // told about), so listings below d0 are never taken.
+    const reader = new DirectoryReader({ ahead: 4, descend: intoDirs });
+    const seen: string[] = [];
+    const skipping: Lister = {
+      list: (d) => reader.list(d),
+      readAhead: (dirs) => reader.readAhead(dirs.filter((d) => !d.toString().endsWith('/d0'))),
+    };
+    const walkSkipping = async (dir: Buffer): Promise<void> => {
+      const listing = await skipping.list(dir);
+      seen.push(dir.toString());
+      const subdirs = listing.entries
+        .filter((e) => e.type === 'dir' && !e.path.toString().endsWith('/d0'))
+        .map((e) => e.path);
+      skipping.readAhead(subdirs);
+      for (const sub of subdirs) await walkSkipping(sub);
+    };
+    await walkSkipping(Buffer.from(root));
+    assert.equal(seen.length, 85);
+    // Without dropping them, the stale listings would fill the four places for good and every
+    // later directory would be listed on demand.
+    assert.ok(reader.listedOnDemand < 75, `${reader.listedOnDemand} listed on demand`);
   });
 });
