@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { DirectoryReader } from './directory-reader.js';
+import { DirectoryReader, walkOrder } from './directory-reader.js';
 import type { FsEntry } from './fs-entry.js';
 import { listDirectory } from './list-directory.js';
 import { joinPath } from './path-bytes.js';
@@ -100,28 +100,46 @@ void describe('DirectoryReader', () => {
     assert.equal(await settled(excluding), 85);
   });
 
-  void it('drops listings read ahead that the walk went past, and lists on demand what it needs', async () => {
-    // The reader descends everywhere; the walk skips every d0 (an exclusion the reader was not
-    // told about), so listings below d0 are never taken.
-    const reader = new DirectoryReader({ ahead: 4, descend: intoDirs });
-    const seen: string[] = [];
-    const skipping: Lister = {
-      list: (d) => reader.list(d),
-      readAhead: (dirs) => reader.readAhead(dirs.filter((d) => !d.toString().endsWith('/d0'))),
-    };
-    const walkSkipping = async (dir: Buffer): Promise<void> => {
-      const listing = await skipping.list(dir);
-      seen.push(dir.toString());
-      const subdirs = listing.entries
-        .filter((e) => e.type === 'dir' && !e.path.toString().endsWith('/d0'))
-        .map((e) => e.path);
-      skipping.readAhead(subdirs);
-      for (const sub of subdirs) await walkSkipping(sub);
-    };
-    await walkSkipping(Buffer.from(root));
-    assert.equal(seen.length, 85);
-    // Without dropping them, the stale listings would fill the four places for good and every
-    // later directory would be listed on demand.
-    assert.ok(reader.listedOnDemand < 75, `${reader.listedOnDemand} listed on demand`);
+  void it('starts nothing more while the listings read ahead hold aheadEntries entries', async () => {
+    const reader = new DirectoryReader({ aheadEntries: 5, descend: intoDirs });
+    reader.readAhead([Buffer.from(root)]);
+    // The root's listing (7 entries) is over the bound: its subdirectories are announced, not read.
+    assert.equal(await settled(reader), 1);
+    await reader.list(Buffer.from(root));
+    // Taken, it frees the bound: the next jobs start (at most `parallel` before any finishes).
+    const ahead = await settled(reader);
+    assert.ok(ahead >= 1 && ahead <= 4, `${ahead} read ahead`);
+  });
+
+  void it('drops listings read ahead that the walk went past once they fill every place', async () => {
+    const reader = new DirectoryReader({ ahead: 2 });
+    const d = (name: string): Buffer => Buffer.from(join(root, name));
+    // Read ahead for the walk, which then does not enter d0 and d1 (an exclusion the reader
+    // was not told about) but goes on to d2: both places are taken by listings it went past.
+    reader.readAhead([d('d0'), d('d1')]);
+    assert.equal(await settled(reader), 2);
+    await reader.list(d('d2'));
+    assert.equal(reader.readingAhead, 0, 'd0 and d1 sort before d2: dropped');
+    reader.readAhead([d('d3'), d('d4')]);
+    assert.equal(await settled(reader), 2, 'the places are free for what comes next');
+    await reader.list(d('d3'));
+    assert.equal(reader.listedOnDemand, 1, 'd3 was read ahead, d2 was not');
+    assert.equal(reader.readingAhead, 1, 'd4, still ahead of the walk, is kept');
+  });
+
+  void it('walkOrder is the order in which the depth-first walk lists directories', async () => {
+    const top = join(root, 'order');
+    for (const d of ['a/z/y', 'a-b', 'a.c/x', 'b', 'a0'])
+      await mkdir(join(top, d), { recursive: true });
+    const visited: string[] = [];
+    const direct: Lister = { list: (d) => listDirectory(d), readAhead: () => undefined };
+    await walk(direct, Buffer.from(top), visited);
+    const dirs = visited.map((line) => Buffer.from(line.slice(0, line.indexOf(':'))));
+    const sorted = [...dirs].sort(walkOrder);
+    assert.deepEqual(sorted.map(String), dirs.map(String));
+    // Byte order alone would put "a-b" (0x2d) before "a/z" (0x2f).
+    assert.ok(walkOrder(Buffer.from('/t/a/z'), Buffer.from('/t/a-b')) < 0);
+    assert.ok(walkOrder(Buffer.from('/t/a'), Buffer.from('/t/a/z')) < 0);
+    assert.equal(walkOrder(Buffer.from('/t/a'), Buffer.from('/t/a')), 0);
   });
 });

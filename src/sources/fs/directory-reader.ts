@@ -8,17 +8,18 @@
  *
  * What comes next in a depth-first walk is the children of the directory just listed, before
  * anything announced earlier. Announcements therefore go on a stack: the newest directory's
- * first child is read first. Bounds: at most `parallel` jobs at once and at most `ahead`
- * listings running or finished but not yet taken (so memory holds a bounded number of
- * listings); announcements beyond what can be read are simply listed on demand later, and the
- * stack forgets the oldest ones past a few thousand.
+ * first child is read first. Bounds: at most `parallel` jobs at once, at most `ahead` listings
+ * running or finished but not yet taken, and no new job while those hold `aheadEntries` entries
+ * (so memory is bounded whatever the directories' sizes); announcements beyond what can be read
+ * are simply listed on demand later, and the stack forgets the oldest ones past a few thousand.
  *
  * Told which subdirectories the walk descends into (`descend`), the reader also announces on its
  * own: each listing it reads ahead announces its subdirectories as soon as it is read. Without
  * that, the first subdirectory of every directory is announced only when the walk lists its
  * parent, right before the walk needs it, and the walk waits for it (measured on the kernel
  * tree: 2,000 of 5,100 listings were read on demand, 1,400 more were still running when taken).
- * A walk and the reader may then announce one directory twice; it is listed once.
+ * A walk and the reader may then announce one directory twice; it is listed once. A listing
+ * read ahead that the walk turns out not to need takes a place until the walk has gone past it.
  */
 import type { FsEntry } from './fs-entry.js';
 import {
@@ -30,22 +31,20 @@ import {
 export interface DirectoryReaderOptions extends ListDirectoryOptions {
   /** Listing jobs running at once (default 4, libuv's default pool size). */
   readonly parallel?: number;
-  /** Listings read ahead and not yet taken, at most (default 64). */
+  /** Listings read ahead and not yet taken, at most (default 256). */
   readonly ahead?: number;
+  /** Entries in listings read ahead and not yet taken, at most (default 100,000). */
+  readonly aheadEntries?: number;
   /**
    * The subdirectories the walk will list, of an entry of a listing: when given, listings read
-   * ahead announce them. It must leave out what the walk leaves out (excluded directories);
-   * a listing read ahead for nothing is dropped after a while, but takes a place until then.
+   * ahead announce them. It should leave out what the walk leaves out (excluded directories):
+   * a listing read ahead for nothing costs a scan and a place until the walk has gone past it.
    */
   readonly descend?: (entry: FsEntry) => boolean;
 }
 
 const MAX_ANNOUNCED = 4096;
-/**
- * A listing read ahead that the walk has not taken after this many `list` calls (× `ahead`) is
- * dropped: the walk went past it (a directory it did not descend into after all).
- */
-const STALE_AFTER = 4;
+const SLASH = 0x2f;
 
 interface Settled {
   readonly listing?: DirectoryListing;
@@ -53,9 +52,10 @@ interface Settled {
 }
 
 interface Started {
+  readonly dir: Buffer;
   readonly settled: Promise<Settled>;
-  /** `lists` when it started. */
-  readonly at: number;
+  /** Entries of its listing once read (counted in `held` while it waits to be taken). */
+  entries: number;
 }
 
 export class DirectoryReader {
@@ -73,18 +73,20 @@ export class DirectoryReader {
    */
   private readonly taken = new Set<string>();
   private running = 0;
-  /** `list` calls so far: the age of listings read ahead. */
-  private lists = 0;
   private onDemand = 0;
+  private readonly aheadEntries: number;
+  /** Entries of the finished listings in `started`. */
+  private held = 0;
 
   constructor(private readonly options: DirectoryReaderOptions = {}) {
     this.parallel = Math.max(1, options.parallel ?? 4);
-    this.ahead = Math.max(0, options.ahead ?? 64);
+    this.ahead = Math.max(0, options.ahead ?? 256);
+    this.aheadEntries = Math.max(0, options.aheadEntries ?? 100_000);
   }
 
   /** The listing of `dir`, read ahead or read now; rejects as listDirectory does. */
   async list(dir: Buffer): Promise<DirectoryListing> {
-    this.lists++;
+    if (this.started.size >= this.ahead || this.held >= this.aheadEntries) this.dropPassed(dir);
     const key = dir.toString('latin1');
     if (this.stacked.has(key)) this.taken.add(key);
     const early = this.started.get(key);
@@ -92,7 +94,7 @@ export class DirectoryReader {
       this.onDemand++;
       return listDirectory(dir, this.options);
     }
-    this.started.delete(key);
+    this.forget(key, early);
     this.pump();
     const settled = await early.settled;
     if (settled.listing === undefined) throw settled.error;
@@ -137,30 +139,37 @@ export class DirectoryReader {
   }
 
   private pump(): void {
-    this.dropStale();
     while (
       this.running < this.parallel &&
       this.started.size < this.ahead &&
+      this.held < this.aheadEntries &&
       this.announced.length > 0
     ) {
       const dir = this.announced.pop()!;
       const key = dir.toString('latin1');
       if (this.unstack(key) || this.started.has(key)) continue;
       this.running++;
-      const settled = listDirectory(dir, this.options).then(
-        (listing): Settled => {
-          this.announceBelow(listing);
-          return { listing };
-        },
-        (error: unknown): Settled => ({ error }),
-      );
-      this.started.set(key, {
-        settled: settled.finally(() => {
-          this.running--;
-          this.pump();
-        }),
-        at: this.lists,
-      });
+      const early: Started = {
+        dir,
+        entries: 0,
+        settled: listDirectory(dir, this.options)
+          .then(
+            (listing): Settled => {
+              if (this.started.get(key) === early) {
+                early.entries = listing.entries.length;
+                this.held += early.entries;
+              }
+              this.announceBelow(listing);
+              return { listing };
+            },
+            (error: unknown): Settled => ({ error }),
+          )
+          .finally(() => {
+            this.running--;
+            this.pump();
+          }),
+      };
+      this.started.set(key, early);
     }
   }
 
@@ -173,12 +182,36 @@ export class DirectoryReader {
     if (subdirs.length > 0) this.readAhead(subdirs);
   }
 
-  /** Drops the oldest listings read ahead that the walk has gone past, when they hold it up. */
-  private dropStale(): void {
-    if (this.started.size < this.ahead) return;
-    for (const [key, early] of this.started) {
-      if (this.lists - early.at <= STALE_AFTER * this.ahead) return;
-      this.started.delete(key);
-    }
+  /**
+   * Drops the listings read ahead that a depth-first walk now at `current` has gone past: it
+   * visits paths in walk order (walkOrder), so one that sorts before `current` and was not taken
+   * is one it did not enter (excluded after all, or gone). Called when the bounds are reached.
+   */
+  private dropPassed(current: Buffer): void {
+    for (const [key, early] of this.started)
+      if (walkOrder(early.dir, current) < 0) this.forget(key, early);
   }
+
+  private forget(key: string, early: Started): void {
+    this.started.delete(key);
+    this.held -= early.entries;
+  }
+}
+
+/**
+ * The order in which a depth-first walk that takes each directory's entries by name bytes visits
+ * paths: by components, each compared as bytes, a directory before what is below it. That is
+ * byte order with the separator below every other byte ("a/b" before "a-b").
+ */
+export function walkOrder(a: Buffer, b: Buffer): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x === y) continue;
+    if (x === SLASH) return -1;
+    if (y === SLASH) return 1;
+    return x - y;
+  }
+  return a.length - b.length;
 }
