@@ -155,11 +155,14 @@ export class DirectoryReader {
         settled: listDirectory(dir, this.options)
           .then(
             (listing): Settled => {
+              // Still waiting to be taken: it counts against the bound, and what is below it
+              // comes next. Taken already, the walk announces its subdirectories itself;
+              // dropped, the walk went past everything below it too.
               if (this.started.get(key) === early) {
                 early.entries = listing.entries.length;
                 this.held += early.entries;
+                this.announceBelow(listing);
               }
-              this.announceBelow(listing);
               return { listing };
             },
             (error: unknown): Settled => ({ error }),
