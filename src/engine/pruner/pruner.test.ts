@@ -1,33 +1,16 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import type { BlobId, SnapshotId } from '../../core/index.js';
+import type { SnapshotId } from '../../core/index.js';
 import { MemoryStore } from '../../storage/index.js';
-import { encodeTree, type Node } from '../format/index.js';
+import { fileNode } from '../../testing/file-node.js';
+import { encodeTree } from '../format/index.js';
 import { RepositoryLock } from '../lock/index.js';
 import { keepReusedPacksIndexed, Repository } from '../repository/index.js';
 import { checkRepository } from '../checker/index.js';
 import { prune } from './pruner.js';
 
 const cheap = { N: 1024, r: 8, p: 1 };
-
-function fileNode(name: string, content: BlobId[]): Node {
-  return {
-    name: Buffer.from(name),
-    type: 'file',
-    mode: 0o644,
-    uid: 0,
-    gid: 0,
-    mtimeNs: 1n,
-    atimeNs: 1n,
-    ctimeNs: 1n,
-    inode: 1n,
-    deviceId: 1n,
-    links: 1,
-    size: 0,
-    content,
-  };
-}
 
 /** Writes one snapshot of the given data blobs through the normal write path. */
 async function snapshotOf(repo: Repository, blobs: Buffer[]): Promise<SnapshotId> {

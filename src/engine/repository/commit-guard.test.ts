@@ -7,35 +7,18 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { BlobId, IndexId } from '../../core/index.js';
+import type { IndexId } from '../../core/index.js';
 import { LocalStore } from '../../storage/index.js';
 import { CountingStore } from '../../storage/testing/counting-store.js';
+import { fileNode } from '../../testing/file-node.js';
 import { makeTempDir, removeTempDir } from '../../testing/temp-dir.js';
 import { fileIdOf } from '../crypto/index.js';
-import { encodeIndexFile, encodeTree, type Node } from '../format/index.js';
+import { encodeIndexFile, encodeTree } from '../format/index.js';
 import { keepReusedPacksIndexed } from './commit-guard.js';
 import { Repository } from './repository.js';
 
 const owner = { username: 'u', hostname: 'h' };
 const cheap = { N: 1024, r: 8, p: 1 };
-
-function fileNode(name: string, content: BlobId[]): Node {
-  return {
-    name: Buffer.from(name),
-    type: 'file',
-    mode: 0o644,
-    uid: 0,
-    gid: 0,
-    mtimeNs: 1n,
-    atimeNs: 1n,
-    ctimeNs: 1n,
-    inode: 1n,
-    deviceId: 1n,
-    links: 1,
-    size: 0,
-    content,
-  };
-}
 
 /** Saves `data` and a tree naming it through `repo`'s writer; returns the tree and what it wrote. */
 async function saveFile(repo: Repository, data: Buffer) {

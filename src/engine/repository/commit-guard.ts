@@ -12,6 +12,7 @@ import { HoldfastError, type BlobId, type IndexId, type PackId } from '../../cor
 import { fileIdOf } from '../crypto/index.js';
 import { encodeIndexFile, type IndexedPack } from '../format/index.js';
 import { BlobIdSet } from '../index/index.js';
+import { readIndexFilesExcept } from './index-files.js';
 import { readPackHeader } from './pack-header-reader.js';
 import type { Repository } from './repository.js';
 
@@ -85,7 +86,7 @@ async function replacedSinceLoad(
   const known = new Set<string>([...repo.listedIndexFiles, ...ours]);
   let update;
   try {
-    update = await repo.readIndexFilesExcept(known, signal);
+    update = await readIndexFilesExcept(repo.store, repo.masterKeyForCheck(), known, signal);
   } catch (err) {
     const damage =
       err instanceof HoldfastError &&

@@ -28,7 +28,6 @@ import {
   sealJson,
   validateRepositoryConfig,
   type BlobType,
-  type IndexFileContent,
   type PendingDeletion,
   type RepositoryConfig,
   type Snapshot,
@@ -52,13 +51,7 @@ import {
 import { BlobWriter, type BlobWriterOptions } from './blob-writer.js';
 import { adoptJournaledPacks, cacheJournal } from './pack-journal.js';
 import { TreePacks } from './tree-packs.js';
-import {
-  openIndexFiles,
-  readIndexFiles,
-  readIndexFilesExcept,
-  type IndexFile,
-  type ListedIndexFiles,
-} from './index-files.js';
+import { openIndexFiles, readIndexFiles, type IndexFile } from './index-files.js';
 import { addIndexFiles } from './index-loading.js';
 import { newRepositoryConfig, type NewConfigOptions } from './new-config.js';
 import { readSnapshot, readSnapshots, type SnapshotEntry } from './snapshot-files.js';
@@ -283,14 +276,6 @@ export class Repository {
   /** Every index file, decoded. Damaged ones throw INTEGRITY naming the file. */
   readIndexFiles(signal?: AbortSignal): Promise<IndexFile[]> {
     return readIndexFiles(this.store, this.masterKey, signal);
-  }
-
-  /** Every index file's name, and those not in `known` decoded (see readIndexFilesExcept). */
-  readIndexFilesExcept(
-    known: ReadonlySet<string>,
-    signal?: AbortSignal,
-  ): Promise<ListedIndexFiles<IndexFileContent>> {
-    return readIndexFilesExcept(this.store, this.masterKey, known, signal);
   }
 
   /** Reads, decrypts, decompresses and verifies one blob. */
