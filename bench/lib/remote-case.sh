@@ -42,7 +42,7 @@ run_remote() {
   name="bench-$tool-r$REP-$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
   remote_location "$tool" "$target" "$name"
   location=$LOCATION
-  rm -rf "$WORK/restic-cache"
+  rm -rf "$WORK/restic-cache" "$WORK/holdfast-cache"
   "${tool}_init" "$location" >"$WORK/init.log" 2>&1 ||
     { echo "error: $tool init $location failed:" >&2; tail -n 20 "$WORK/init.log" >&2; exit 1; }
 

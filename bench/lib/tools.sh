@@ -7,6 +7,8 @@
 
 export HOLDFAST_PASSWORD=bench RESTIC_PASSWORD=bench BORG_PASSPHRASE=bench
 export RESTIC_CACHE_DIR="$WORK/restic-cache" BORG_BASE_DIR="$WORK/borg-home"
+# holdfast keeps its metadata and walk caches (docs/backends.md) beside restic's, not in $HOME.
+export HOLDFAST_CACHE_DIR="$WORK/holdfast-cache"
 export BORG_RELOCATED_REPO_ACCESS_IS_OK=yes BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes
 
 hf() { node "$BENCH_HOLDFAST" "$@"; }

@@ -16,7 +16,12 @@ import {
   ChunkerPool,
   summaryFrom,
   keepReusedPacksIndexed,
+  loadWalkCache,
+  saveWalkCache,
   targetTree,
+  walkContext,
+  WalkRecorder,
+  type WalkCache,
   type BackupEvent,
   type Node,
   type ProblemItem,
@@ -24,7 +29,7 @@ import {
   type Snapshot,
   type SnapshotEntry,
 } from '../engine/index.js';
-import { commandStream } from '../sources/index.js';
+import { accountFilesDigest, commandStream } from '../sources/index.js';
 import { VERSION } from './version.js';
 
 export interface StdinSource {
@@ -48,6 +53,11 @@ export interface BackupRequest {
   readonly dryRun?: boolean;
   /** Snapshot to use as parent instead of the latest matching one. */
   readonly parent?: SnapshotEntry | 'none';
+  /**
+   * Where walk caches live (one file per snapshot, engine/archiver/walk-cache.ts); none when
+   * undefined. Only used when the exclusions are known as patterns (`excludePatterns`).
+   */
+  readonly walkCacheDir?: string;
   readonly signal?: AbortSignal;
   readonly onEvent?: (event: BackupEvent) => void;
 }
@@ -80,6 +90,7 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
   let errors: ProblemItem[] = [];
   let warnings: ProblemItem[] = [];
   let parentId: SnapshotId | undefined;
+  let walk: Walk | undefined;
   if (req.stdin) {
     ({ tree, counters } = await backupStream(repo, writer, req.stdin, start, signal));
     paths = [`/${req.stdin.filename}`];
@@ -94,10 +105,13 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
         ? undefined
         : (req.parent ?? (await findParent(repo, req.hostname, req.paths, signal)));
     parentId = parent?.id;
+    walk = await openWalk(req, parentId);
     const archiver = new Archiver({
       repo,
       writer,
       ...(parent && { parentTree: parent.snapshot.tree }),
+      ...(walk?.cache && { walkCache: walk.cache }),
+      ...(walk && { walkRecorder: walk.recorder }),
       ...(req.exclude && { exclude: req.exclude }),
       ...(req.excludeCaches && { excludeCaches: true }),
       ...(req.oneFileSystem && { oneFileSystem: true }),
@@ -130,6 +144,10 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
   if (!req.dryRun) {
     await keepReusedPacksIndexed(repo, tree, signal, stats.indexesWritten);
     snapshotId = await repo.saveSnapshot(snapshot, signal);
+    if (walk)
+      await saveWalkCache(walk.dir, repo, snapshotId, walk.context, walk.recorder, parentId, (m) =>
+        repo.logger.warn(m),
+      );
   }
   return {
     snapshotId,
@@ -138,6 +156,39 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
     warnings,
     durationSeconds: (end.getTime() - start.getTime()) / 1000,
   };
+}
+
+interface Walk {
+  readonly dir: string;
+  readonly context: Buffer;
+  readonly cache: WalkCache | undefined;
+  readonly recorder: WalkRecorder;
+}
+
+/**
+ * The walk cache of the parent snapshot, and a recorder for this backup's. None for a dry run
+ * (no snapshot to record for) or when the exclusions are a predicate without patterns: the
+ * cache must know everything that shapes the trees.
+ */
+async function openWalk(
+  req: BackupRequest,
+  parentId: SnapshotId | undefined,
+): Promise<Walk | undefined> {
+  const dir = req.walkCacheDir;
+  if (dir === undefined || req.dryRun || (req.exclude && !req.excludePatterns)) return undefined;
+  const context = walkContext({
+    program: VERSION,
+    targets: targetTree(req.paths).targets,
+    excludePatterns: req.excludePatterns ?? [],
+    excludeCaches: req.excludeCaches === true,
+    oneFileSystem: req.oneFileSystem === true,
+    accounts: await accountFilesDigest(),
+  });
+  const cache =
+    parentId === undefined
+      ? undefined
+      : await loadWalkCache(dir, req.repo, parentId, context, (m) => req.repo.logger.warn(m));
+  return { dir, context, cache, recorder: new WalkRecorder() };
 }
 
 /** Fails when no target exists at all: there is nothing to snapshot (a missing one among others is a partial backup). */

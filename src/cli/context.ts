@@ -77,6 +77,11 @@ export class Context {
     return openRepository(location, password, await this.accessOptions(options));
   }
 
+  /** The local cache's root (--cache-dir, HOLDFAST_CACHE_DIR, ...); undefined with --no-cache. */
+  cacheRoot(): string | undefined {
+    return cacheRoot(this.flags, this.io.env);
+  }
+
   /** Store settings, logger, signal and (unless `cache: false`) the cache root for openRepository. */
   async accessOptions(options: { cache?: boolean } = {}): Promise<AccessOptions> {
     const cacheDir = options.cache === false ? undefined : cacheRoot(this.flags, this.io.env);

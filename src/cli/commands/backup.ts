@@ -1,6 +1,7 @@
 /** `holdfast backup`: files, stdin or a command's output into a new snapshot. */
 import type { Command } from 'commander';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { runBackup, scanTargets, type BackupOutcome, type ScanTotals } from '../../app/index.js';
 import { formatBytes, HoldfastError } from '../../core/index.js';
 import type { BackupEvent } from '../../engine/index.js';
@@ -76,6 +77,9 @@ export const registerBackup: RegisterCommand = (program, kit) => {
         ? (p: Buffer, isDir: boolean): boolean => matcher.matches(p, isDir)
         : undefined;
       const repo = await ctx.open();
+      // The walk cache lives beside the metadata cache, for local repositories too: it is this
+      // machine's note of its own directories, not a copy of repository objects.
+      const walkCacheRoot = ctx.cacheRoot();
       const progress = newProgressState();
       const totals: ScanTotals = { files: 0, bytes: 0, done: false };
       // The scan only feeds the progress line's totals: without a progress line (quiet, or
@@ -99,6 +103,9 @@ export const registerBackup: RegisterCommand = (program, kit) => {
             ...(opts.oneFileSystem && { oneFileSystem: true }),
             ...(opts.dryRun && { dryRun: true }),
             ...(opts.force && { parent: 'none' as const }),
+            ...(walkCacheRoot !== undefined && {
+              walkCacheDir: join(walkCacheRoot, repo.config.id, 'walk'),
+            }),
             ...(opts.stdin && {
               stdin: {
                 filename: opts.stdinFilename,

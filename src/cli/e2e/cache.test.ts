@@ -2,7 +2,8 @@
  * End to end: the local metadata cache with a repository on a holdfast repository server
  * (`rest:`). Listing twice fills the cache and gives the answers of --no-cache; a damaged cached
  * index is noticed, reported and replaced; a forgotten snapshot never comes back from the cache;
- * --no-cache and local repositories leave the cache directory alone.
+ * --no-cache and local repositories leave the cache directory alone. Backups keep a walk cache
+ * there (for local repositories too): one sealed file per snapshot, replaced by the next backup.
  */
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
@@ -114,6 +115,38 @@ void describe('local metadata cache', () => {
     await local.ok(['--cache-dir', unused, 'ls', 'latest']);
     await local.ok(['ls', 'latest'], { env: { HOLDFAST_CACHE_DIR: unused } });
     assert.equal(await exists(unused), false);
+  });
+
+  void it('keeps one walk cache per lineage for the next backup, local repositories too', async () => {
+    const repo = new CliRepo(join(tmp, 'walk-repo'));
+    await repo.init();
+    const cacheDir = join(tmp, 'walk-cache');
+    const env = { env: { HOLDFAST_CACHE_DIR: cacheDir } };
+    const walkFiles = async (): Promise<string[]> =>
+      readdir(join(cacheDir, (await readdir(cacheDir)).find(isHexId)!, 'walk'));
+    await repo.backup([data], env);
+    await repo.backup([data], env);
+    await repo.ok(['backup', '--dry-run', data], env);
+    const [, second] = await repo.snapshots();
+    // The second backup replaced the first one's; the dry run wrote none.
+    assert.deepEqual(await walkFiles(), [second!.id]);
+
+    // A damaged walk cache is reported, removed and replaced; the snapshot is unaffected.
+    const walk = join(cacheDir, (await readdir(cacheDir)).find(isHexId)!, 'walk', second!.id);
+    const bytes = await readFile(walk);
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
+    await writeFile(walk, bytes);
+    const leaf = join(data, 'dir', 'deeper', 'leaf');
+    await writeFile(leaf, 'leaf, changed\n');
+    const r = await repo.ok(['backup', data], env);
+    assert.match(r.stderr, /walk cache .* ignored and removed/);
+    const third = (await repo.snapshots()).at(-1)!;
+    assert.deepEqual(await walkFiles(), [third.id]);
+    assert.equal((await repo.ok(['dump', 'latest', leaf])).stdout, 'leaf, changed\n');
+
+    await repo.ok(['--no-cache', 'backup', data], env);
+    assert.deepEqual(await walkFiles(), [third.id], '--no-cache neither reads nor writes it');
+    await writeFile(leaf, 'leaf\n');
   });
 
   void it('works without caching when the cache directory cannot be created', async () => {

@@ -50,7 +50,11 @@ void describe('unreadable source files', () => {
     options = {
       user: USER,
       binary: await binaryUsableBy(USER, tmp),
-      env: { HOLDFAST_REPOSITORY: join(work, 'repo'), HOLDFAST_PASSWORD: 'pw of nobody' },
+      env: {
+        HOLDFAST_REPOSITORY: join(work, 'repo'),
+        HOLDFAST_PASSWORD: 'pw of nobody',
+        HOLDFAST_CACHE_DIR: join(work, 'cache'),
+      },
       cwd: work,
     };
     const init = await runBinary(['init'], options);
@@ -87,5 +91,13 @@ void describe('unreadable source files', () => {
     assert.equal(dump.stdout, 'readable\n');
     const check = await runBinary(['check', '--read-data'], options);
     assert.equal(check.code, 0, check.stderr);
+
+    // The next backup, with the first one's walk cache, tries the unreadable items again: a
+    // directory that left something out is never taken over from the cache.
+    const again = await runBinary(['backup', src], options);
+    assert.equal(again.code, 3, `${again.stdout}\n${again.stderr}`);
+    assert.ok(again.stderr.includes(join(src, 'unreadable.txt')), again.stderr);
+    assert.ok(again.stderr.includes(join(src, 'locked-dir')), again.stderr);
+    assert.doesNotMatch(again.stderr, /walk cache/);
   });
 });

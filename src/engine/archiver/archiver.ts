@@ -14,6 +14,7 @@
  * most the pool's queue (2048 files) ahead of the reading — plus the pool's bound (see
  * FileWorkerPool) and the open packs; never a whole file.
  */
+import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import {
   errnoCode,
@@ -33,6 +34,7 @@ import { nodeFromEntry, unchangedSinceParent } from './node-from-entry.js';
 import { TreeBuilder } from './tree-saver.js';
 import { ParentTrees, type ParentDir } from './parent-trees.js';
 import { sameNode } from './same-node.js';
+import type { WalkCache, WalkRecorder } from './walk-cache.js';
 import { FileWorkerPool } from './workers/file-worker-pool.js';
 
 export interface ArchiverOptions {
@@ -49,6 +51,10 @@ export interface ArchiverOptions {
   readonly fileConcurrency?: number;
   /** File worker threads; default os.availableParallelism(). 0 reads files on the main thread. */
   readonly workers?: number;
+  /** The parent snapshot's walk cache (walk-cache.ts): directories whose trees may be taken over. */
+  readonly walkCache?: WalkCache;
+  /** Receives every directory's listing digest and tree, for the next backup's walk cache. */
+  readonly walkRecorder?: WalkRecorder;
 }
 
 export interface ProblemItem {
@@ -93,6 +99,34 @@ function quiet<T>(promise: Promise<T>): Promise<T> {
 }
 
 const noop = (): void => undefined;
+
+/**
+ * Recorded instead of a listing digest for a directory whose tree left something out (an entry
+ * that could not be described or read): no listing hashes to it, so the next backup compares
+ * that directory entry by entry, but still finds its tree through the record.
+ */
+const NOT_REUSABLE = Buffer.alloc(32);
+
+const NO_PARENT: ParentDir = { nodes: new Map(), tree: undefined };
+
+/** What walking one directory found; the tree is decided once everything below it is saved. */
+interface DirWalk {
+  readonly parent: ParentDir;
+  /** The listing's digest; undefined for the directories on the way to the targets. */
+  readonly digest?: Buffer;
+  /** False when the listing left entries out (they could not be described). */
+  readonly complete: boolean;
+  /** Set when the listing equals the walk cache's: the recorded tree may be taken over. */
+  readonly reuse?: Reuse;
+}
+
+interface Reuse {
+  readonly tree: BlobId;
+  /** The directory's entries after exclusions, in tree order. */
+  readonly children: readonly FsEntry[];
+  /** Per child: its subtree, for the subdirectories walked. */
+  readonly subtrees: ReadonlyMap<number, Promise<BlobId>>;
+}
 
 /** Whether `nodes` are exactly the parent directory's nodes, in order. */
 function sameNodes(nodes: readonly Node[], parent: Map<string, Node>): boolean {
@@ -183,7 +217,7 @@ export class Archiver {
   ): Step<BlobId> {
     const nodes: Promise<Node | undefined>[] = [];
     const walked = this.walkVirtual(path, dir, parentTree, nodes);
-    return this.treeStep(walked, nodes);
+    return this.treeStep(path, walked, nodes);
   }
 
   private async walkVirtual(
@@ -191,7 +225,7 @@ export class Archiver {
     dir: TargetDir,
     parentTree: BlobId | undefined,
     nodes: Promise<Node | undefined>[],
-  ): Promise<ParentDir> {
+  ): Promise<DirWalk> {
     const parentDir = await this.parents.get(parentTree);
     const parents = parentDir.nodes;
     const names = [...dir.children.keys()]
@@ -224,7 +258,7 @@ export class Archiver {
       nodes.push(quiet(step.result));
       if (step.walked) await step.walked;
     }
-    return parentDir;
+    return { parent: parentDir, complete: true };
   }
 
   private archiveEntry(
@@ -241,17 +275,19 @@ export class Archiver {
         const sub = this.crossesDevice(entry, rootDevice)
           ? finished(this.saveTree([]))
           : this.archiveDir(path, parent?.subtree, rootDevice);
-        const result = sub.result.then((subtree) => {
-          if (!parent || parent.type !== 'dir') this.counters.dirsNew++;
-          else if (parent.subtree === subtree) this.counters.dirsUnmodified++;
-          else this.counters.dirsChanged++;
-          return nodeFromEntry(entry, { subtree });
-        });
+        const result = sub.result.then((subtree) => this.dirNode(entry, parent, subtree));
         return { walked: sub.walked, result };
       }
       default:
         return finished(Promise.resolve(nodeFromEntry(entry)));
     }
+  }
+
+  private dirNode(entry: FsEntry, parent: Node | undefined, subtree: BlobId): Node {
+    if (!parent || parent.type !== 'dir') this.counters.dirsNew++;
+    else if (parent.subtree === subtree) this.counters.dirsUnmodified++;
+    else this.counters.dirsChanged++;
+    return nodeFromEntry(entry, { subtree });
   }
 
   private archiveFile(
@@ -333,24 +369,37 @@ export class Archiver {
   ): Step<BlobId> {
     const nodes: Promise<Node | undefined>[] = [];
     const walked = this.walkDir(path, parentTree, rootDevice, nodes);
-    return this.treeStep(walked, nodes);
+    return this.treeStep(path, walked, nodes, rootDevice);
   }
 
   /**
    * The tree of a directory whose walk fills `nodes`. When every node equals the parent
-   * snapshot's, the parent's tree is reused without encoding it again. Reading on the main
-   * thread, a directory counts as walked only once its files are saved (the old bound on files
-   * in flight).
+   * snapshot's, the parent's tree is reused without encoding it again; when the walk cache
+   * vouched for the listing, its recorded tree is taken over if the subdirectories' trees are
+   * the recorded ones too. Reading on the main thread, a directory counts as walked only once
+   * its files are saved (the old bound on files in flight).
    */
   private treeStep(
-    walked: Promise<ParentDir | undefined>,
+    path: Buffer,
+    walked: Promise<DirWalk | undefined>,
     nodes: Promise<Node | undefined>[],
+    rootDevice = 0n,
   ): Step<BlobId> {
     const result = quiet(
-      walked.then(async (parent) => {
-        const all = (await Promise.all(nodes)).filter((n): n is Node => n !== undefined);
-        if (parent?.tree !== undefined && sameNodes(all, parent.nodes)) return parent.tree;
-        return this.saveTree(all);
+      walked.then(async (dir) => {
+        if (dir?.reuse) return this.takeOver(path, dir.reuse, dir.digest!, rootDevice);
+        const settled = await Promise.all(nodes);
+        const all = settled.filter((n): n is Node => n !== undefined);
+        const parent = dir?.parent;
+        const tree =
+          parent?.tree !== undefined && sameNodes(all, parent.nodes)
+            ? parent.tree
+            : await this.saveTree(all);
+        if (dir?.digest !== undefined) {
+          const whole = dir.complete && all.length === settled.length;
+          this.record(path, whole ? dir.digest : NOT_REUSABLE, tree);
+        }
+        return tree;
       }),
     );
     return { walked: this.pool ? walked.then(noop) : result.then(noop), result };
@@ -362,8 +411,10 @@ export class Archiver {
     parentTree: BlobId | undefined,
     rootDevice: bigint,
     nodes: Promise<Node | undefined>[],
-  ): Promise<ParentDir | undefined> {
-    const parentDir = this.parents.get(parentTree);
+  ): Promise<DirWalk | undefined> {
+    const recorded = this.options.walkCache?.get(path);
+    // Read the parent tree while the directory is listed, unless the walk cache may spare it.
+    const early = recorded === undefined ? this.parents.get(parentTree) : undefined;
     let listing;
     try {
       listing = await this.directories.list(path);
@@ -378,12 +429,35 @@ export class Archiver {
         (!cacheDir || child.name.equals(CACHEDIR_TAG)) &&
         this.options.exclude?.(join(path, child.name), child.type === 'dir') !== true,
     );
-    const parents = (await parentDir).nodes;
+    const subdirs = children.filter((c) => c.type === 'dir' && !this.crossesDevice(c, rootDevice));
+    this.directories.readAhead(subdirs.map((c) => join(path, c.name)));
+    const digest = listing.digest && this.listingDigest(listing.digest, rootDevice);
+    if (
+      recorded !== undefined &&
+      digest !== undefined &&
+      listing.errors.length === 0 &&
+      recorded.digest.equals(digest) &&
+      this.options.repo.index.has(recorded.tree)
+    ) {
+      const subtrees = await this.walkRecorded(path, children, rootDevice);
+      return {
+        parent: NO_PARENT,
+        digest,
+        complete: true,
+        reuse: { tree: recorded.tree, children, subtrees },
+      };
+    }
+    const parentDir = await (early ?? this.parents.get(parentTree));
+    const parents = parentDir.nodes;
     const parentOf = (child: FsEntry): Node | undefined =>
       parents.get(child.name.toString('latin1'));
-    const subdirs = children.filter((c) => c.type === 'dir' && !this.crossesDevice(c, rootDevice));
-    this.parents.prefetch(subdirs.map((c) => parentOf(c)?.subtree));
-    this.directories.readAhead(subdirs.map((c) => join(path, c.name)));
+    // Subdirectories the walk cache knows are likely taken over: their trees are read on demand.
+    const walkCache = this.options.walkCache;
+    this.parents.prefetch(
+      subdirs
+        .filter((c) => walkCache?.get(join(path, c.name)) === undefined)
+        .map((c) => parentOf(c)?.subtree),
+    );
     for (const child of children) {
       throwIfAborted(this.options.signal);
       const step = this.archiveEntry(join(path, child.name), child, parentOf(child), rootDevice);
@@ -391,7 +465,97 @@ export class Archiver {
       // Depth-first: a subdirectory is listed completely before the next entry.
       if (step.walked) await step.walked;
     }
-    return parentDir;
+    return {
+      parent: parentDir,
+      ...(digest && { digest }),
+      complete: listing.errors.length === 0,
+    };
+  }
+
+  /**
+   * The walk below a directory whose listing the walk cache vouched for: only its
+   * subdirectories are walked now (each with its own recorded tree as parent); its files wait
+   * until takeOver knows whether the recorded tree stands.
+   */
+  private async walkRecorded(
+    path: Buffer,
+    children: readonly FsEntry[],
+    rootDevice: bigint,
+  ): Promise<Map<number, Promise<BlobId>>> {
+    const subtrees = new Map<number, Promise<BlobId>>();
+    for (const [i, child] of children.entries()) {
+      if (child.type !== 'dir' || this.crossesDevice(child, rootDevice)) continue;
+      throwIfAborted(this.options.signal);
+      const childPath = join(path, child.name);
+      const step = this.archiveDir(
+        childPath,
+        this.options.walkCache?.get(childPath)?.tree,
+        rootDevice,
+      );
+      subtrees.set(i, quiet(step.result));
+      if (step.walked) await step.walked;
+    }
+    return subtrees;
+  }
+
+  /**
+   * The recorded tree when every subdirectory came out with its recorded tree; otherwise the
+   * directory is built as any other, from the recorded (parent) tree's nodes.
+   */
+  private async takeOver(
+    path: Buffer,
+    reuse: Reuse,
+    digest: Buffer,
+    rootDevice: bigint,
+  ): Promise<BlobId> {
+    const { children, subtrees } = reuse;
+    let same = true;
+    for (const [i, subtree] of subtrees) {
+      const recorded = this.options.walkCache?.get(join(path, children[i]!.name));
+      if ((await subtree) !== recorded?.tree) same = false;
+    }
+    if (same) {
+      for (const child of children) {
+        if (child.type === 'file') {
+          this.counters.filesUnmodified++;
+          this.fileDone(join(path, child.name), Number(child.size));
+        } else if (child.type === 'dir') {
+          this.counters.dirsUnmodified++;
+        }
+      }
+      this.record(path, digest, reuse.tree);
+      return reuse.tree;
+    }
+    const parent = await this.parents.get(reuse.tree);
+    const nodes: Promise<Node | undefined>[] = children.map((child, i) => {
+      const old = parent.nodes.get(child.name.toString('latin1'));
+      const subtree = subtrees.get(i);
+      if (subtree !== undefined) return subtree.then((id) => this.dirNode(child, old, id));
+      return this.archiveEntry(join(path, child.name), child, old, rootDevice).result;
+    });
+    const settled = await Promise.all(nodes);
+    const all = settled.filter((n): n is Node => n !== undefined);
+    const tree =
+      parent.tree !== undefined && sameNodes(all, parent.nodes)
+        ? parent.tree
+        : await this.saveTree(all);
+    this.record(path, all.length === settled.length ? digest : NOT_REUSABLE, tree);
+    return tree;
+  }
+
+  /**
+   * The listing digest as recorded. Under --one-file-system which subdirectories are walked also
+   * depends on the target's device, so that is part of it.
+   */
+  private listingDigest(digest: Buffer, rootDevice: bigint): Buffer {
+    if (this.options.oneFileSystem !== true) return digest;
+    const device = Buffer.alloc(8);
+    device.writeBigUInt64LE(BigInt.asUintN(64, rootDevice));
+    return createHash('sha256').update(digest).update(device).digest();
+  }
+
+  private record(path: Buffer, digest: Buffer, tree: BlobId): void {
+    this.options.walkRecorder?.add(path, { digest, tree });
   }
 
   private crossesDevice(entry: FsEntry, rootDevice: bigint): boolean {

@@ -10,3 +10,4 @@ export * from './file-saver.js';
 export * from './tree-saver.js';
 export * from './node-from-entry.js';
 export * from './backup-targets.js';
+export * from './walk-cache.js';

@@ -39,12 +39,17 @@ void test('equal nodes, including copies of their buffers, are the same', () => 
   assert.equal(sameNode({ ...base, sparse: false }, base), true);
 });
 
+void test('nodes differing only in access time are the same', () => {
+  assert.equal(sameNode(base, { ...base, atimeNs: 99n }), true);
+});
+
 void test('any differing field makes nodes differ', () => {
   const changes: Partial<Node>[] = [
     { name: Buffer.from('b') },
     { mode: 0o600 },
     { group: 'g' },
-    { atimeNs: 99n },
+    { mtimeNs: 99n },
+    { ctimeNs: 99n },
     { inode: 1n },
     { size: 4 },
     { content: [] },

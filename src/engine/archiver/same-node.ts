@@ -1,7 +1,14 @@
 /**
- * sameNode: whether two tree nodes record exactly the same metadata and content. When every node
- * of a directory equals the parent snapshot's, the parent's tree blob is reused as is — no
- * encoding, hashing or compressing — which is most of the cost of an unchanged backup's trees.
+ * sameNode: whether two tree nodes record the same metadata and content, access times aside.
+ * When every node of a directory equals the parent snapshot's, the parent's tree blob is reused
+ * as is — no encoding, hashing or compressing — which is most of the cost of an unchanged
+ * backup's trees.
+ *
+ * Access times are left out because anything that lists or reads a directory moves them (under
+ * relatime at least once a day: a nightly updatedb does, so does the copy that fills a backup
+ * source): counting them would make every directory look changed in every nightly backup. A
+ * reused tree therefore keeps the access times of the backup that saved it; a directory saved
+ * again for any other change records the ones seen now (repository-format.md §11.4).
  */
 import type { Node, XattrRecord } from '../format/index.js';
 
@@ -15,7 +22,6 @@ export function sameNode(a: Node, b: Node): boolean {
     a.user === b.user &&
     a.group === b.group &&
     a.mtimeNs === b.mtimeNs &&
-    a.atimeNs === b.atimeNs &&
     a.ctimeNs === b.ctimeNs &&
     a.inode === b.inode &&
     a.deviceId === b.deviceId &&

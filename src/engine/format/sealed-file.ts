@@ -21,6 +21,8 @@ export const SEALED_KINDS = {
   snapshot: 3,
   lock: 4,
   'pack-header': 5,
+  /** Never stored in a repository: the local walk cache (repository-format.md §2.5). */
+  'walk-cache': 6,
 } as const;
 export type SealedKind = keyof typeof SEALED_KINDS;
 

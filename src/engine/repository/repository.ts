@@ -25,6 +25,8 @@ import {
   unsealBlob,
   type BlobKeys,
   openJson,
+  openFile,
+  sealFile,
   sealJson,
   validateRepositoryConfig,
   type BlobType,
@@ -478,6 +480,19 @@ export class Repository {
 
   openLock(bytes: Buffer, what: string): unknown {
     return openJson(this.masterKey, 'lock', bytes, what);
+  }
+
+  /**
+   * Seals a walk cache (engine/archiver/walk-cache.ts) under this repository's key: the cache
+   * lives on the client's disk, and a tampered or foreign one must fail to open, not steer a
+   * backup into reusing trees.
+   */
+  sealWalkCache(plaintext: Uint8Array): Buffer {
+    return sealFile(this.masterKey, 'walk-cache', plaintext);
+  }
+
+  openWalkCache(bytes: Buffer, what: string): Buffer {
+    return openFile(this.masterKey, 'walk-cache', bytes, what);
   }
 
   /** Adds a key file for `password` that unlocks this repository's master key. */

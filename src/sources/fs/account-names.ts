@@ -4,6 +4,7 @@
  * spawned. Names are decoration stored next to the numeric ids, so an unreadable or missing file
  * simply yields no names. Accounts only known to NSS services (LDAP, sssd) are not resolved.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 
 export interface AccountFiles {
@@ -36,6 +37,22 @@ let system: AccountNames | undefined;
 export function systemAccountNames(): AccountNames {
   system ??= new AccountNames();
   return system;
+}
+
+/**
+ * SHA-256 of the system's account files as they are now (a missing file counts as empty): the
+ * owner names recorded in a backup depend on nothing else, so a walk cache keyed by it is never
+ * used across a change of names.
+ */
+export async function accountFilesDigest(files: AccountFiles = SYSTEM_FILES): Promise<Buffer> {
+  const hash = createHash('sha256');
+  for (const path of [files.passwd, files.group]) {
+    const text = await readFile(path).catch(() => Buffer.alloc(0));
+    const length = Buffer.alloc(8);
+    length.writeBigUInt64LE(BigInt(text.length));
+    hash.update(length).update(text);
+  }
+  return hash.digest();
 }
 
 async function readAccountFile(path: string): Promise<Map<number, string>> {

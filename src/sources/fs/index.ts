@@ -11,7 +11,12 @@
  */
 export type { ExtendedAttribute, FsEntry, FsEntryType } from './fs-entry.js';
 export { entryTypeOf, MODE_BITS } from './fs-entry.js';
-export { AccountNames, parseAccountFile, systemAccountNames } from './account-names.js';
+export {
+  AccountNames,
+  accountFilesDigest,
+  parseAccountFile,
+  systemAccountNames,
+} from './account-names.js';
 export type { AccountFiles } from './account-names.js';
 export { statEntry } from './stat-entry.js';
 export type { StatEntryOptions } from './stat-entry.js';

@@ -1,4 +1,5 @@
 /** listDirectory: a directory's entries in byte order, each described like statEntry does. */
+import { createHash } from 'node:crypto';
 import { lstatSync } from 'node:fs';
 import { getSystemErrorMap } from 'node:util';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -15,6 +16,14 @@ export interface DirectoryListing {
   readonly entries: FsEntry[];
   /** Entries that exist but could not be described; the listing goes on without them. */
   readonly errors: Array<{ path: Buffer; error: Error }>;
+  /**
+   * SHA-256 of everything the listing was built from but access times (names, the other lstat
+   * fields, link targets, extended attributes, in the order the directory returned them): equal
+   * digests mean listings equal but for access times, which a backup does not count as a change
+   * (engine/archiver/same-node.ts). The walk cache (engine/archiver/walk-cache.ts) compares them
+   * with the last backup's. Absent for statNames, which describes names its caller chose.
+   */
+  readonly digest?: Buffer;
 }
 
 export interface ListDirectoryOptions extends StatEntryOptions {
@@ -44,11 +53,14 @@ export async function listDirectory(
   throwIfAborted(options.signal);
   // One thread-pool job reads the directory and describes every entry (native/scan_directory.c):
   // the syscalls run beside the JavaScript work instead of on the main thread.
-  const scanned = decodeScan(await scanDirectory(dir));
+  const scan = await scanDirectory(dir);
   throwIfAborted(options.signal);
+  const atimes: number[] = [];
+  const scanned = decodeScan(scan, atimes);
   scanned.sort((x, y) => Buffer.compare(x.name, y.name));
   const owners = new OwnerNames(options);
-  const listing: DirectoryListing = { entries: [], errors: [] };
+  const digest = digestWithoutAccessTimes(scan, atimes);
+  const listing: DirectoryListing = { entries: [], errors: [], digest };
   for (const [i, entry] of scanned.entries()) {
     // A huge directory yields now and then instead of stalling worker reports and uploads.
     if (i > 0 && i % 1024 === 0) await nextTurn();
@@ -67,6 +79,13 @@ export async function listDirectory(
     }
   }
   return listing;
+}
+
+/** SHA-256 of a scan buffer whose access times (12 bytes at each offset) read as zeros. */
+function digestWithoutAccessTimes(scan: Buffer, atimes: readonly number[]): Buffer {
+  const masked = Buffer.from(scan);
+  for (const at of atimes) masked.fill(0, at, at + 12);
+  return createHash('sha256').update(masked).digest();
 }
 
 /** An Error like Node's own fs errors ("EACCES: permission denied, lstat '/x'", code, syscall). */

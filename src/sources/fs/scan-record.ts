@@ -31,8 +31,12 @@ export type ScannedEntry =
 const SYSCALLS = ['lstat', 'readlink', 'llistxattr', 'lgetxattr'] as const;
 const NS = 1_000_000_000n;
 
-/** Every record of `buf`, in the directory's order. Throws on a malformed buffer (a bug). */
-export function decodeScan(buf: Buffer): ScannedEntry[] {
+/**
+ * Every record of `buf`, in the directory's order. Throws on a malformed buffer (a bug). When
+ * `atimes` is given, the offset of each record's access time (12 bytes: seconds, nanoseconds) is
+ * pushed onto it.
+ */
+export function decodeScan(buf: Buffer, atimes?: number[]): ScannedEntry[] {
   const entries: ScannedEntry[] = [];
   let at = 0;
   const bytes = (n: number): Buffer => {
@@ -68,6 +72,7 @@ export function decodeScan(buf: Buffer): ScannedEntry[] {
     const dev = u64();
     const rdev = u64();
     const blocks = n64();
+    atimes?.push(at);
     const atimeNs = time();
     const mtimeNs = time();
     const ctimeNs = time();

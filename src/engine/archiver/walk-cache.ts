@@ -1,0 +1,211 @@
+/**
+ * The walk cache: what the last backup saw of each directory, so that the next backup can take
+ * a directory's tree over without reading it (repository-format.md §2.5, "Walk cache").
+ *
+ * An unchanged backup used to fetch, decrypt, decompress and decode every tree of the parent
+ * snapshot and compare each entry with its old node, only to find them all equal. With the
+ * cache, a directory whose listing digest (sha256 of the native scan, DirectoryListing.digest)
+ * equals the one recorded for its path, and whose subdirectories all came out with their
+ * recorded trees, gets its recorded tree id back: nothing of the parent snapshot is read for it.
+ *
+ * The cache is a note for one parent snapshot and one set of options that shape trees (the
+ * context): a backup with another parent, other targets or exclusions, another holdfast or other
+ * account files finds no usable cache and walks as before. It is sealed with the repository's
+ * key (kind `walk-cache`): a cache that does not open — tampered with, truncated, of another
+ * repository — is ignored, never trusted. Losing it costs speed only.
+ *
+ * Plaintext layout (integers little-endian):
+ *   magic "holdfast walk cache 1\n" | snapshot id (32) | context (32) | count u32
+ *   | count × (path length u32 | path bytes | listing digest (32) | tree id (32))
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describeError, isHexId, type BlobId, type SnapshotId } from '../../core/index.js';
+import type { Repository } from '../repository/index.js';
+
+const MAGIC = Buffer.from('holdfast walk cache 1\n');
+const ID_BYTES = 32;
+
+/**
+ * Directories recorded at most (≈ 100 bytes each plus the path, in memory and on disk); a
+ * larger tree is walked without a cache rather than with an unbounded one.
+ */
+export const MAX_WALK_RECORDS = 1_000_000;
+
+/** What the last backup saw of one directory. */
+export interface WalkRecord {
+  /** DirectoryListing.digest of the directory's listing. */
+  readonly digest: Buffer;
+  /** The tree saved for it (everything below it included). */
+  readonly tree: BlobId;
+}
+
+/** Everything a tree depends on besides the listings: a cache made under another is not used. */
+export interface WalkContextInput {
+  readonly program: string;
+  readonly targets: readonly string[];
+  readonly excludePatterns: readonly string[];
+  readonly excludeCaches: boolean;
+  readonly oneFileSystem: boolean;
+  /** sha256 of the account files owner names come from (sources/fs/account-names.ts). */
+  readonly accounts: Buffer;
+}
+
+export function walkContext(input: WalkContextInput): Buffer {
+  const text = JSON.stringify({
+    program: input.program,
+    targets: [...input.targets].sort(),
+    excludePatterns: input.excludePatterns,
+    excludeCaches: input.excludeCaches,
+    oneFileSystem: input.oneFileSystem,
+    accounts: input.accounts.toString('hex'),
+  });
+  return createHash('sha256').update(text).digest();
+}
+
+/** The records of one earlier backup, looked up by absolute path. */
+export class WalkCache {
+  private constructor(private readonly records: Map<string, WalkRecord>) {}
+
+  get size(): number {
+    return this.records.size;
+  }
+
+  get(path: Buffer): WalkRecord | undefined {
+    return this.records.get(path.toString('latin1'));
+  }
+
+  /**
+   * Decodes a plaintext; undefined unless it is a whole cache made for `snapshot` under
+   * `context` (a cache for another parent or other options says nothing about this backup).
+   */
+  static decode(plain: Buffer, snapshot: SnapshotId, context: Buffer): WalkCache | undefined {
+    const head = MAGIC.length + 2 * ID_BYTES + 4;
+    if (plain.length < head || !plain.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
+    let at = MAGIC.length;
+    if (plain.subarray(at, at + ID_BYTES).toString('hex') !== snapshot) return undefined;
+    at += ID_BYTES;
+    if (!plain.subarray(at, at + ID_BYTES).equals(context)) return undefined;
+    at += ID_BYTES;
+    const count = plain.readUInt32LE(at);
+    at += 4;
+    if (count > MAX_WALK_RECORDS) return undefined;
+    const records = new Map<string, WalkRecord>();
+    for (let i = 0; i < count; i++) {
+      if (at + 4 > plain.length) return undefined;
+      const length = plain.readUInt32LE(at);
+      at += 4;
+      if (at + length + 2 * ID_BYTES > plain.length) return undefined;
+      const path = plain.toString('latin1', at, at + length);
+      at += length;
+      const digest = Buffer.from(plain.subarray(at, at + ID_BYTES));
+      at += ID_BYTES;
+      const tree = plain.toString('hex', at, at + ID_BYTES) as BlobId;
+      at += ID_BYTES;
+      records.set(path, { digest, tree });
+    }
+    return at === plain.length ? new WalkCache(records) : undefined;
+  }
+}
+
+/** Collects the records of the backup running now; bounded by MAX_WALK_RECORDS. */
+export class WalkRecorder {
+  private readonly paths: Buffer[] = [];
+  private readonly records: WalkRecord[] = [];
+  private overflowed = false;
+
+  /** False once more directories than MAX_WALK_RECORDS were recorded: nothing is saved then. */
+  get complete(): boolean {
+    return !this.overflowed;
+  }
+
+  get size(): number {
+    return this.records.length;
+  }
+
+  add(path: Buffer, record: WalkRecord): void {
+    if (this.records.length >= MAX_WALK_RECORDS) {
+      this.overflowed = true;
+      return;
+    }
+    this.paths.push(path);
+    this.records.push(record);
+  }
+
+  encode(snapshot: SnapshotId, context: Buffer): Buffer {
+    const parts: Buffer[] = [MAGIC, Buffer.from(snapshot, 'hex'), context];
+    const count = Buffer.alloc(4);
+    count.writeUInt32LE(this.records.length);
+    parts.push(count);
+    for (const [i, record] of this.records.entries()) {
+      const path = this.paths[i]!;
+      const length = Buffer.alloc(4);
+      length.writeUInt32LE(path.length);
+      parts.push(length, path, record.digest, Buffer.from(record.tree, 'hex'));
+    }
+    return Buffer.concat(parts);
+  }
+}
+
+/**
+ * The cache for `snapshot` in `dir`, or undefined when there is none or it cannot be used
+ * (`onProblem` says why when the file exists but does not open).
+ */
+export async function loadWalkCache(
+  dir: string,
+  repo: Repository,
+  snapshot: SnapshotId,
+  context: Buffer,
+  onProblem: (message: string) => void,
+): Promise<WalkCache | undefined> {
+  if (!isHexId(snapshot)) return undefined;
+  const file = join(dir, snapshot);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch {
+    return undefined;
+  }
+  try {
+    const cache = WalkCache.decode(
+      repo.openWalkCache(bytes, `walk cache ${file}`),
+      snapshot,
+      context,
+    );
+    // Another context (options, account files, holdfast version) is not damage: no message.
+    return cache;
+  } catch (err) {
+    onProblem(`walk cache ${file} ignored and removed: ${describeError(err)}`);
+    await rm(file, { force: true }).catch(() => undefined);
+    return undefined;
+  }
+}
+
+/**
+ * Writes the records of `snapshot` (tmp file, then rename: readers see a whole file or none) and
+ * removes the cache of the parent it replaces. Failures are reported, never thrown: the snapshot
+ * is already saved, and the next backup merely walks without a cache.
+ */
+export async function saveWalkCache(
+  dir: string,
+  repo: Repository,
+  snapshot: SnapshotId,
+  context: Buffer,
+  recorder: WalkRecorder,
+  replaces: SnapshotId | undefined,
+  onProblem: (message: string) => void,
+): Promise<void> {
+  if (!recorder.complete) return;
+  const tmp = join(dir, `tmp-${randomBytes(8).toString('hex')}`);
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeFile(tmp, repo.sealWalkCache(recorder.encode(snapshot, context)), { mode: 0o600 });
+    await rename(tmp, join(dir, snapshot));
+    if (replaces !== undefined && replaces !== snapshot && isHexId(replaces))
+      await rm(join(dir, replaces), { force: true });
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    onProblem(`cannot write the walk cache in ${dir}: ${describeError(err)}`);
+  }
+}
