@@ -204,7 +204,7 @@ restore_and_verify() {
 run_tool() {
   local tool=$1
   local repo="$WORK/repo-$tool"
-  rm -rf "$repo" "$WORK/restic-cache" "$WORK/borg-home"
+  rm -rf "$repo" "$WORK/restic-cache" "$WORK/holdfast-cache" "$WORK/borg-home"
   "${tool}_init" "$repo" >/dev/null 2>&1
 
   reset_source kernel
