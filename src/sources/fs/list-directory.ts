@@ -61,17 +61,19 @@ export async function listDirectory(
   const owners = new OwnerNames(options);
   const digest = digestWithoutAccessTimes(scan, atimes);
   const listing: DirectoryListing = { entries: [], errors: [], digest };
-  for (const [i, entry] of scanned.entries()) {
+  for (let i = 0; i < scanned.length; i++) {
     // A huge directory yields now and then instead of stalling worker reports and uploads.
     if (i > 0 && i % 1024 === 0) await nextTurn();
+    const entry = scanned[i]!;
     const path = joinPath(dir, entry.name);
     if (!('stat' in entry)) {
       listing.errors.push({ path, error: systemError(entry.errno, entry.syscall, path) });
       continue;
     }
     try {
-      const user = await owners.user(entry.stat.uid);
-      const group = await owners.group(entry.stat.gid);
+      // Names already looked up are answered without a turn of the microtask queue.
+      const user = owners.knownUser(entry.stat.uid) ?? (await owners.user(entry.stat.uid));
+      const group = owners.knownGroup(entry.stat.gid) ?? (await owners.group(entry.stat.gid));
       listing.entries.push(entryFromScan(path, entry.stat, user, group));
     } catch (err) {
       if (isHoldfastError(err) && err.code !== 'SOURCE_UNAVAILABLE') throw err;
@@ -145,6 +147,15 @@ class OwnerNames {
 
   constructor(options: StatEntryOptions) {
     this.accounts = options.accountNames ?? systemAccountNames();
+  }
+
+  /** The name of a uid looked up before (undefined: not looked up yet, or it has none). */
+  knownUser(uid: number): string | undefined {
+    return this.users.get(uid);
+  }
+
+  knownGroup(gid: number): string | undefined {
+    return this.groups.get(gid);
   }
 
   async user(uid: number): Promise<string | undefined> {

@@ -79,27 +79,29 @@ export function entryFromScan(
       hint: 'exclude it from the backup',
     });
   }
-  return {
+  // Built by assignment, not conditional spreads: it runs for every entry a backup lists.
+  const entry: { -readonly [K in keyof FsEntry]: FsEntry[K] } = {
     name: baseName(path),
     path,
     type,
     mode: st.mode & MODE_BITS,
     uid: st.uid,
     gid: st.gid,
-    ...(user !== undefined && { user }),
-    ...(group !== undefined && { group }),
     size: st.size,
     inode: st.ino,
     deviceId: st.dev,
     links: st.nlink,
-    ...((type === 'dev' || type === 'chardev') && { rdev: st.rdev }),
     atimeNs: st.atimeNs,
     mtimeNs: st.mtimeNs,
     ctimeNs: st.ctimeNs,
-    ...(type === 'symlink' && { linkTarget: st.linkTarget }),
-    ...(st.xattrs.length > 0 && { xattrs: st.xattrs }),
-    // 512-byte units whatever the file system's block size (stat(2)). Inline or compressed
-    // files can look sparse too; the sparse map then simply shows one data region.
-    ...(type === 'file' && { sparse: st.blocks * 512 < st.size }),
   };
+  if (user !== undefined) entry.user = user;
+  if (group !== undefined) entry.group = group;
+  if (type === 'dev' || type === 'chardev') entry.rdev = st.rdev;
+  if (type === 'symlink') entry.linkTarget = st.linkTarget;
+  if (st.xattrs.length > 0) entry.xattrs = st.xattrs;
+  // 512-byte units whatever the file system's block size (stat(2)). Inline or compressed
+  // files can look sparse too; the sparse map then simply shows one data region.
+  if (type === 'file') entry.sparse = st.blocks * 512 < st.size;
+  return entry;
 }
