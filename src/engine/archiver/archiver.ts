@@ -24,7 +24,14 @@ import {
   throwIfAborted,
   type BlobId,
 } from '../../core/index.js';
-import { DirectoryReader, isCacheDir, statEntry, type FsEntry } from '../../sources/index.js';
+import {
+  DirectoryReader,
+  isCacheDir,
+  statEntry,
+  type BriefEntry,
+  type DirectoryListing,
+  type FsEntry,
+} from '../../sources/index.js';
 import type { Node } from '../format/index.js';
 import type { BlobWriter, Repository } from '../repository/index.js';
 import { newCounters, type BackupCounters, type BackupEvent } from './backup-progress.js';
@@ -122,10 +129,26 @@ interface DirWalk {
 
 interface Reuse {
   readonly tree: BlobId;
+  readonly listing: DirectoryListing;
   /** The directory's entries after exclusions, in tree order. */
-  readonly children: readonly FsEntry[];
-  /** Per child: its subtree, for the subdirectories walked. */
-  readonly subtrees: ReadonlyMap<number, Promise<BlobId>>;
+  readonly children: readonly Child[];
+  /** The subtrees of the subdirectories walked, by name (latin1). */
+  readonly subtrees: ReadonlyMap<string, Promise<BlobId>>;
+}
+
+/** An entry of a directory being walked: described in full, or in brief (known listings). */
+type Child = FsEntry | BriefEntry;
+
+/** Two lists sorted by name bytes, merged. */
+function mergeByName(a: readonly FsEntry[], b: readonly BriefEntry[]): Child[] {
+  const out: Child[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length)
+    out.push(Buffer.compare(a[i]!.name, b[j]!.name) <= 0 ? a[i++]! : b[j++]!);
+  while (i < a.length) out.push(a[i++]!);
+  while (j < b.length) out.push(b[j++]!);
+  return out;
 }
 
 /** Whether `nodes` are exactly the parent directory's nodes, in order. */
@@ -162,8 +185,16 @@ export class Archiver {
       (message) => this.warnings.push({ path: '(parent snapshot)', message }),
       options.signal,
     );
+    const walkCache = options.walkCache;
     this.directories = new DirectoryReader({
       ...(options.signal && { signal: options.signal }),
+      // A listing equal to the walk cache's is not decoded beyond its subdirectories. Not under
+      // --one-file-system, whose recorded digests also depend on the target's device.
+      ...(walkCache &&
+        options.oneFileSystem !== true && {
+          isKnown: (dir: Buffer, digest: Buffer) =>
+            walkCache.get(dir)?.digest.equals(digest) === true,
+        }),
       // The read-ahead may follow the walk below the directories it is told about when it can
       // tell on its own which subdirectories the walk enters: not with --exclude-caches (known
       // from a file's content) or --one-file-system (known from the target's device).
@@ -422,15 +453,6 @@ export class Archiver {
       this.problem(this.errors, path, err);
       return undefined;
     }
-    for (const e of listing.errors) this.problem(this.errors, e.path, e.error);
-    const cacheDir = this.options.excludeCaches === true && (await isCacheDir(path));
-    const children = listing.entries.filter(
-      (child) =>
-        (!cacheDir || child.name.equals(CACHEDIR_TAG)) &&
-        this.options.exclude?.(join(path, child.name), child.type === 'dir') !== true,
-    );
-    const subdirs = children.filter((c) => c.type === 'dir' && !this.crossesDevice(c, rootDevice));
-    this.directories.readAhead(subdirs.map((c) => join(path, c.name)));
     const digest = listing.digest && this.listingDigest(listing.digest, rootDevice);
     if (
       recorded !== undefined &&
@@ -439,14 +461,22 @@ export class Archiver {
       recorded.digest.equals(digest) &&
       this.options.repo.index.has(recorded.tree)
     ) {
+      const children = await this.childrenOf(path, listing);
+      this.directories.readAhead(this.subdirsOf(path, children, rootDevice));
       const subtrees = await this.walkRecorded(path, children, rootDevice);
       return {
         parent: NO_PARENT,
         digest,
         complete: true,
-        reuse: { tree: recorded.tree, children, subtrees },
+        reuse: { tree: recorded.tree, listing, children, subtrees },
       };
     }
+    // Recognised by the reader, but its tree is gone from the index: decoded after all.
+    if (listing.known) listing = await listing.known.decodeAll();
+    for (const e of listing.errors) this.problem(this.errors, e.path, e.error);
+    const children = (await this.childrenOf(path, listing)) as FsEntry[];
+    const subdirs = children.filter((c) => c.type === 'dir' && !this.crossesDevice(c, rootDevice));
+    this.directories.readAhead(subdirs.map((c) => join(path, c.name)));
     const parentDir = await (early ?? this.parents.get(parentTree));
     const parents = parentDir.nodes;
     const parentOf = (child: FsEntry): Node | undefined =>
@@ -473,26 +503,49 @@ export class Archiver {
   }
 
   /**
+   * The entries of a listing the walk goes on with, in name order: all of them, or only
+   * CACHEDIR.TAG in a cache directory under --exclude-caches, less the excluded paths. A known
+   * listing (the reader recognised its digest) gives its files and other entries in brief.
+   */
+  private async childrenOf(path: Buffer, listing: DirectoryListing): Promise<Child[]> {
+    const all: Child[] = listing.known
+      ? mergeByName(listing.entries, listing.known.others)
+      : listing.entries;
+    const cacheDir = this.options.excludeCaches === true && (await isCacheDir(path));
+    const exclude = this.options.exclude;
+    if (!cacheDir && exclude === undefined) return all;
+    return all.filter(
+      (child) =>
+        (!cacheDir || child.name.equals(CACHEDIR_TAG)) &&
+        exclude?.(join(path, child.name), child.type === 'dir') !== true,
+    );
+  }
+
+  private subdirsOf(path: Buffer, children: readonly Child[], rootDevice: bigint): Buffer[] {
+    const dirs: Buffer[] = [];
+    for (const c of children)
+      if (c.type === 'dir' && !this.crossesDevice(c, rootDevice)) dirs.push(join(path, c.name));
+    return dirs;
+  }
+
+  /**
    * The walk below a directory whose listing the walk cache vouched for: only its
    * subdirectories are walked now (each with its own recorded tree as parent); its files wait
    * until takeOver knows whether the recorded tree stands.
    */
   private async walkRecorded(
     path: Buffer,
-    children: readonly FsEntry[],
+    children: readonly Child[],
     rootDevice: bigint,
-  ): Promise<Map<number, Promise<BlobId>>> {
-    const subtrees = new Map<number, Promise<BlobId>>();
-    for (const [i, child] of children.entries()) {
+  ): Promise<Map<string, Promise<BlobId>>> {
+    const subtrees = new Map<string, Promise<BlobId>>();
+    for (const child of children) {
       if (child.type !== 'dir' || this.crossesDevice(child, rootDevice)) continue;
       throwIfAborted(this.options.signal);
       const childPath = join(path, child.name);
-      const step = this.archiveDir(
-        childPath,
-        this.options.walkCache?.get(childPath)?.tree,
-        rootDevice,
-      );
-      subtrees.set(i, quiet(step.result));
+      const recordedTree = this.options.walkCache?.get(childPath)?.tree;
+      const step = this.archiveDir(childPath, recordedTree, rootDevice);
+      subtrees.set(child.name.toString('latin1'), quiet(step.result));
       if (step.walked) await step.walked;
     }
     return subtrees;
@@ -508,14 +561,14 @@ export class Archiver {
     digest: Buffer,
     rootDevice: bigint,
   ): Promise<BlobId> {
-    const { children, subtrees } = reuse;
+    const { subtrees } = reuse;
     let same = true;
-    for (const [i, subtree] of subtrees) {
-      const recorded = this.options.walkCache?.get(join(path, children[i]!.name));
+    for (const [name, subtree] of subtrees) {
+      const recorded = this.options.walkCache?.get(join(path, Buffer.from(name, 'latin1')));
       if ((await subtree) !== recorded?.tree) same = false;
     }
     if (same) {
-      for (const child of children) {
+      for (const child of reuse.children) {
         if (child.type === 'file') {
           this.counters.filesUnmodified++;
           this.fileDone(join(path, child.name), Number(child.size));
@@ -526,10 +579,14 @@ export class Archiver {
       this.record(path, digest, reuse.tree);
       return reuse.tree;
     }
+    // Something below changed: this directory's nodes are needed, so its listing in full.
+    const listing = reuse.listing.known ? await reuse.listing.known.decodeAll() : reuse.listing;
+    const children = (await this.childrenOf(path, listing)) as FsEntry[];
     const parent = await this.parents.get(reuse.tree);
-    const nodes: Promise<Node | undefined>[] = children.map((child, i) => {
-      const old = parent.nodes.get(child.name.toString('latin1'));
-      const subtree = subtrees.get(i);
+    const nodes: Promise<Node | undefined>[] = children.map((child) => {
+      const key = child.name.toString('latin1');
+      const old = parent.nodes.get(key);
+      const subtree = subtrees.get(key);
       if (subtree !== undefined) return subtree.then((id) => this.dirNode(child, old, id));
       return this.archiveEntry(join(path, child.name), child, old, rootDevice).result;
     });

@@ -159,7 +159,11 @@ void describe('Archiver with a walk cache', () => {
   let ancestors = 0;
 
   const backup = async (
-    options: { parentTree?: BlobId; walkCache?: WalkCache } = {},
+    options: {
+      parentTree?: BlobId;
+      walkCache?: WalkCache;
+      exclude?: (path: Buffer, isDir: boolean) => boolean;
+    } = {},
   ): Promise<{ root: BlobId; tree: BlobId; recorder: WalkRecorder; treesRead: number }> => {
     const recorder = new WalkRecorder();
     let treesRead = 0;
@@ -193,12 +197,15 @@ void describe('Archiver with a walk cache', () => {
   };
 
   /** The subtree of `root` backed up with the cache and without it: equal, or the test fails. */
-  const both = async (): Promise<{ tree: BlobId; treesRead: number; withoutRead: number }> => {
+  const both = async (
+    exclude?: (path: Buffer, isDir: boolean) => boolean,
+  ): Promise<{ tree: BlobId; treesRead: number; withoutRead: number }> => {
+    const options = { parentTree, ...(exclude && { exclude }) };
     // A first look settles access times the walk itself moves (readlink under relatime), so
     // that the two backups compared see the same ones.
-    await backup({ parentTree });
-    const without = await backup({ parentTree });
-    const withCache = await backup({ parentTree, walkCache: cache });
+    await backup(options);
+    const without = await backup(options);
+    const withCache = await backup({ ...options, walkCache: cache });
     assert.equal(withCache.tree, without.tree, 'the walk cache changed the snapshot');
     return {
       tree: withCache.tree,
@@ -276,6 +283,23 @@ void describe('Archiver with a walk cache', () => {
     const { tree, treesRead } = await both();
     assert.equal(tree, parentSubtree);
     assert.equal(treesRead, 0);
+  });
+
+  void it('honours exclusions in the directories it takes over', async () => {
+    const exclude = (path: Buffer): boolean => /\/(3|d)$/.test(path.toString());
+    const first = await backup({ exclude });
+    parentTree = first.root;
+    parentSubtree = first.tree;
+    cache = WalkCache.decode(first.recorder.encode(SNAPSHOT, CONTEXT), SNAPSHOT, CONTEXT)!;
+    assert.equal(cache.size, 5, 'a/d is not walked');
+    const unchanged = await both(exclude);
+    assert.equal(unchanged.tree, parentSubtree);
+    assert.equal(unchanged.treesRead, 0);
+    await writeFile(join(root, 'a/b/3'), 'excluded, so no change');
+    await writeFile(join(root, 'a/d/4'), 'excluded, so no change');
+    await writeFile(join(root, 'a/b/c/2'), 'changed');
+    const changed = await both(exclude);
+    assert.notEqual(changed.tree, parentSubtree);
   });
 
   void it('compares a directory whose recorded digest differs entry by entry', async () => {

@@ -159,7 +159,7 @@ export class DirectoryReader {
               // comes next. Taken already, the walk announces its subdirectories itself;
               // dropped, the walk went past everything below it too.
               if (this.started.get(key) === early) {
-                early.entries = listing.entries.length;
+                early.entries = listing.entries.length + (listing.known?.others.length ?? 0);
                 this.held += early.entries;
                 this.announceBelow(listing);
               }

@@ -21,7 +21,12 @@ export type { AccountFiles } from './account-names.js';
 export { statEntry } from './stat-entry.js';
 export type { StatEntryOptions } from './stat-entry.js';
 export { listDirectory } from './list-directory.js';
-export type { DirectoryListing, ListDirectoryOptions } from './list-directory.js';
+export type {
+  BriefEntry,
+  DirectoryListing,
+  KnownListing,
+  ListDirectoryOptions,
+} from './list-directory.js';
 export { DirectoryReader } from './directory-reader.js';
 export type { DirectoryReaderOptions } from './directory-reader.js';
 export { readXattrs } from './read-xattrs.js';

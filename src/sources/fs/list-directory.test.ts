@@ -1,13 +1,25 @@
 import assert from 'node:assert/strict';
 import { constants } from 'node:fs';
-import { link, mkdir, mkdtemp, rm, symlink, truncate, unlink, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import {
+  link,
+  mkdir,
+  mkdtemp,
+  rm,
+  symlink,
+  truncate,
+  unlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isHoldfastError } from '../../core/index.js';
 import { AccountNames } from './account-names.js';
 import { listDirectory, statNames } from './list-directory.js';
-import { lsetxattr, mknod } from './native.js';
+import { lsetxattr, mknod, scanDirectory } from './native.js';
+import { briefScan, decodeScan } from './scan-record.js';
 import { joinPath } from './path-bytes.js';
 import { statEntry } from './stat-entry.js';
 
@@ -101,6 +113,66 @@ void describe('listDirectory', () => {
       ['user.a', 'user.b', 'user.empty'],
     );
     assert.equal(attrs.links, 2);
+  });
+
+  void it('a listing recognised by its digest decodes its subdirectories only', async () => {
+    lsetxattr(joinPath(dir, b('b.txt')), b('user.note'), b('v'));
+    const full = await listDirectory(dir);
+    const asked: Buffer[] = [];
+    const known = await listDirectory(dir, {
+      isKnown: (d, digest) => {
+        asked.push(digest);
+        return d.equals(dir);
+      },
+    });
+    assert.deepEqual(asked, [full.digest]);
+    assert.ok(known.known);
+    assert.deepEqual(known.errors, []);
+    assert.deepEqual(known.digest, full.digest);
+    assert.deepEqual(
+      known.entries,
+      full.entries.filter((e) => e.type === 'dir'),
+    );
+    assert.deepEqual(
+      known.known.others.map((e) => [e.name.toString('latin1'), e.type, e.size]),
+      full.entries
+        .filter((e) => e.type !== 'dir')
+        .map((e) => [e.name.toString('latin1'), e.type, e.size]),
+    );
+    assert.deepEqual(await known.known.decodeAll(), full);
+    // Not recognised: decoded as always.
+    const other = await listDirectory(dir, { isKnown: () => false });
+    assert.equal(other.known, undefined);
+    assert.deepEqual(other, full);
+  });
+
+  void it('digests listings without their access times', async () => {
+    const before = await listDirectory(dir);
+    const file = joinPath(dir, b('b.txt'));
+    const { atime, mtime } = await import('node:fs').then((fs) => fs.statSync(file));
+    await utimes(file, new Date(atime.getTime() + 5000), mtime);
+    const moved = await listDirectory(dir);
+    // utimes moves the change time too, and that counts; the access time alone does not.
+    assert.notDeepEqual(moved.digest, before.digest);
+    const scan = await scanDirectory(dir);
+    const atimes: number[] = [];
+    briefScan(scan, atimes);
+    const offsets: number[] = [];
+    decodeScan(scan, offsets);
+    assert.deepEqual(atimes, offsets);
+    assert.equal(atimes.length, before.entries.length);
+    const altered = Buffer.from(scan);
+    for (const at of atimes) altered.fill(0x5a, at, at + 12);
+    const zeroed = (buf: Buffer): Buffer => {
+      const copy = Buffer.from(buf);
+      for (const at of atimes) copy.fill(0, at, at + 12);
+      return copy;
+    };
+    assert.deepEqual(zeroed(altered), zeroed(scan));
+    assert.equal(
+      createHash('sha256').update(zeroed(scan)).digest('hex'),
+      moved.digest!.toString('hex'),
+    );
   });
 
   void it('skips an entry deleted between readdir and lstat', async () => {

@@ -5,10 +5,10 @@ import { getSystemErrorMap } from 'node:util';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { errnoCode, isHoldfastError, throwIfAborted } from '../../core/index.js';
 import { systemAccountNames } from './account-names.js';
-import type { FsEntry } from './fs-entry.js';
+import { entryTypeOf, type FsEntry, type FsEntryType } from './fs-entry.js';
 import { scanDirectory } from './native.js';
 import { displayPath, joinPath } from './path-bytes.js';
-import { decodeScan } from './scan-record.js';
+import { briefScan, decodeScan, type BriefRecord } from './scan-record.js';
 import { entryFromScan, entryFromStats, type StatEntryOptions } from './stat-entry.js';
 
 export interface DirectoryListing {
@@ -24,6 +24,25 @@ export interface DirectoryListing {
    * with the last backup's. Absent for statNames, which describes names its caller chose.
    */
   readonly digest?: Buffer;
+  /**
+   * Set when `isKnown` recognised the listing: `entries` then holds only its subdirectories,
+   * the other entries are here in brief, and nothing could not be described.
+   */
+  readonly known?: KnownListing;
+}
+
+/** An entry that is not a directory, as a known listing gives it: no metadata decoded. */
+export interface BriefEntry {
+  readonly name: Buffer;
+  readonly type: Exclude<FsEntryType, 'dir'>;
+  readonly size: number;
+}
+
+export interface KnownListing {
+  /** Every entry but the subdirectories, sorted by name bytes. */
+  readonly others: readonly BriefEntry[];
+  /** The whole listing, decoded as without `isKnown`. */
+  decodeAll(): Promise<DirectoryListing>;
 }
 
 export interface ListDirectoryOptions extends StatEntryOptions {
@@ -35,6 +54,13 @@ export interface ListDirectoryOptions extends StatEntryOptions {
    */
   readonly concurrency?: number;
   readonly signal?: AbortSignal;
+  /**
+   * Asked with each listing's directory and digest before its entries are decoded; when it
+   * answers true the listing comes back `known` (see DirectoryListing.known). The walk cache
+   * (engine/archiver/walk-cache.ts) answers it: a directory whose listing equals the last
+   * backup's needs its subdirectories to go on, not its files' metadata.
+   */
+  readonly isKnown?: (dir: Buffer, digest: Buffer) => boolean;
 }
 
 const DEFAULT_BATCH = 128;
@@ -56,10 +82,26 @@ export async function listDirectory(
   const scan = await scanDirectory(dir);
   throwIfAborted(options.signal);
   const atimes: number[] = [];
-  const scanned = decodeScan(scan, atimes);
+  const brief = briefScan(scan, atimes);
+  const digest = digestWithoutAccessTimes(scan, atimes);
+  if (
+    options.isKnown?.(dir, digest) === true &&
+    brief.every((r) => r.mode !== undefined && entryTypeOf(r.mode) !== undefined)
+  )
+    return knownListing(dir, scan, brief, digest, options);
+  return decodeListing(dir, scan, digest, options);
+}
+
+/** Every entry of a scan, decoded. */
+async function decodeListing(
+  dir: Buffer,
+  scan: Buffer,
+  digest: Buffer,
+  options: ListDirectoryOptions,
+): Promise<DirectoryListing> {
+  const scanned = decodeScan(scan);
   scanned.sort((x, y) => Buffer.compare(x.name, y.name));
   const owners = new OwnerNames(options);
-  const digest = digestWithoutAccessTimes(scan, atimes);
   const listing: DirectoryListing = { entries: [], errors: [], digest };
   for (let i = 0; i < scanned.length; i++) {
     // A huge directory yields now and then instead of stalling worker reports and uploads.
@@ -81,6 +123,34 @@ export async function listDirectory(
     }
   }
   return listing;
+}
+
+/** A recognised listing: its subdirectories decoded, the rest in brief (names are views). */
+async function knownListing(
+  dir: Buffer,
+  scan: Buffer,
+  brief: BriefRecord[],
+  digest: Buffer,
+  options: ListDirectoryOptions,
+): Promise<DirectoryListing> {
+  brief.sort((x, y) => Buffer.compare(x.name, y.name));
+  const owners = new OwnerNames(options);
+  const entries: FsEntry[] = [];
+  const others: BriefEntry[] = [];
+  for (const record of brief) {
+    const type = entryTypeOf(record.mode!)!;
+    if (type !== 'dir') {
+      others.push({ name: record.name, type, size: record.size });
+      continue;
+    }
+    const entry = decodeScan(scan, undefined, record.start, record.end)[0]!;
+    if (!('stat' in entry)) throw new RangeError('a described record decoded as failed');
+    const user = owners.knownUser(entry.stat.uid) ?? (await owners.user(entry.stat.uid));
+    const group = owners.knownGroup(entry.stat.gid) ?? (await owners.group(entry.stat.gid));
+    entries.push(entryFromScan(joinPath(dir, entry.name), entry.stat, user, group));
+  }
+  const decodeAll = (): Promise<DirectoryListing> => decodeListing(dir, scan, digest, options);
+  return { entries, errors: [], digest, known: { others, decodeAll } };
 }
 
 /** SHA-256 of a scan buffer whose access times (12 bytes at each offset) read as zeros. */

@@ -36,9 +36,14 @@ const NS = 1_000_000_000n;
  * `atimes` is given, the offset of each record's access time (12 bytes: seconds, nanoseconds) is
  * pushed onto it.
  */
-export function decodeScan(buf: Buffer, atimes?: number[]): ScannedEntry[] {
+export function decodeScan(
+  buf: Buffer,
+  atimes?: number[],
+  from = 0,
+  to = buf.length,
+): ScannedEntry[] {
   const entries: ScannedEntry[] = [];
-  let at = 0;
+  let at = from;
   const bytes = (n: number): Buffer => {
     if (at + n > buf.length) throw new RangeError('scanDirectory record is truncated');
     // Copies, so an entry kept in a tree does not pin the whole directory's buffer.
@@ -56,7 +61,7 @@ export function decodeScan(buf: Buffer, atimes?: number[]): ScannedEntry[] {
     const sec = buf.readBigInt64LE((at += 8) - 8);
     return sec * NS + BigInt(u32());
   };
-  while (at < buf.length) {
+  while (at < to) {
     const name = bytes(u16());
     if (u8() === 1) {
       const errno = buf.readInt32LE((at += 4) - 4);
@@ -104,4 +109,74 @@ export function decodeScan(buf: Buffer, atimes?: number[]): ScannedEntry[] {
     });
   }
   return entries;
+}
+
+/** One record of a scan as briefScan sees it: where it is, its name, type bits and size. */
+export interface BriefRecord {
+  /** A view into the scan buffer (not a copy). */
+  readonly name: Buffer;
+  /** Byte range of the whole record, for decodeScan(buf, undefined, start, end). */
+  readonly start: number;
+  readonly end: number;
+  /** st_mode; undefined for an entry that could not be described. */
+  readonly mode: number | undefined;
+  readonly size: number;
+}
+
+/** Fixed part of a described record after its status byte, up to the link target length. */
+const FIXED = 4 + 4 + 4 + 8 * 6 + 12 * 3;
+const ATIME_AT = 4 + 4 + 4 + 8 * 6;
+const SIZE_AT = 4 + 4 + 4 + 8;
+
+/**
+ * The records of `buf` without decoding them: names, modes, sizes and where each record lies,
+ * and the offset of every access time pushed onto `atimes` — enough to digest a listing and to
+ * decode only the records needed. Throws on a malformed buffer (a bug).
+ */
+export function briefScan(buf: Buffer, atimes: number[]): BriefRecord[] {
+  const records: BriefRecord[] = [];
+  let at = 0;
+  const need = (n: number): void => {
+    if (at + n > buf.length) throw new RangeError('scanDirectory record is truncated');
+  };
+  while (at < buf.length) {
+    const start = at;
+    need(2);
+    const nameLength = buf.readUInt16LE(at);
+    at += 2;
+    need(nameLength + 1);
+    const name = buf.subarray(at, at + nameLength);
+    at += nameLength;
+    const status = buf[at++]!;
+    if (status === 1) {
+      need(5);
+      at += 5;
+      records.push({ name, start, end: at, mode: undefined, size: 0 });
+      continue;
+    }
+    need(FIXED + 4);
+    const mode = buf.readUInt32LE(at);
+    const size = buf.readUInt32LE(at + SIZE_AT) + buf.readUInt32LE(at + SIZE_AT + 4) * 2 ** 32;
+    atimes.push(at + ATIME_AT);
+    at += FIXED;
+    const linkLength = buf.readUInt32LE(at);
+    at += 4;
+    need(linkLength + 4);
+    at += linkLength;
+    let xattrs = buf.readUInt32LE(at);
+    at += 4;
+    for (; xattrs > 0; xattrs--) {
+      need(4);
+      const nameBytes = buf.readUInt32LE(at);
+      at += 4;
+      need(nameBytes + 4);
+      at += nameBytes;
+      const valueBytes = buf.readUInt32LE(at);
+      at += 4;
+      need(valueBytes);
+      at += valueBytes;
+    }
+    records.push({ name, start, end: at, mode, size });
+  }
+  return records;
 }
