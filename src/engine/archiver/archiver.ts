@@ -10,6 +10,12 @@
  * when all its children's results are in; nodes keep their listing order whatever order files
  * finish in. With `workers: 0` files are read on the main thread, as before the pool existed.
  *
+ * With the parent's walk cache (walk-cache.ts), a directory whose listing digest is the
+ * recorded one is walked for its subdirectories only; once they are saved, its recorded tree is
+ * taken over if they all came out with their recorded trees (takeOver), and otherwise it is
+ * compared entry by entry like any directory, its recorded tree standing in for the parent's.
+ * Every directory's digest and tree go to the recorder for the next backup.
+ *
  * Memory: one node per entry of each directory whose tree is not yet saved — the walk runs at
  * most the pool's queue (2048 files) ahead of the reading — plus the pool's bound (see
  * FileWorkerPool) and the open packs; never a whole file.
