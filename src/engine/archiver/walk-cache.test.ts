@@ -9,6 +9,7 @@ import {
   rm,
   symlink,
   unlink,
+  utimes,
   writeFile,
 } from 'node:fs/promises';
 import { statSync } from 'node:fs';
@@ -18,6 +19,7 @@ import type { BlobId, SnapshotId } from '../../core/index.js';
 import { MemoryStore } from '../../storage/index.js';
 import { lsetxattr } from '../../sources/index.js';
 import { makeTempDir, removeTempDir } from '../../testing/temp-dir.js';
+import { encodeTree } from '../format/index.js';
 import { findNode, Repository } from '../repository/index.js';
 import { Archiver } from './archiver.js';
 import {
@@ -141,6 +143,41 @@ void describe('walk cache files', () => {
     assert.equal(problems.length, 1);
     assert.match(problems[0]!, /cannot write the walk cache/);
     await rm(join(dir, OTHER_SNAPSHOT));
+  });
+});
+
+void describe('walk cache clean-up', () => {
+  let dir = '';
+  before(async () => {
+    dir = await makeTempDir('holdfast-walk-clean-');
+  });
+  after(() => removeTempDir(dir));
+
+  void it('removes day-old files of snapshots the repository no longer lists', async () => {
+    const repo = await freshRepo();
+    const w = repo.writer();
+    const tree = (await w.save('tree', encodeTree({ nodes: [] }))).id;
+    await w.flush();
+    const kept = await repo.saveSnapshot({
+      time: new Date().toISOString(),
+      tree,
+      paths: ['/x'],
+      hostname: 'h',
+      username: 'u',
+      program_version: 't',
+    });
+    const old = new Date(Date.now() - 2 * 24 * 60 * 60 * 1000);
+    const files = { kept, gone: 'ef'.repeat(32), young: '01'.repeat(32), tmp: 'tmp-0123' };
+    for (const name of Object.values(files)) {
+      await writeFile(join(dir, name), 'x');
+      if (name !== files.young) await utimes(join(dir, name), old, old);
+    }
+    const problems: string[] = [];
+    await saveWalkCache(dir, repo, SNAPSHOT, CONTEXT, new WalkRecorder(), undefined, (m) =>
+      problems.push(m),
+    );
+    assert.deepEqual(problems, []);
+    assert.deepEqual((await readdir(dir)).sort(), [SNAPSHOT, files.kept, files.young].sort());
   });
 });
 

@@ -19,7 +19,7 @@
  *   | count × (path length u32 | path bytes | listing digest (32) | tree id (32))
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError, isHexId, type BlobId, type SnapshotId } from '../../core/index.js';
 import type { Repository } from '../repository/index.js';
@@ -182,10 +182,16 @@ export async function loadWalkCache(
   }
 }
 
+/** A file for a snapshot the repository no longer has is removed once it is this old. */
+const STALE_MS = 24 * 60 * 60 * 1000;
+
 /**
  * Writes the records of `snapshot` (tmp file, then rename: readers see a whole file or none) and
- * removes the cache of the parent it replaces. Failures are reported, never thrown: the snapshot
- * is already saved, and the next backup merely walks without a cache.
+ * removes the cache of the parent it replaces, and files left for snapshots the repository no
+ * longer lists (forgotten, or left by a backup that died between its snapshot and its cache)
+ * once they are a day old: a younger one may belong to a backup still running elsewhere on
+ * this machine. Failures are reported, never thrown: the snapshot is already saved, and the
+ * next backup merely walks without a cache.
  */
 export async function saveWalkCache(
   dir: string,
@@ -207,5 +213,23 @@ export async function saveWalkCache(
   } catch (err) {
     await rm(tmp, { force: true }).catch(() => undefined);
     onProblem(`cannot write the walk cache in ${dir}: ${describeError(err)}`);
+    return;
+  }
+  await removeStale(dir, repo, snapshot).catch((err: unknown) =>
+    onProblem(`cannot clean the walk cache in ${dir}: ${describeError(err)}`),
+  );
+}
+
+async function removeStale(dir: string, repo: Repository, current: SnapshotId): Promise<void> {
+  const names = await readdir(dir);
+  if (names.length <= 1) return;
+  const existing = new Set<string>();
+  for await (const info of repo.store.list('snapshot')) existing.add(info.name);
+  const now = Date.now();
+  for (const name of names) {
+    if (name === current || existing.has(name)) continue;
+    const file = join(dir, name);
+    const age = now - (await stat(file)).mtimeMs;
+    if (age > STALE_MS) await rm(file, { force: true });
   }
 }
