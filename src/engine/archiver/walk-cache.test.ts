@@ -95,6 +95,19 @@ void describe('walk cache encoding', () => {
   });
 });
 
+/** A repository, a recorder with one record, and a list collecting the problems reported. */
+async function setup(): Promise<{
+  repo: Repository;
+  recorder: WalkRecorder;
+  problems: string[];
+  onProblem: (m: string) => void;
+}> {
+  const recorder = new WalkRecorder();
+  recorder.add(Buffer.from('/x'), record(1, 'a'));
+  const problems: string[] = [];
+  return { repo: await freshRepo(), recorder, problems, onProblem: (m) => void problems.push(m) };
+}
+
 void describe('walk cache files', () => {
   let dir = '';
   before(async () => {
@@ -103,11 +116,7 @@ void describe('walk cache files', () => {
   after(() => removeTempDir(dir));
 
   void it('are sealed: a tampered or foreign file is ignored and removed, never trusted', async () => {
-    const repo = await freshRepo();
-    const recorder = new WalkRecorder();
-    recorder.add(Buffer.from('/x'), record(1, 'a'));
-    const problems: string[] = [];
-    const onProblem = (m: string): void => void problems.push(m);
+    const { repo, recorder, problems, onProblem } = await setup();
     await saveWalkCache(dir, repo, SNAPSHOT, CONTEXT, recorder, undefined, onProblem);
     const loaded = await loadWalkCache(dir, repo, SNAPSHOT, CONTEXT, onProblem);
     assert.deepEqual(loaded?.get(Buffer.from('/x')), record(1, 'a'));
@@ -129,11 +138,7 @@ void describe('walk cache files', () => {
   });
 
   void it("replace the parent's file, and are absent rather than wrong after a failed write", async () => {
-    const repo = await freshRepo();
-    const recorder = new WalkRecorder();
-    recorder.add(Buffer.from('/x'), record(1, 'a'));
-    const problems: string[] = [];
-    const onProblem = (m: string): void => void problems.push(m);
+    const { repo, recorder, problems, onProblem } = await setup();
     await saveWalkCache(dir, repo, SNAPSHOT, CONTEXT, recorder, undefined, onProblem);
     await saveWalkCache(dir, repo, OTHER_SNAPSHOT, CONTEXT, recorder, SNAPSHOT, onProblem);
     assert.deepEqual(await readdir(dir), [OTHER_SNAPSHOT]);
@@ -144,14 +149,6 @@ void describe('walk cache files', () => {
     assert.match(problems[0]!, /cannot write the walk cache/);
     await rm(join(dir, OTHER_SNAPSHOT));
   });
-});
-
-void describe('walk cache clean-up', () => {
-  let dir = '';
-  before(async () => {
-    dir = await makeTempDir('holdfast-walk-clean-');
-  });
-  after(() => removeTempDir(dir));
 
   void it('removes day-old files of snapshots the repository no longer lists', async () => {
     const repo = await freshRepo();

@@ -139,6 +139,14 @@ export function briefScan(buf: Buffer, atimes: number[]): BriefRecord[] {
   const need = (n: number): void => {
     if (at + n > buf.length) throw new RangeError('scanDirectory record is truncated');
   };
+  /** Steps over a u32 length and that many bytes. */
+  const skipCounted = (): void => {
+    need(4);
+    const length = buf.readUInt32LE(at);
+    at += 4;
+    need(length);
+    at += length;
+  };
   while (at < buf.length) {
     const start = at;
     need(2);
@@ -154,27 +162,18 @@ export function briefScan(buf: Buffer, atimes: number[]): BriefRecord[] {
       records.push({ name, start, end: at, mode: undefined, size: 0 });
       continue;
     }
-    need(FIXED + 4);
+    need(FIXED);
     const mode = buf.readUInt32LE(at);
     const size = buf.readUInt32LE(at + SIZE_AT) + buf.readUInt32LE(at + SIZE_AT + 4) * 2 ** 32;
     atimes.push(at + ATIME_AT);
     at += FIXED;
-    const linkLength = buf.readUInt32LE(at);
-    at += 4;
-    need(linkLength + 4);
-    at += linkLength;
+    skipCounted(); // link target
+    need(4);
     let xattrs = buf.readUInt32LE(at);
     at += 4;
     for (; xattrs > 0; xattrs--) {
-      need(4);
-      const nameBytes = buf.readUInt32LE(at);
-      at += 4;
-      need(nameBytes + 4);
-      at += nameBytes;
-      const valueBytes = buf.readUInt32LE(at);
-      at += 4;
-      need(valueBytes);
-      at += valueBytes;
+      skipCounted(); // name
+      skipCounted(); // value
     }
     records.push({ name, start, end: at, mode, size });
   }
