@@ -33,8 +33,8 @@ import {
 import {
   DirectoryReader,
   isCacheDir,
+  joinPath,
   statEntry,
-  type BriefEntry,
   type DirectoryListing,
   type FsEntry,
 } from '../../sources/index.js';
@@ -45,8 +45,21 @@ import { targetTree, type TargetDir } from './backup-targets.js';
 import { ChunkerPool, saveFile, type SavedFile } from './file-saver.js';
 import { nodeFromEntry, unchangedSinceParent } from './node-from-entry.js';
 import { TreeBuilder } from './tree-saver.js';
-import { ParentTrees, type ParentDir } from './parent-trees.js';
-import { sameNode } from './same-node.js';
+import { ParentTrees } from './parent-trees.js';
+import { sameNodes } from './same-node.js';
+import {
+  finished,
+  mergeByName,
+  noop,
+  NO_PARENT,
+  NOT_REUSABLE,
+  quiet,
+  type Child,
+  type DirWalk,
+  type Reuse,
+  type Step,
+  type WalkedSubdir,
+} from './walk-step.js';
 import type { WalkCache, WalkRecorder } from './walk-cache.js';
 import { FileWorkerPool } from './workers/file-worker-pool.js';
 
@@ -86,90 +99,6 @@ export interface ArchiveResult {
 
 const SLASH = Buffer.from('/');
 const CACHEDIR_TAG = Buffer.from('CACHEDIR.TAG');
-
-/**
- * One step of the walk. `walked` settles when the entry and everything below it were listed and
- * their files queued; `result` when its node (or tree) is saved.
- */
-interface Step<T> {
-  /** Undefined when it already has (no promise per file when nothing waits). */
-  readonly walked: Promise<void> | undefined;
-  readonly result: Promise<T>;
-}
-
-function finished<T>(result: Promise<T>): Step<T> {
-  return { walked: undefined, result };
-}
-
-/**
- * Marks a promise as handled: results wait in lists until their directory is complete, and a
- * rejection meanwhile (abort, storage failure) must not count as unhandled. Whoever awaits the
- * promise later still sees the rejection.
- */
-function quiet<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => undefined);
-  return promise;
-}
-
-const noop = (): void => undefined;
-
-/**
- * Recorded instead of a listing digest for a directory whose tree left something out (an entry
- * that could not be described or read): no listing hashes to it, so the next backup compares
- * that directory entry by entry, but still finds its tree through the record.
- */
-const NOT_REUSABLE = Buffer.alloc(32);
-
-const NO_PARENT: ParentDir = { nodes: new Map(), tree: undefined };
-
-/** What walking one directory found; the tree is decided once everything below it is saved. */
-interface DirWalk {
-  readonly parent: ParentDir;
-  /** The listing's digest; undefined for the directories on the way to the targets. */
-  readonly digest?: Buffer;
-  /** False when the listing left entries out (they could not be described). */
-  readonly complete: boolean;
-  /** Set when the listing equals the walk cache's: the recorded tree may be taken over. */
-  readonly reuse?: Reuse;
-}
-
-interface Reuse {
-  readonly tree: BlobId;
-  readonly listing: DirectoryListing;
-  /** The directory's entries after exclusions, in tree order. */
-  readonly children: readonly Child[];
-  /** The subtrees of the subdirectories walked, by name (latin1). */
-  readonly subtrees: ReadonlyMap<string, Promise<BlobId>>;
-}
-
-/** An entry of a directory being walked: described in full, or in brief (known listings). */
-type Child = FsEntry | BriefEntry;
-
-/** Two lists sorted by name bytes, merged. */
-function mergeByName(a: readonly FsEntry[], b: readonly BriefEntry[]): Child[] {
-  const out: Child[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length && j < b.length)
-    out.push(Buffer.compare(a[i]!.name, b[j]!.name) <= 0 ? a[i++]! : b[j++]!);
-  while (i < a.length) out.push(a[i++]!);
-  while (j < b.length) out.push(b[j++]!);
-  return out;
-}
-
-/** Whether `nodes` are exactly the parent directory's nodes, in order. */
-function sameNodes(nodes: readonly Node[], parent: Map<string, Node>): boolean {
-  if (nodes.length !== parent.size) return false;
-  let i = 0;
-  for (const p of parent.values()) if (!sameNode(nodes[i++]!, p)) return false;
-  return true;
-}
-
-function join(dir: Buffer, name: Buffer): Buffer {
-  return dir.length === 1 && dir[0] === 0x2f
-    ? Buffer.concat([SLASH, name])
-    : Buffer.concat([dir, SLASH, name]);
-}
 
 export class Archiver {
   readonly counters = newCounters();
@@ -270,7 +199,7 @@ export class Archiver {
       .sort((a, b) => Buffer.compare(a, b));
     for (const name of names) {
       const child = dir.children.get(name.toString())!;
-      const childPath = join(path, name);
+      const childPath = joinPath(path, name);
       let entry: FsEntry;
       try {
         entry = await statEntry(childPath);
@@ -482,7 +411,7 @@ export class Archiver {
     for (const e of listing.errors) this.problem(this.errors, e.path, e.error);
     const children = (await this.childrenOf(path, listing)) as FsEntry[];
     const subdirs = children.filter((c) => c.type === 'dir' && !this.crossesDevice(c, rootDevice));
-    this.directories.readAhead(subdirs.map((c) => join(path, c.name)));
+    this.directories.readAhead(subdirs.map((c) => joinPath(path, c.name)));
     const parentDir = await (early ?? this.parents.get(parentTree));
     const parents = parentDir.nodes;
     const parentOf = (child: FsEntry): Node | undefined =>
@@ -491,12 +420,17 @@ export class Archiver {
     const walkCache = this.options.walkCache;
     this.parents.prefetch(
       subdirs
-        .filter((c) => walkCache?.get(join(path, c.name)) === undefined)
+        .filter((c) => walkCache?.get(joinPath(path, c.name)) === undefined)
         .map((c) => parentOf(c)?.subtree),
     );
     for (const child of children) {
       throwIfAborted(this.options.signal);
-      const step = this.archiveEntry(join(path, child.name), child, parentOf(child), rootDevice);
+      const step = this.archiveEntry(
+        joinPath(path, child.name),
+        child,
+        parentOf(child),
+        rootDevice,
+      );
       nodes.push(quiet(step.result));
       // Depth-first: a subdirectory is listed completely before the next entry.
       if (step.walked) await step.walked;
@@ -523,14 +457,14 @@ export class Archiver {
     return all.filter(
       (child) =>
         (!cacheDir || child.name.equals(CACHEDIR_TAG)) &&
-        exclude?.(join(path, child.name), child.type === 'dir') !== true,
+        exclude?.(joinPath(path, child.name), child.type === 'dir') !== true,
     );
   }
 
   private subdirsOf(path: Buffer, children: readonly Child[], rootDevice: bigint): Buffer[] {
     const dirs: Buffer[] = [];
     for (const c of children)
-      if (c.type === 'dir' && !this.crossesDevice(c, rootDevice)) dirs.push(join(path, c.name));
+      if (c.type === 'dir' && !this.crossesDevice(c, rootDevice)) dirs.push(joinPath(path, c.name));
     return dirs;
   }
 
@@ -543,15 +477,15 @@ export class Archiver {
     path: Buffer,
     children: readonly Child[],
     rootDevice: bigint,
-  ): Promise<Map<string, Promise<BlobId>>> {
-    const subtrees = new Map<string, Promise<BlobId>>();
+  ): Promise<Map<string, WalkedSubdir>> {
+    const subtrees = new Map<string, WalkedSubdir>();
     for (const child of children) {
       if (child.type !== 'dir' || this.crossesDevice(child, rootDevice)) continue;
       throwIfAborted(this.options.signal);
-      const childPath = join(path, child.name);
-      const recordedTree = this.options.walkCache?.get(childPath)?.tree;
-      const step = this.archiveDir(childPath, recordedTree, rootDevice);
-      subtrees.set(child.name.toString('latin1'), quiet(step.result));
+      const childPath = joinPath(path, child.name);
+      const recorded = this.options.walkCache?.get(childPath)?.tree;
+      const step = this.archiveDir(childPath, recorded, rootDevice);
+      subtrees.set(child.name.toString('latin1'), { result: quiet(step.result), recorded });
       if (step.walked) await step.walked;
     }
     return subtrees;
@@ -569,15 +503,13 @@ export class Archiver {
   ): Promise<BlobId> {
     const { subtrees } = reuse;
     let same = true;
-    for (const [name, subtree] of subtrees) {
-      const recorded = this.options.walkCache?.get(join(path, Buffer.from(name, 'latin1')));
-      if ((await subtree) !== recorded?.tree) same = false;
-    }
+    for (const { result, recorded } of subtrees.values())
+      if ((await result) !== recorded) same = false;
     if (same) {
       for (const child of reuse.children) {
         if (child.type === 'file') {
           this.counters.filesUnmodified++;
-          this.fileDone(join(path, child.name), Number(child.size));
+          this.fileDone(joinPath(path, child.name), Number(child.size));
         } else if (child.type === 'dir') {
           this.counters.dirsUnmodified++;
         }
@@ -592,9 +524,9 @@ export class Archiver {
     const nodes: Promise<Node | undefined>[] = children.map((child) => {
       const key = child.name.toString('latin1');
       const old = parent.nodes.get(key);
-      const subtree = subtrees.get(key);
+      const subtree = subtrees.get(key)?.result;
       if (subtree !== undefined) return subtree.then((id) => this.dirNode(child, old, id));
-      return this.archiveEntry(join(path, child.name), child, old, rootDevice).result;
+      return this.archiveEntry(joinPath(path, child.name), child, old, rootDevice).result;
     });
     const settled = await Promise.all(nodes);
     const all = settled.filter((n): n is Node => n !== undefined);

@@ -37,6 +37,14 @@ export function sameNode(a: Node, b: Node): boolean {
   );
 }
 
+/** Whether `nodes` are exactly the parent directory's nodes, in order. */
+export function sameNodes(nodes: readonly Node[], parent: Map<string, Node>): boolean {
+  if (nodes.length !== parent.size) return false;
+  let i = 0;
+  for (const p of parent.values()) if (!sameNode(nodes[i++]!, p)) return false;
+  return true;
+}
+
 function sameBytes(a: Buffer | undefined, b: Buffer | undefined): boolean {
   return a === undefined || b === undefined ? a === b : a.equals(b);
 }
