@@ -11,9 +11,9 @@
  * The algorithms are exactly those of docs/design/repository-format.md, "Encryption" and
  * "Blob ids"; src/engine/crypto/native-crypto.test.ts checks them against node:crypto.
  *
- * Every function but joinFile is synchronous and re-entrant per thread: the OpenSSL contexts live
- * in the Node environment's instance data, so each worker thread has its own. joinFile runs in
- * the thread pool with a context of its own.
+ * Every function but fileIdOfParts is synchronous and re-entrant per thread: the OpenSSL contexts
+ * live in the Node environment's instance data, so each worker thread has its own. fileIdOfParts
+ * runs in the thread pool with a context of its own.
  */
 #include <node_api.h>
 #include <openssl/core_names.h>
@@ -302,54 +302,48 @@ static napi_value js_open_into(napi_env env, napi_callback_info info) {
 }
 
 /*
- * joinFile(parts, out): Promise<string>. Copies the parts back to back into `out` (exactly their
- * total length) and computes the SHA-256 of the result — a file's id — in the thread pool. A
- * pack is assembled and named this way: on the main thread the copy, its page faults and the
- * hash of 16 MiB took longer than everything else the main thread does for the pack.
- * The caller must not touch `parts` or `out` until the promise settles; references keep them
- * alive meanwhile.
+ * fileIdOfParts(parts): Promise<string>. The SHA-256 of the parts laid back to back — the id of
+ * the file they make up (a pack: its blobs, header and trailer) — computed in the thread pool.
+ * Hashing 16 MiB took longer on the main thread than everything else it does for a pack; the
+ * parts are never joined into one buffer (a copy and its page faults): stores write them as
+ * they are.
+ * The caller must not touch `parts` until the promise settles; a reference keeps them alive.
  */
 typedef struct {
   napi_async_work work;
   napi_deferred deferred;
-  napi_ref keep; /* an array holding the parts and out */
+  napi_ref keep; /* the parts array */
   size_t count;
   unsigned char **data;
   size_t *length;
-  unsigned char *out;
   bool failed;
   unsigned char digest[32];
-} join_job;
+} parts_job;
 
-static void join_execute(napi_env env, void *arg) {
-  join_job *job = arg;
+static void parts_execute(napi_env env, void *arg) {
+  parts_job *job = arg;
   EVP_MD_CTX *md = EVP_MD_CTX_new();
   job->failed = md == NULL || !EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-  size_t at = 0;
-  for (size_t i = 0; i < job->count && !job->failed; i++) {
-    memcpy(job->out + at, job->data[i], job->length[i]);
-    /* Hashed from the copy just written, while it is still in the cache. */
-    job->failed = !EVP_DigestUpdate(md, job->out + at, job->length[i]);
-    at += job->length[i];
-  }
+  for (size_t i = 0; i < job->count && !job->failed; i++)
+    job->failed = !EVP_DigestUpdate(md, job->data[i], job->length[i]);
   unsigned int digest_length = 0;
   if (!job->failed)
     job->failed = !EVP_DigestFinal_ex(md, job->digest, &digest_length) || digest_length != 32;
   EVP_MD_CTX_free(md);
 }
 
-static void free_join(napi_env env, join_job *job) {
+static void free_parts(napi_env env, parts_job *job) {
   if (job->keep != NULL) napi_delete_reference(env, job->keep);
   free(job->data);
   free(job->length);
   free(job);
 }
 
-static void join_complete(napi_env env, napi_status status, void *arg) {
-  join_job *job = arg;
+static void parts_complete(napi_env env, napi_status status, void *arg) {
+  parts_job *job = arg;
   if (status != napi_ok || job->failed) {
     napi_value message, error;
-    napi_create_string_utf8(env, "OpenSSL failed: SHA-256 of a joined file", NAPI_AUTO_LENGTH,
+    napi_create_string_utf8(env, "OpenSSL failed: SHA-256 of a file's parts", NAPI_AUTO_LENGTH,
                             &message);
     napi_create_error(env, NULL, message, &error);
     napi_reject_deferred(env, job->deferred, error);
@@ -364,12 +358,12 @@ static void join_complete(napi_env env, napi_status status, void *arg) {
     napi_resolve_deferred(env, job->deferred, id);
   }
   napi_delete_async_work(env, job->work);
-  free_join(env, job);
+  free_parts(env, job);
 }
 
-static napi_value js_join_file(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  if (!get_args(env, info, 2, argv)) return NULL;
+static napi_value js_file_id_of_parts(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!get_args(env, info, 1, argv)) return NULL;
   bool is_array = false;
   uint32_t count = 0;
   napi_is_array(env, argv[0], &is_array);
@@ -377,54 +371,39 @@ static napi_value js_join_file(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "parts must be an array");
     return NULL;
   }
-  join_job *job = calloc(1, sizeof *job);
+  parts_job *job = calloc(1, sizeof *job);
   if (job != NULL) {
     job->data = calloc(count ? count : 1, sizeof *job->data);
     job->length = calloc(count ? count : 1, sizeof *job->length);
   }
   if (job == NULL || job->data == NULL || job->length == NULL) {
-    if (job != NULL) free_join(env, job);
+    if (job != NULL) free_parts(env, job);
     napi_throw_error(env, NULL, "out of memory");
     return NULL;
   }
   job->count = count;
-  size_t total = 0;
   for (uint32_t i = 0; i < count; i++) {
     napi_value part;
     napi_get_element(env, argv[0], i, &part);
     if (!get_bytes(env, part, "each part", &job->data[i], &job->length[i])) {
-      free_join(env, job);
+      free_parts(env, job);
       return NULL;
     }
-    total += job->length[i];
   }
-  size_t out_length;
-  if (!get_bytes(env, argv[1], "out", &job->out, &out_length)) {
-    free_join(env, job);
-    return NULL;
-  }
-  if (out_length != total) {
-    free_join(env, job);
-    napi_throw_range_error(env, NULL, "out must be exactly as long as the parts together");
-    return NULL;
-  }
-  napi_value keep, promise, name;
-  napi_create_array_with_length(env, 2, &keep);
-  napi_set_element(env, keep, 0, argv[0]);
-  napi_set_element(env, keep, 1, argv[1]);
-  napi_create_reference(env, keep, 1, &job->keep);
+  napi_value promise, name;
+  napi_create_reference(env, argv[0], 1, &job->keep);
   napi_create_promise(env, &job->deferred, &promise);
-  napi_create_string_utf8(env, "holdfast:joinFile", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, join_execute, join_complete, job, &job->work) !=
+  napi_create_string_utf8(env, "holdfast:fileIdOfParts", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_async_work(env, NULL, name, parts_execute, parts_complete, job, &job->work) !=
       napi_ok) {
-    free_join(env, job);
-    napi_throw_error(env, NULL, "could not create the joinFile job");
+    free_parts(env, job);
+    napi_throw_error(env, NULL, "could not create the fileIdOfParts job");
     return NULL;
   }
   if (napi_queue_async_work(env, job->work) != napi_ok) {
     napi_delete_async_work(env, job->work);
-    free_join(env, job);
-    napi_throw_error(env, NULL, "could not queue the joinFile job");
+    free_parts(env, job);
+    napi_throw_error(env, NULL, "could not queue the fileIdOfParts job");
     return NULL;
   }
   return promise;
@@ -468,7 +447,7 @@ NAPI_MODULE_INIT() {
       {"blobId", NULL, js_blob_id, NULL, NULL, NULL, napi_default, NULL},
       {"sealInto", NULL, js_seal_into, NULL, NULL, NULL, napi_default, NULL},
       {"openInto", NULL, js_open_into, NULL, NULL, NULL, napi_default, NULL},
-      {"joinFile", NULL, js_join_file, NULL, NULL, NULL, napi_default, NULL},
+      {"fileIdOfParts", NULL, js_file_id_of_parts, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof properties / sizeof *properties, properties);
   return exports;

@@ -31,6 +31,27 @@ export type ObjectKind = (typeof OBJECT_KINDS)[number];
 /** The single object of kind `config` is always named this. */
 export const CONFIG_NAME = 'config';
 
+/**
+ * An object's bytes as given to `put`: one buffer, or parts that are the object laid back to
+ * back (a pack's blobs, header and trailer). A store that can write parts as they are (the local
+ * store, with vectored writes) does; the others join them. Not joining saves a copy of every pack
+ * and the page faults of fresh memory for it, and memory: a pack is held once, in its parts.
+ */
+export type ObjectBody = Uint8Array | readonly Uint8Array[];
+
+/** The object's length in bytes. */
+export function bodyLength(body: ObjectBody): number {
+  if (!Array.isArray(body)) return (body as Uint8Array).byteLength;
+  let length = 0;
+  for (const part of body as readonly Uint8Array[]) length += part.byteLength;
+  return length;
+}
+
+/** The object's bytes in one buffer: `body` itself when it is one, else a new buffer. */
+export function joinBody(body: ObjectBody): Uint8Array {
+  return Array.isArray(body) ? Buffer.concat(body as readonly Uint8Array[]) : (body as Uint8Array);
+}
+
 export interface ObjectInfo {
   readonly name: string;
   readonly size: number;
@@ -103,7 +124,8 @@ export interface ObjectStore {
   /** Present only on stores whose objects are files on this machine. */
   readonly files?: ObjectFiles | undefined;
 
-  put(kind: ObjectKind, name: string, data: Uint8Array, options?: PutOptions): Promise<void>;
+  /** Stores `data`, which must not change until the promise settles (see the contract above). */
+  put(kind: ObjectKind, name: string, data: ObjectBody, options?: PutOptions): Promise<void>;
 
   /**
    * The object's bytes, or `range` of them. The caller owns the returned Buffer: the store keeps

@@ -33,11 +33,10 @@ export interface BlobCryptoAddon {
     offset: number,
   ): number;
   /**
-   * Copies `parts` back to back into `out` (exactly their total length) and resolves to the
-   * SHA-256 of the result as 64 hex digits; both run in the thread pool. Neither `parts` nor
-   * `out` may change until it settles.
+   * Resolves to the SHA-256 of `parts` laid back to back, as 64 hex digits, computed in the
+   * thread pool. The parts may not change until it settles.
    */
-  joinFile(parts: readonly Uint8Array[], out: Uint8Array): Promise<string>;
+  fileIdOfParts(parts: readonly Uint8Array[]): Promise<string>;
 }
 
 export function blobCrypto(): BlobCryptoAddon {

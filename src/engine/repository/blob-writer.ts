@@ -7,7 +7,7 @@
  */
 import { HoldfastError, type BlobId, type IndexId, type PackId } from '../../core/index.js';
 import { compressBlobView, type CompressionMode } from '../compression/index.js';
-import { fileIdOf, joinFile } from '../crypto/index.js';
+import { fileIdOf, fileIdOfParts } from '../crypto/index.js';
 import {
   COMPRESSION_NONE,
   COMPRESSION_ZSTD,
@@ -16,7 +16,7 @@ import {
   type BlobType,
   type IndexedPack,
 } from '../format/index.js';
-import type { CachingStore, ObjectStore } from '../../storage/index.js';
+import { bodyLength, type CachingStore, type ObjectStore } from '../../storage/index.js';
 import type { MasterIndex } from '../index/index.js';
 import { Packer } from './packer.js';
 
@@ -198,14 +198,15 @@ export class BlobWriter {
 
   private async upload(packer: Packer): Promise<void> {
     const { parts, entries } = packer.finish(this.options.masterKey);
-    const { bytes, id: packId } = await joinFile<PackId>(parts);
+    // Named and stored as parts: joining them would copy every pack once more (ObjectBody).
+    const packId = await fileIdOfParts<PackId>(parts);
     if (packer.type === 'tree' && !this.options.dryRun) this.options.cache?.markTreePack(packId);
     const pack: IndexedPack = { packId, entries };
     this.notDurable.push(pack);
     await this.noteUnindexed();
     try {
       if (!this.options.dryRun)
-        await this.options.store.put('pack', packId, bytes, this.signalOption());
+        await this.options.store.put('pack', packId, parts, this.signalOption());
     } catch (err) {
       // Same name means same bytes (content-addressed): an earlier attempt already stored it.
       if (!(err instanceof HoldfastError && err.code === 'OBJECT_EXISTS')) throw err;
@@ -213,7 +214,7 @@ export class BlobWriter {
     this.options.index.addPack(packId, entries);
     for (const e of entries) this.pending.delete(e.id);
     this.stats.packsWritten++;
-    this.options.onPackWritten?.(packId, bytes.length);
+    this.options.onPackWritten?.(packId, bodyLength(parts));
     this.unindexed.push(pack);
     if (this.unindexed.length >= PACKS_PER_INDEX) await this.writeIndex();
   }

@@ -50,7 +50,8 @@ export class Packer {
   /**
    * Lays the blobs out in random order: the order in which a file's chunks were written would
    * otherwise let someone who sees pack sizes and offsets line up chunk sizes with known files.
-   * Returns the pack's parts in order — blobs, then the sealed header and trailer — for joinFile.
+   * Returns the pack's parts in order — blobs, then the sealed header and trailer — to be named
+   * (fileIdOfParts) and stored (ObjectBody) as they are.
    * Finishing is final: the packer lets go of its parts.
    */
   finish(masterKey: Buffer): { parts: Buffer[]; entries: PackEntry[] } {

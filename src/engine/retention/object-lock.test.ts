@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { HoldfastError, isHoldfastError, silentLogger, type Clock } from '../../core/index.js';
 import {
   MemoryStore,
+  type ObjectBody,
   type ObjectKind,
   type ObjectRetention,
   type PutOptions,
@@ -37,7 +38,7 @@ class LockingMemoryStore extends MemoryStore {
     },
   };
 
-  override async put(kind: ObjectKind, name: string, data: Uint8Array, options: PutOptions = {}) {
+  override async put(kind: ObjectKind, name: string, data: ObjectBody, options: PutOptions = {}) {
     await super.put(kind, name, data, options);
     if (options.retention) this.until.set(`${kind}/${name}`, options.retention.until.getTime());
   }

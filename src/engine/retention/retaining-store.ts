@@ -9,6 +9,7 @@ import type {
   ByteRange,
   ObjectInfo,
   ObjectFiles,
+  ObjectBody,
   ObjectKind,
   ObjectRetention,
   ObjectStore,
@@ -39,7 +40,7 @@ export class RetainingStore implements ObjectStore {
   async put(
     kind: ObjectKind,
     name: string,
-    data: Uint8Array,
+    data: ObjectBody,
     options: PutOptions = {},
   ): Promise<void> {
     if (!ObjectLock.isRetained(kind)) return this.inner.put(kind, name, data, options);

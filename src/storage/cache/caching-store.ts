@@ -21,12 +21,14 @@ import type {
   ByteRange,
   ObjectInfo,
   ObjectFiles,
+  ObjectBody,
   ObjectKind,
   ObjectRetention,
   ObjectStore,
   PutOptions,
   StoreCallOptions,
 } from '../object-store.js';
+import { joinBody } from '../object-store.js';
 import { assertValidRange, rangePastEnd } from '../store-errors.js';
 import { sha256, type CacheDirectory } from './cache-directory.js';
 
@@ -68,11 +70,12 @@ export class CachingStore implements ObjectStore {
     return this.inner.create(options);
   }
 
-  async put(kind: ObjectKind, name: string, data: Uint8Array, options?: PutOptions): Promise<void> {
+  async put(kind: ObjectKind, name: string, data: ObjectBody, options?: PutOptions): Promise<void> {
     await this.inner.put(kind, name, data, options);
     if (!this.caches(kind, name)) return;
     this.listed.get(kind)?.add(name);
-    if (sha256(data) === name) await this.directory.write(kind, name, data);
+    const bytes = joinBody(data);
+    if (sha256(bytes) === name) await this.directory.write(kind, name, bytes);
   }
 
   async get(

@@ -12,6 +12,7 @@
 import type {
   ByteRange,
   ObjectInfo,
+  ObjectBody,
   ObjectKind,
   ObjectRetention,
   ObjectStore,
@@ -44,7 +45,7 @@ export class DeferredStore implements ObjectStore {
     return (await this.#store()).create(options);
   }
 
-  async put(kind: ObjectKind, name: string, data: Uint8Array, options?: PutOptions): Promise<void> {
+  async put(kind: ObjectKind, name: string, data: ObjectBody, options?: PutOptions): Promise<void> {
     return (await this.#store()).put(kind, name, data, options);
   }
 

@@ -9,12 +9,14 @@ import { throwIfAborted } from '../../core/index.js';
 import type {
   ByteRange,
   ObjectInfo,
+  ObjectBody,
   ObjectKind,
   ObjectRetention,
   ObjectStore,
   PutOptions,
   StoreCallOptions,
 } from '../object-store.js';
+import { bodyLength } from '../object-store.js';
 import { sleep, type Sleep } from './backoff.js';
 
 export interface RateLimits {
@@ -76,8 +78,8 @@ export class RateLimitStore implements ObjectStore {
     return this.#inner.create(options);
   }
 
-  async put(kind: ObjectKind, name: string, data: Uint8Array, options?: PutOptions): Promise<void> {
-    await this.#upload?.take(data.byteLength, options?.signal);
+  async put(kind: ObjectKind, name: string, data: ObjectBody, options?: PutOptions): Promise<void> {
+    await this.#upload?.take(bodyLength(data), options?.signal);
     return this.#inner.put(kind, name, data, options);
   }
 

@@ -8,6 +8,7 @@ import type {
   ByteRange,
   ObjectInfo,
   ObjectFiles,
+  ObjectBody,
   ObjectKind,
   ObjectRetention,
   ObjectStore,
@@ -40,7 +41,7 @@ export class ReadOnlyStore implements ObjectStore {
   put(
     _kind: ObjectKind,
     _name: string,
-    _data: Uint8Array,
+    _data: ObjectBody,
     _options?: StoreCallOptions,
   ): Promise<void> {
     return Promise.reject(readOnly(this.location));

@@ -17,12 +17,14 @@ import type {
   ByteRange,
   ObjectInfo,
   ObjectFiles,
+  ObjectBody,
   ObjectKind,
   ObjectRetention,
   ObjectStore,
   PutOptions,
   StoreCallOptions,
 } from '../object-store.js';
+import { bodyLength } from '../object-store.js';
 import type { StoreOperation } from '../store-operation.js';
 import { fullJitterDelay, sleep, type Sleep } from './backoff.js';
 import { isTransientError } from './transient-error.js';
@@ -95,7 +97,7 @@ export class RetryingStore implements ObjectStore {
     );
   }
 
-  put(kind: ObjectKind, name: string, data: Uint8Array, options: PutOptions = {}): Promise<void> {
+  put(kind: ObjectKind, name: string, data: ObjectBody, options: PutOptions = {}): Promise<void> {
     let ambiguous = false;
     return this.#retry({ operation: 'put', kind, name, signal: options.signal }, async () => {
       try {
@@ -103,7 +105,7 @@ export class RetryingStore implements ObjectStore {
       } catch (err) {
         if (ambiguous && isHoldfastError(err, 'OBJECT_EXISTS')) {
           const info = await this.#inner.stat(kind, name, options);
-          if (info?.size === data.byteLength) return;
+          if (info?.size === bodyLength(data)) return;
         }
         if (this.#isTransient(err)) ambiguous = true;
         throw err;

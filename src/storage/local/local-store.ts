@@ -25,6 +25,7 @@ import {
   type ByteRange,
   type ObjectInfo,
   type ObjectFiles,
+  type ObjectBody,
   type ObjectKind,
   type ObjectStore,
   type StoreCallOptions,
@@ -38,7 +39,7 @@ import {
 } from '../store-errors.js';
 import { fsError } from './fs-error.js';
 import { OpenFiles, readAt } from './open-files.js';
-import { removeQuietly, syncDir, unlessMissing } from './fs-helpers.js';
+import { removeQuietly, syncDir, unlessMissing, writeBody } from './fs-helpers.js';
 import {
   DATA_DIR,
   DIR_MODE,
@@ -103,7 +104,7 @@ export class LocalStore implements ObjectStore {
   async put(
     kind: ObjectKind,
     name: string,
-    data: Uint8Array,
+    data: ObjectBody,
     options: StoreCallOptions = {},
   ): Promise<void> {
     const { signal } = options;
@@ -285,10 +286,10 @@ export class LocalStore implements ObjectStore {
     throwIfAborted(signal);
   }
 
-  async #writeTmp(tmp: string, data: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
+  async #writeTmp(tmp: string, data: ObjectBody, signal: AbortSignal | undefined): Promise<void> {
     const handle = await this.#openTmp(tmp);
     try {
-      await handle.writeFile(data, { signal });
+      await writeBody(handle, data, signal);
       await handle.sync();
     } catch (err) {
       await handle.close().catch(() => undefined);

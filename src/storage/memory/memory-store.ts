@@ -8,10 +8,12 @@ import { assertValidObjectName } from '../object-name.js';
 import type {
   ByteRange,
   ObjectInfo,
+  ObjectBody,
   ObjectKind,
   ObjectStore,
   StoreCallOptions,
 } from '../object-store.js';
+import { joinBody } from '../object-store.js';
 import {
   assertValidRange,
   objectExists,
@@ -45,14 +47,15 @@ export class MemoryStore implements ObjectStore {
   async put(
     kind: ObjectKind,
     name: string,
-    data: Uint8Array,
+    data: ObjectBody,
     options: StoreCallOptions = {},
   ): Promise<void> {
     await this.#enter(options.signal, kind, name);
     // Check-and-set runs without an await in between, which makes it atomic in one process.
     const key = keyOf(kind, name);
     if (this.#objects.has(key)) throw objectExists(kind, name);
-    this.#objects.set(key, Buffer.from(data));
+    // A copy: the caller may reuse its buffers once put resolves.
+    this.#objects.set(key, Buffer.from(joinBody(data)));
   }
 
   async get(

@@ -21,11 +21,13 @@ import {
   CONFIG_NAME,
   type ByteRange,
   type ObjectInfo,
+  type ObjectBody,
   type ObjectKind,
   type ObjectStore,
   type PutOptions,
   type StoreCallOptions,
 } from '../object-store.js';
+import { joinBody } from '../object-store.js';
 import { assertValidRange, objectNotFound, rangePastEnd, storeClosed } from '../store-errors.js';
 import { statusError, transportError, type ServerErrorBody } from './rest-errors.js';
 import { parseRestLocation } from './rest-location.js';
@@ -103,7 +105,7 @@ export class RestStore implements ObjectStore {
   async put(
     kind: ObjectKind,
     name: string,
-    data: Uint8Array,
+    data: ObjectBody,
     options: PutOptions = {},
   ): Promise<void> {
     const { signal } = options;
@@ -113,7 +115,10 @@ export class RestStore implements ObjectStore {
     }
     const what = describeObject(kind, name);
     const action = `put ${what}`;
-    const res = await this.#send('PUT', objectPath(kind, name), action, { body: data, signal });
+    const res = await this.#send('PUT', objectPath(kind, name), action, {
+      body: joinBody(data),
+      signal,
+    });
     await this.#expect(res, [200, 201, 204], action, what, signal);
   }
 

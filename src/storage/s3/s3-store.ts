@@ -32,12 +32,14 @@ import { assertValidObjectName, describeObject } from '../object-name.js';
 import type {
   ByteRange,
   ObjectInfo,
+  ObjectBody,
   ObjectKind,
   ObjectRetention,
   ObjectStore,
   PutOptions,
   StoreCallOptions,
 } from '../object-store.js';
+import { joinBody } from '../object-store.js';
 import {
   assertValidRange,
   objectExists,
@@ -121,7 +123,7 @@ export class S3Store implements ObjectStore {
   async put(
     kind: ObjectKind,
     name: string,
-    data: Uint8Array,
+    data: ObjectBody,
     options: PutOptions = {},
   ): Promise<void> {
     const { signal, retention } = options;
@@ -130,11 +132,12 @@ export class S3Store implements ObjectStore {
     // A duplicate version with retention could not be removed again: look before writing one.
     if (versioned && retention && (await this.#findOldest(kind, name, signal, true)))
       throw objectExists(kind, name);
+    const body = joinBody(data);
     const command = new PutObjectCommand({
       Bucket: this.bucket,
       Key: this.#keys.key(kind, name),
-      Body: data,
-      ContentLength: data.byteLength,
+      Body: body,
+      ContentLength: body.byteLength,
       ContentType: 'application/octet-stream',
       IfNoneMatch: '*',
       ...(retention && {

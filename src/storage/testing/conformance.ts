@@ -111,6 +111,32 @@ export function describeObjectStoreConformance(
     );
 
     void it(
+      'stores parts as the object they make up, back to back',
+      withStore(async (store) => {
+        // More parts than one vectored write takes (1,024), empty ones, views at odd offsets.
+        const whole = seededBytes(61, 6 * MiB + 5);
+        const parts: Buffer[] = [];
+        for (let at = 0, i = 0; at < whole.length; i++) {
+          const n = i % 7 === 3 ? 0 : i === 100 ? 2 * MiB : (i * 2_654_435_761) % 5000;
+          const view = Buffer.alloc(n + 3);
+          whole.copy(view, 1, at, at + n);
+          parts.push(view.subarray(1, 1 + Math.min(n, whole.length - at)));
+          at += n;
+        }
+        assert.ok(parts.length > 1024, `${parts.length} parts`);
+        const name = createHash('sha256').update(whole).digest('hex');
+        await store.put('pack', name, parts);
+        for (const part of parts) part.fill(0);
+        const back = await store.get('pack', name);
+        assert.ok(back.equals(whole), 'the parts back to back');
+        assert.deepEqual(await store.stat('pack', name), { name, size: whole.length });
+        const empty = testObject(62, 0);
+        await store.put('pack', empty.name, [Buffer.alloc(0), Buffer.alloc(0)]);
+        assert.equal((await store.get('pack', empty.name)).length, 0);
+      }),
+    );
+
+    void it(
       'keeps its own copy of the bytes',
       withStore(async (store) => {
         const obj = testObject(6);

@@ -5,6 +5,7 @@
 import type {
   ByteRange,
   ObjectInfo,
+  ObjectBody,
   ObjectKind,
   ObjectRetention,
   ObjectStore,
@@ -43,7 +44,7 @@ export class CountingStore implements ObjectStore {
     return this.inner.create(options);
   }
 
-  put(kind: ObjectKind, name: string, data: Uint8Array, options?: PutOptions): Promise<void> {
+  put(kind: ObjectKind, name: string, data: ObjectBody, options?: PutOptions): Promise<void> {
     this.#note('put', kind);
     return this.inner.put(kind, name, data, options);
   }

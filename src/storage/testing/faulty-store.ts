@@ -8,6 +8,7 @@ import { sleep, type Sleep } from '../decorators/backoff.js';
 import type {
   ByteRange,
   ObjectInfo,
+  ObjectBody,
   ObjectKind,
   ObjectRetention,
   ObjectStore,
@@ -79,7 +80,7 @@ export class FaultyStore implements ObjectStore {
     return this.#call('create', options, () => this.#inner.create(options));
   }
 
-  put(kind: ObjectKind, name: string, data: Uint8Array, options: PutOptions = {}): Promise<void> {
+  put(kind: ObjectKind, name: string, data: ObjectBody, options: PutOptions = {}): Promise<void> {
     return this.#call('put', options, () => this.#inner.put(kind, name, data, options));
   }
 
