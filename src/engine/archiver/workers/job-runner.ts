@@ -203,9 +203,10 @@ export class JobRunner {
       this.arena = undefined;
       return [arena.buffer as ArrayBuffer];
     }
-    const copy = new Uint8Array(used);
-    copy.set(arena.subarray(0, used));
-    return [copy.buffer];
+    // Not zero-filled (every byte is overwritten) and not from Buffer's pool (it is transferred).
+    const copy = Buffer.allocUnsafeSlow(used);
+    arena.copy(copy, 0, 0, used);
+    return [copy.buffer as ArrayBuffer];
   }
 }
 
