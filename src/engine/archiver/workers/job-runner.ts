@@ -206,7 +206,7 @@ export class JobRunner {
     // Not zero-filled (every byte is overwritten) and not from Buffer's pool (it is transferred).
     const copy = Buffer.allocUnsafeSlow(used);
     arena.copy(copy, 0, 0, used);
-    return [copy.buffer as ArrayBuffer];
+    return [copy.buffer];
   }
 }
 
