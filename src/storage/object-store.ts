@@ -7,7 +7,9 @@
  * - `put` is write-once: when an object of that kind and name exists it rejects with
  *   HoldfastError code OBJECT_EXISTS and leaves the existing object untouched. When `put`
  *   resolves the object is durable (fsync or the service's acknowledgement) and visible to
- *   `get`, `stat` and `list` of every client. A failed or aborted `put` leaves no object.
+ *   `get`, `stat` and `list` of every client. A failed or aborted `put` leaves no object. Data
+ *   given as parts (ObjectBody) is stored as the parts back to back; once `put` settles the store
+ *   holds no reference to the caller's buffers.
  * - `get` of a missing object rejects with code NOT_FOUND; a range past the end rejects too
  *   (with INTEGRITY: the caller's index disagrees with the object).
  * - `list` yields each object of a kind once, in no particular order.
