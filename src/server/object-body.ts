@@ -1,15 +1,15 @@
 /**
- * Receiving a PUT body. Objects are at most a pack (≤ 128 MiB, ADR 0004) and the ObjectStore
- * takes whole buffers, so a body is buffered in memory, which costs at most its Content-Length:
- * the length is required up front, checked against the size limit before a byte is read, and
- * reserved from the server's upload budget (see UploadBudget) so concurrent uploads cannot
- * exhaust memory. The SHA-256 is computed while the bytes arrive.
+ * Receiving a PUT body. Objects are at most a pack (≤ 128 MiB, ADR 0004) and a body is checked
+ * against its name before it is stored, so it is buffered in memory, which costs at most its
+ * Content-Length: the length is required up front, checked against the size limit before a byte
+ * is read, and reserved from the server's upload budget (see UploadBudget) so concurrent uploads
+ * cannot exhaust memory. The SHA-256 is computed while the bytes arrive.
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { HoldfastError } from '../core/index.js';
 
-export interface ObjectBody {
+export interface ReceivedBody {
   readonly data: Buffer;
   /** Hex SHA-256 of `data`. */
   readonly sha256: string;
@@ -33,7 +33,7 @@ export function declaredLength(req: IncomingMessage, maxBytes: number): number {
  * Reads exactly `length` bytes. Rejects (and the caller stores nothing) when the client
  * disconnects early or sends more than it declared.
  */
-export function readObjectBody(req: IncomingMessage, length: number): Promise<ObjectBody> {
+export function readObjectBody(req: IncomingMessage, length: number): Promise<ReceivedBody> {
   return new Promise((resolve, reject) => {
     const data = Buffer.allocUnsafe(length);
     const hash = createHash('sha256');

@@ -20,7 +20,6 @@
  * most the pool's queue (2048 files) ahead of the reading — plus the pool's bound (see
  * FileWorkerPool) and the open packs; never a whole file.
  */
-import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import {
   errnoCode,
@@ -30,14 +29,7 @@ import {
   throwIfAborted,
   type BlobId,
 } from '../../core/index.js';
-import {
-  DirectoryReader,
-  isCacheDir,
-  joinPath,
-  statEntry,
-  type DirectoryListing,
-  type FsEntry,
-} from '../../sources/index.js';
+import { DirectoryReader, joinPath, statEntry, type FsEntry } from '../../sources/index.js';
 import type { Node } from '../format/index.js';
 import type { BlobWriter, Repository } from '../repository/index.js';
 import { newCounters, type BackupCounters, type BackupEvent } from './backup-progress.js';
@@ -45,11 +37,10 @@ import { targetTree, type TargetDir } from './backup-targets.js';
 import { ChunkerPool, saveFile, type SavedFile } from './file-saver.js';
 import { nodeFromEntry, unchangedSinceParent } from './node-from-entry.js';
 import { TreeBuilder } from './tree-saver.js';
-import { ParentTrees } from './parent-trees.js';
+import { ParentTrees, type ParentDir } from './parent-trees.js';
 import { sameNodes } from './same-node.js';
 import {
   finished,
-  mergeByName,
   noop,
   NO_PARENT,
   NOT_REUSABLE,
@@ -61,6 +52,7 @@ import {
   type WalkedSubdir,
 } from './walk-step.js';
 import type { WalkCache, WalkRecorder } from './walk-cache.js';
+import { WalkScope } from './walk-scope.js';
 import { FileWorkerPool } from './workers/file-worker-pool.js';
 
 export interface ArchiverOptions {
@@ -98,7 +90,6 @@ export interface ArchiveResult {
 }
 
 const SLASH = Buffer.from('/');
-const CACHEDIR_TAG = Buffer.from('CACHEDIR.TAG');
 
 export class Archiver {
   readonly counters = newCounters();
@@ -109,6 +100,7 @@ export class Archiver {
   private readonly parents: ParentTrees;
   /** Lists directories a few steps ahead of the walk, in the thread pool. */
   private readonly directories: DirectoryReader;
+  private readonly scope: WalkScope;
   private pool: FileWorkerPool | undefined;
 
   constructor(private readonly options: ArchiverOptions) {
@@ -120,24 +112,10 @@ export class Archiver {
       (message) => this.warnings.push({ path: '(parent snapshot)', message }),
       options.signal,
     );
-    const walkCache = options.walkCache;
+    this.scope = new WalkScope(options);
     this.directories = new DirectoryReader({
       ...(options.signal && { signal: options.signal }),
-      // A listing equal to the walk cache's is not decoded beyond its subdirectories. Not under
-      // --one-file-system, whose recorded digests also depend on the target's device.
-      ...(walkCache &&
-        options.oneFileSystem !== true && {
-          isKnown: (dir: Buffer, digest: Buffer) =>
-            walkCache.get(dir)?.digest.equals(digest) === true,
-        }),
-      // The read-ahead may follow the walk below the directories it is told about when it can
-      // tell on its own which subdirectories the walk enters: not with --exclude-caches (known
-      // from a file's content) or --one-file-system (known from the target's device).
-      ...(options.excludeCaches !== true &&
-        options.oneFileSystem !== true && {
-          descend: (entry: FsEntry) =>
-            entry.type === 'dir' && options.exclude?.(entry.path, true) !== true,
-        }),
+      ...this.scope.readerOptions(options.walkCache),
     });
   }
 
@@ -238,8 +216,8 @@ export class Archiver {
         return this.archiveFile(path, entry, parent);
       case 'dir': {
         // A mount point under --one-file-system is kept as an empty directory, as restic does.
-        const sub = this.crossesDevice(entry, rootDevice)
-          ? finished(this.saveTree([]))
+        const sub = this.scope.crossesDevice(entry, rootDevice)
+          ? finished(this.treeOf([], undefined))
           : this.archiveDir(path, parent?.subtree, rootDevice);
         const result = sub.result.then((subtree) => this.dirNode(entry, parent, subtree));
         return { walked: sub.walked, result };
@@ -275,9 +253,15 @@ export class Archiver {
     const failed = (err: unknown): undefined => this.fileFailed(path, err);
     const pool = this.pool;
     if (pool === undefined) {
+      // The main-thread path (`workers: 0`).
       const result = this.files.run(async () => {
         started();
-        return this.readFile(path, entry);
+        return saveFile(path, entry, {
+          writer: this.options.writer,
+          chunkers: this.chunkers,
+          ...(this.options.signal && { signal: this.options.signal }),
+          onBytes: (n) => this.options.onEvent?.({ kind: 'bytes', bytes: n }),
+        });
       });
       return finished(result.then(saved, failed));
     }
@@ -286,16 +270,6 @@ export class Archiver {
     const walked = pool.ready();
     const result = walked.then(() => pool.save(path, entry, started)).then(saved, failed);
     return { walked, result };
-  }
-
-  /** The main-thread path (`workers: 0`). */
-  private async readFile(path: Buffer, entry: FsEntry): Promise<SavedFile> {
-    return saveFile(path, entry, {
-      writer: this.options.writer,
-      chunkers: this.chunkers,
-      ...(this.options.signal && { signal: this.options.signal }),
-      onBytes: (n) => this.options.onEvent?.({ kind: 'bytes', bytes: n }),
-    });
   }
 
   private fileSaved(
@@ -356,11 +330,7 @@ export class Archiver {
         if (dir?.reuse) return this.takeOver(path, dir.reuse, dir.digest!, rootDevice);
         const settled = await Promise.all(nodes);
         const all = settled.filter((n): n is Node => n !== undefined);
-        const parent = dir?.parent;
-        const tree =
-          parent?.tree !== undefined && sameNodes(all, parent.nodes)
-            ? parent.tree
-            : await this.saveTree(all);
+        const tree = await this.treeOf(all, dir?.parent);
         if (dir?.digest !== undefined) {
           const whole = dir.complete && all.length === settled.length;
           this.record(path, whole ? dir.digest : NOT_REUSABLE, tree);
@@ -388,7 +358,7 @@ export class Archiver {
       this.problem(this.errors, path, err);
       return undefined;
     }
-    const digest = listing.digest && this.listingDigest(listing.digest, rootDevice);
+    const digest = listing.digest && this.scope.listingDigest(listing.digest, rootDevice);
     if (
       recorded !== undefined &&
       digest !== undefined &&
@@ -396,8 +366,8 @@ export class Archiver {
       recorded.digest.equals(digest) &&
       this.options.repo.index.has(recorded.tree)
     ) {
-      const children = await this.childrenOf(path, listing);
-      this.directories.readAhead(this.subdirsOf(path, children, rootDevice));
+      const children = await this.scope.childrenOf(path, listing);
+      this.directories.readAhead(this.scope.subdirsOf(path, children, rootDevice));
       const subtrees = await this.walkRecorded(path, children, rootDevice);
       return {
         parent: NO_PARENT,
@@ -409,8 +379,10 @@ export class Archiver {
     // Recognised by the reader, but its tree is gone from the index: decoded after all.
     if (listing.known) listing = await listing.known.decodeAll();
     for (const e of listing.errors) this.problem(this.errors, e.path, e.error);
-    const children = (await this.childrenOf(path, listing)) as FsEntry[];
-    const subdirs = children.filter((c) => c.type === 'dir' && !this.crossesDevice(c, rootDevice));
+    const children = (await this.scope.childrenOf(path, listing)) as FsEntry[];
+    const subdirs = children.filter(
+      (c) => c.type === 'dir' && !this.scope.crossesDevice(c, rootDevice),
+    );
     this.directories.readAhead(subdirs.map((c) => joinPath(path, c.name)));
     const parentDir = await (early ?? this.parents.get(parentTree));
     const parents = parentDir.nodes;
@@ -443,32 +415,6 @@ export class Archiver {
   }
 
   /**
-   * The entries of a listing the walk goes on with, in name order: all of them, or only
-   * CACHEDIR.TAG in a cache directory under --exclude-caches, less the excluded paths. A known
-   * listing (the reader recognised its digest) gives its files and other entries in brief.
-   */
-  private async childrenOf(path: Buffer, listing: DirectoryListing): Promise<Child[]> {
-    const all: Child[] = listing.known
-      ? mergeByName(listing.entries, listing.known.others)
-      : listing.entries;
-    const cacheDir = this.options.excludeCaches === true && (await isCacheDir(path));
-    const exclude = this.options.exclude;
-    if (!cacheDir && exclude === undefined) return all;
-    return all.filter(
-      (child) =>
-        (!cacheDir || child.name.equals(CACHEDIR_TAG)) &&
-        exclude?.(joinPath(path, child.name), child.type === 'dir') !== true,
-    );
-  }
-
-  private subdirsOf(path: Buffer, children: readonly Child[], rootDevice: bigint): Buffer[] {
-    const dirs: Buffer[] = [];
-    for (const c of children)
-      if (c.type === 'dir' && !this.crossesDevice(c, rootDevice)) dirs.push(joinPath(path, c.name));
-    return dirs;
-  }
-
-  /**
    * The walk below a directory whose listing the walk cache vouched for: only its
    * subdirectories are walked now (each with its own recorded tree as parent); its files wait
    * until takeOver knows whether the recorded tree stands.
@@ -480,7 +426,7 @@ export class Archiver {
   ): Promise<Map<string, WalkedSubdir>> {
     const subtrees = new Map<string, WalkedSubdir>();
     for (const child of children) {
-      if (child.type !== 'dir' || this.crossesDevice(child, rootDevice)) continue;
+      if (child.type !== 'dir' || this.scope.crossesDevice(child, rootDevice)) continue;
       throwIfAborted(this.options.signal);
       const childPath = joinPath(path, child.name);
       const recorded = this.options.walkCache?.get(childPath)?.tree;
@@ -519,7 +465,7 @@ export class Archiver {
     }
     // Something below changed: this directory's nodes are needed, so its listing in full.
     const listing = reuse.listing.known ? await reuse.listing.known.decodeAll() : reuse.listing;
-    const children = (await this.childrenOf(path, listing)) as FsEntry[];
+    const children = (await this.scope.childrenOf(path, listing)) as FsEntry[];
     const parent = await this.parents.get(reuse.tree);
     const nodes: Promise<Node | undefined>[] = children.map((child) => {
       const key = child.name.toString('latin1');
@@ -530,34 +476,18 @@ export class Archiver {
     });
     const settled = await Promise.all(nodes);
     const all = settled.filter((n): n is Node => n !== undefined);
-    const tree =
-      parent.tree !== undefined && sameNodes(all, parent.nodes)
-        ? parent.tree
-        : await this.saveTree(all);
+    const tree = await this.treeOf(all, parent);
     this.record(path, all.length === settled.length ? digest : NOT_REUSABLE, tree);
     return tree;
-  }
-
-  /**
-   * The listing digest as recorded. Under --one-file-system which subdirectories are walked also
-   * depends on the target's device, so that is part of it.
-   */
-  private listingDigest(digest: Buffer, rootDevice: bigint): Buffer {
-    if (this.options.oneFileSystem !== true) return digest;
-    const device = Buffer.alloc(8);
-    device.writeBigUInt64LE(BigInt.asUintN(64, rootDevice));
-    return createHash('sha256').update(digest).update(device).digest();
   }
 
   private record(path: Buffer, digest: Buffer, tree: BlobId): void {
     this.options.walkRecorder?.add(path, { digest, tree });
   }
 
-  private crossesDevice(entry: FsEntry, rootDevice: bigint): boolean {
-    return this.options.oneFileSystem === true && entry.deviceId !== rootDevice;
-  }
-
-  private async saveTree(nodes: readonly Node[]): Promise<BlobId> {
+  /** The parent's tree when `nodes` are exactly its nodes (not encoded again), else a new tree. */
+  private async treeOf(nodes: readonly Node[], parent: ParentDir | undefined): Promise<BlobId> {
+    if (parent?.tree !== undefined && sameNodes(nodes, parent.nodes)) return parent.tree;
     const builder = new TreeBuilder(this.options.writer);
     for (const n of nodes) await builder.add(n);
     return builder.finish();

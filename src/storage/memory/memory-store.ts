@@ -54,8 +54,9 @@ export class MemoryStore implements ObjectStore {
     // Check-and-set runs without an await in between, which makes it atomic in one process.
     const key = keyOf(kind, name);
     if (this.#objects.has(key)) throw objectExists(kind, name);
-    // A copy: the caller may reuse its buffers once put resolves.
-    this.#objects.set(key, Buffer.from(joinBody(data)));
+    // A copy: the caller may reuse its buffers once put resolves (joining parts makes one).
+    const bytes = joinBody(data);
+    this.#objects.set(key, bytes === data ? Buffer.from(bytes) : (bytes as Buffer));
   }
 
   async get(
