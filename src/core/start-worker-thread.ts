@@ -1,5 +1,5 @@
 /** Starting a pool's worker thread the same way everywhere, with a small young generation. */
-import { Worker } from 'node:worker_threads';
+import { Worker, type Transferable } from 'node:worker_threads';
 
 /**
  * The young generation of a worker's V8 heap, in MiB. V8's default (three 16 MiB semi-spaces'
@@ -10,10 +10,18 @@ import { Worker } from 'node:worker_threads';
  */
 const WORKER_YOUNG_GENERATION_MB = 8;
 
-/** A worker running the module at `entry` (a compiled worker entry beside its pool in dist/). */
-export function startWorkerThread(entry: URL, workerData: unknown): Worker {
+/**
+ * A worker running the module at `entry` (a compiled worker entry beside its pool in dist/);
+ * `transferList` moves objects in `workerData` (a MessagePort) to it.
+ */
+export function startWorkerThread(
+  entry: URL,
+  workerData: unknown,
+  transferList: readonly Transferable[] = [],
+): Worker {
   return new Worker(entry, {
     workerData,
+    transferList: [...transferList],
     resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
   });
 }

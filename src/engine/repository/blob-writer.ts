@@ -18,7 +18,9 @@ import {
 } from '../format/index.js';
 import { bodyLength, type CachingStore, type ObjectStore } from '../../storage/index.js';
 import type { MasterIndex } from '../index/index.js';
-import { Packer } from './packer.js';
+import { Packer, type SealedBlobOwner } from './packer.js';
+
+export type { SealedBlobOwner } from './packer.js';
 
 /** Write an index file after this many packs, so an interrupted backup keeps what it uploaded. */
 const PACKS_PER_INDEX = 32;
@@ -71,6 +73,8 @@ export interface SealedBlob {
   /** Plaintext length. */
   readonly rawLength: number;
   readonly compressed: boolean;
+  /** Told when the writer no longer holds `sealed`, if it kept it (see SealedBlobOwner). */
+  readonly owner?: SealedBlobOwner | undefined;
 }
 
 export interface WriterStats {
@@ -144,7 +148,8 @@ export class BlobWriter {
       return { id, added: false, storedLength: 0 };
     this.pending.add(id);
     const packer = this.packerFor(type);
-    packer.add(id, sealed, blob.rawLength, blob.compressed ? COMPRESSION_ZSTD : COMPRESSION_NONE);
+    const compression = blob.compressed ? COMPRESSION_ZSTD : COMPRESSION_NONE;
+    packer.add(id, sealed, blob.rawLength, compression, blob.owner);
     if (type === 'data') {
       this.stats.dataBlobs++;
       this.stats.dataAdded += blob.rawLength;
@@ -197,7 +202,7 @@ export class BlobWriter {
   }
 
   private async upload(packer: Packer): Promise<void> {
-    const { parts, entries } = packer.finish(this.options.masterKey);
+    const { parts, entries, release } = packer.finish(this.options.masterKey);
     // Named and stored as parts: joining them would copy every pack once more (ObjectBody).
     const packId = await fileIdOfParts<PackId>(parts);
     if (packer.type === 'tree' && !this.options.dryRun) this.options.cache?.markTreePack(packId);
@@ -215,6 +220,8 @@ export class BlobWriter {
     for (const e of entries) this.pending.delete(e.id);
     this.stats.packsWritten++;
     this.options.onPackWritten?.(packId, bodyLength(parts));
+    // Last use of `parts`: their owners may reuse (or detach) the memory from here on.
+    release();
     this.unindexed.push(pack);
     if (this.unindexed.length >= PACKS_PER_INDEX) await this.writeIndex();
   }

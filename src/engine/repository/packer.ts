@@ -12,9 +12,23 @@ import {
   type PackEntry,
 } from '../format/index.js';
 
+/**
+ * Whoever lends the memory a sealed blob sits in. When `saveSealed` keeps a blob (`added`),
+ * BlobWriter calls `release(sealed)` once the blob's pack is stored — from then on nothing in
+ * the writer or the store reads those bytes (ObjectStore.put does not retain its body), so the
+ * owner may reuse the memory at once instead of waiting for the garbage collector to free it.
+ * A blob not kept, or whose pack failed to store, is never released: its memory is left to
+ * the collector (a failed pack fails the session).
+ */
+export interface SealedBlobOwner {
+  release(sealed: Buffer): void;
+}
+
 export class Packer {
   private readonly parts: Buffer[] = [];
   private readonly entries: PackEntry[] = [];
+  /** Parts lent by an owner, to give back once the pack is stored: [owner, part] pairs, flat. */
+  private lent: (SealedBlobOwner | Buffer)[] = [];
   private bytes = 0;
 
   constructor(
@@ -34,7 +48,13 @@ export class Packer {
     return this.bytes >= this.targetSize;
   }
 
-  add(id: BlobId, sealed: Buffer, rawLength: number, compression: CompressionCode): void {
+  add(
+    id: BlobId,
+    sealed: Buffer,
+    rawLength: number,
+    compression: CompressionCode,
+    owner?: SealedBlobOwner,
+  ): void {
     this.entries.push({
       type: this.type,
       id,
@@ -44,6 +64,7 @@ export class Packer {
       compression,
     });
     this.parts.push(sealed);
+    if (owner !== undefined) this.lent.push(owner, sealed);
     this.bytes += sealed.length;
   }
 
@@ -51,10 +72,11 @@ export class Packer {
    * Lays the blobs out in random order: the order in which a file's chunks were written would
    * otherwise let someone who sees pack sizes and offsets line up chunk sizes with known files.
    * Returns the pack's parts in order — blobs, then the sealed header and trailer — to be named
-   * (fileIdOfParts) and stored (ObjectBody) as they are.
+   * (fileIdOfParts) and stored (ObjectBody) as they are, and `release`, to call once they are
+   * stored: it hands lent parts back to their owners (SealedBlobOwner).
    * Finishing is final: the packer lets go of its parts.
    */
-  finish(masterKey: Buffer): { parts: Buffer[]; entries: PackEntry[] } {
+  finish(masterKey: Buffer): { parts: Buffer[]; entries: PackEntry[]; release: () => void } {
     const order = this.entries.map((_, i) => i);
     for (let i = order.length - 1; i > 0; i--) {
       const j = randomInt(i + 1);
@@ -71,6 +93,12 @@ export class Packer {
     }
     parts.push(encodePackHeader(masterKey, entries));
     this.parts.length = 0;
-    return { parts, entries };
+    const lent = this.lent;
+    this.lent = [];
+    const release = (): void => {
+      for (let i = 0; i < lent.length; i += 2)
+        (lent[i] as SealedBlobOwner).release(lent[i + 1] as Buffer);
+    };
+    return { parts, entries, release };
   }
 }

@@ -5,8 +5,10 @@
  * Paths travel as latin1 strings, a lossless byte-for-byte encoding: structured-cloning a small
  * Buffer would copy the whole 8 KiB pool slab it lives in. Sealed blobs cross threads in the
  * buffer the worker sealed them into, transferred without a copy (or, for the few bytes that end
- * a job of small files, copied out so the worker keeps its buffer).
+ * a job of small files, copied out so the worker keeps its buffer), and that buffer comes back
+ * on the `recycled` port once the main thread is done with it.
  */
+import type { MessagePort } from 'node:worker_threads';
 import type { CompressionMode } from '../../compression/index.js';
 import type { ChunkerParams } from '../../chunker/index.js';
 
@@ -22,6 +24,11 @@ export interface FileWorkerSetup {
   readonly creditWindow: number;
   /** Size of the buffer blobs are sealed into: a report is posted when the next blob does not fit (and at the end of a job). */
   readonly reportBytes: number;
+  /**
+   * Where the main thread sends back arenas (ArrayBuffers of reportBytes) once the packs holding
+   * their blobs are stored (ArenaRecycler); the worker reads it synchronously when it needs one.
+   */
+  readonly recycled: MessagePort;
 }
 
 export interface FileTask {

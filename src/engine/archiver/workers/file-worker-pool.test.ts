@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,23 +7,27 @@ import { after, before, describe, it } from 'node:test';
 import { errnoCode, isHoldfastError } from '../../../core/index.js';
 import { statEntry, type FsEntry } from '../../../sources/index.js';
 import { MemoryStore } from '../../../storage/index.js';
-import { Repository } from '../../repository/index.js';
+import { Repository, type BlobWriter } from '../../repository/index.js';
 import { FileWorkerPool } from './file-worker-pool.js';
 
-async function newPool(signal?: AbortSignal): Promise<{ pool: FileWorkerPool; repo: Repository }> {
+async function newPool(
+  signal?: AbortSignal,
+): Promise<{ pool: FileWorkerPool; repo: Repository; writer: BlobWriter }> {
   const repo = await Repository.init(new MemoryStore(), 'pw', {
     owner: { username: 'u', hostname: 'h' },
     kdfCost: { N: 1024, r: 8, p: 1 },
+    packSize: 4 * 1024 * 1024,
   });
+  const writer = repo.writer();
   const pool = new FileWorkerPool({
-    writer: repo.writer(),
+    writer,
     idKey: repo.idKey,
     chunkerKey: repo.chunkerKey,
     chunkerParams: repo.chunkerParams,
     size: 1,
     ...(signal && { signal }),
   });
-  return { pool, repo };
+  return { pool, repo, writer };
 }
 
 void describe('FileWorkerPool', () => {
@@ -61,6 +66,25 @@ void describe('FileWorkerPool', () => {
       assert.equal(grown.changedWhileReading, true);
       const touched = await pool.save(file.path, { ...file, mtimeNs: file.mtimeNs + 1n });
       assert.equal(touched.changedWhileReading, true);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  void it('stores a file spanning many arenas and packs intact while arenas are reused', async () => {
+    // 40 MiB incompressible: ten 4 MiB arenas' worth, in 4 MiB packs, so arenas go back to the
+    // worker and are sealed into again while earlier packs are still being stored.
+    const content = randomBytes(40 * 1024 * 1024);
+    await writeFile(join(root, 'large'), content);
+    const large = await statEntry(Buffer.from(join(root, 'large')));
+    const { pool, repo, writer } = await newPool();
+    try {
+      const saved = await pool.save(large.path, large);
+      await writer.flush();
+      assert.equal(saved.bytes, content.length);
+      const parts: Buffer[] = [];
+      for (const id of saved.content) parts.push(await repo.loadBlob('data', id));
+      assert.ok(Buffer.concat(parts).equals(content));
     } finally {
       await pool.close();
     }

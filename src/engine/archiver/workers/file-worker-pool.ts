@@ -15,12 +15,13 @@
  * MAX_FILES_QUEUED entries (≈ 0.5 KB each). With 2 workers that is ≈ 80 + 64 + 1 MiB, whatever
  * the size of the files or the speed of the storage.
  */
-import type { Worker } from 'node:worker_threads';
+import { MessageChannel, type Worker } from 'node:worker_threads';
 import { HoldfastError, interrupted, startWorkerThread, type BlobId } from '../../../core/index.js';
 import type { FsEntry } from '../../../sources/index.js';
 import type { ChunkerParams } from '../../chunker/index.js';
 import type { BlobWriter } from '../../repository/index.js';
 import type { SavedFile } from '../file-saver.js';
+import { ArenaRecycler } from './arena-recycler.js';
 import { CreditGate } from './credit-gate.js';
 import type { FileJob, FileTask, FileWorkerSetup, JobReport, WorkerMessage } from './file-job.js';
 import { FileQueue } from './file-queue.js';
@@ -53,6 +54,7 @@ interface PendingFile {
 interface Slot {
   readonly worker: Worker;
   readonly gate: CreditGate;
+  readonly recycler: ArenaRecycler;
   readonly jobs: Map<number, PendingFile[]>;
   /** Reports of this worker, handled one after another. */
   chain: Promise<void>;
@@ -62,7 +64,7 @@ export class FileWorkerPool {
   private readonly queue = new FileQueue<PendingFile>();
   private readonly slots: Slot[] = [];
   private readonly waiting: (() => void)[] = [];
-  private readonly setup: Omit<FileWorkerSetup, 'credit'>;
+  private readonly setup: Omit<FileWorkerSetup, 'credit' | 'recycled'>;
   private readonly onAbort = (): void => this.fail(interrupted(this.options.signal));
   private inFlight = 0;
   private nextJob = 1;
@@ -120,6 +122,7 @@ export class FileWorkerPool {
     this.options.signal?.removeEventListener('abort', this.onAbort);
     for (const slot of this.slots) slot.gate.close();
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    for (const slot of this.slots) slot.recycler.close();
   }
 
   private dispatch(): void {
@@ -146,10 +149,13 @@ export class FileWorkerPool {
 
   private startWorker(): Slot {
     const gate = CreditGate.create(CREDIT_WINDOW);
-    const workerData: FileWorkerSetup = { ...this.setup, credit: gate.shared };
+    const { port1, port2 } = new MessageChannel();
+    const workerData: FileWorkerSetup = { ...this.setup, credit: gate.shared, recycled: port2 };
     // Beside this file in dist/: the compiled worker entry.
-    const worker = startWorkerThread(new URL('./file-worker.js', import.meta.url), workerData);
-    const slot: Slot = { worker, gate, jobs: new Map(), chain: Promise.resolve() };
+    const entry = new URL('./file-worker.js', import.meta.url);
+    const worker = startWorkerThread(entry, workerData, [port2]);
+    const recycler = new ArenaRecycler(port1, REPORT_BYTES);
+    const slot: Slot = { worker, gate, recycler, jobs: new Map(), chain: Promise.resolve() };
     worker.on('message', (msg: WorkerMessage) => this.onMessage(slot, msg));
     worker.on('error', (err) => this.fail(err));
     worker.on('exit', (code) => {
@@ -175,11 +181,22 @@ export class FileWorkerPool {
     if (this.failure || this.closed) return;
     const files = slot.jobs.get(report.job);
     if (files === undefined) throw new Error(`report for unknown job ${report.job}`);
+    const { recycler } = slot;
+    const recycled = report.data.map((arena) => recycler.adopt(arena));
     for (const b of report.blobs) {
-      const sealed = Buffer.from(report.data[b.buffer]!, b.offset, b.length);
-      const blob = { id: b.id as BlobId, sealed, rawLength: b.rawLength, compressed: b.compressed };
-      await this.options.writer.saveSealed('data', blob);
+      const arena = report.data[b.buffer]!;
+      const owner = recycled[b.buffer] ? recycler : undefined;
+      const sealed = Buffer.from(arena, b.offset, b.length);
+      const { rawLength, compressed } = b;
+      // Held before the offer: the writer releases what it keeps once the pack is stored.
+      owner?.hold(arena);
+      const blob = { id: b.id as BlobId, sealed, rawLength, compressed, owner };
+      const { added } = await this.options.writer.saveSealed('data', blob);
+      if (!added) owner?.drop(arena);
     }
+    report.data.forEach((arena, i) => {
+      if (recycled[i]) recycler.drop(arena);
+    });
     if (this.failure) return;
     // The blobs are in the writer now (packs, or uploads it waited for): the worker may go on.
     slot.gate.give(report.credit);

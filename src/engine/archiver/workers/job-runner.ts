@@ -6,6 +6,7 @@
  *
  * Blobs are sealed straight into the report's buffer (the arena), which is transferred to the
  * main thread whole when it is mostly full, or else copied out at its used length and reused.
+ * Transferred arenas come back to the ArenaPool once the main thread has stored their blobs.
  *
  * Memory (defaults): one 4 MiB read buffer, the chunker's window (≤ max chunk size), zstd's
  * scratch (≈ max chunk size) and the arena (reportBytes, or one sealed chunk if larger).
@@ -19,6 +20,7 @@ import { Chunker } from '../../chunker/index.js';
 import { compressBlobView } from '../../compression/index.js';
 import { blobIdOf, SEAL_OVERHEAD } from '../../crypto/index.js';
 import { sealBlobInto } from '../../format/index.js';
+import { ArenaPool } from './arena-pool.js';
 import type { CreditGate } from './credit-gate.js';
 import type {
   FileJob,
@@ -36,6 +38,11 @@ const READ_SIZE = 4 * 1024 * 1024;
  * reports in order, so the first copy reached the BlobWriter before any reference to it.
  */
 const SENT_IDS_LIMIT = 65_536;
+/**
+ * Arenas kept for reuse (ArenaPool). They come back at the pace packs are stored, about as fast
+ * as they are filled, so this is rarely reached; it bounds the worker's idle memory all the same.
+ */
+const SPARE_ARENAS = 4;
 
 /** Thrown when the pool closed the credit gate: the job is abandoned, nothing is posted. */
 export class PoolClosed extends Error {}
@@ -52,6 +59,7 @@ export class JobRunner {
   /** The buffer blobs are being sealed into; allocated when the first blob needs it. */
   private arena: Buffer | undefined;
   private arenaUsed = 0;
+  private readonly pool: ArenaPool;
   private refs: SealedBlobRef[] = [];
   private outcomes: FileOutcome[] = [];
   private bytesRead = 0;
@@ -65,6 +73,7 @@ export class JobRunner {
     this.idKey = Buffer.from(setup.idKey);
     this.chunker = new Chunker(Buffer.from(setup.chunkerKey), setup.chunkerParams);
     this.minSize = setup.chunkerParams.minSize;
+    this.pool = new ArenaPool(setup.recycled, setup.reportBytes, SPARE_ARENAS);
   }
 
   /** Runs one job to the end; throws PoolClosed, or on a bug (a non-system error). */
@@ -153,7 +162,7 @@ export class JobRunner {
     const need = stored.length + SEAL_OVERHEAD;
     if (this.arenaUsed > 0 && this.arena!.length - this.arenaUsed < need) this.report(job, false);
     if (this.arena === undefined || this.arena.length < need)
-      this.arena = Buffer.allocUnsafeSlow(Math.max(this.setup.reportBytes, need));
+      this.arena = need <= this.pool.arenaBytes ? this.pool.take() : Buffer.allocUnsafeSlow(need);
     const offset = this.arenaUsed;
     const length = sealBlobInto(this.masterKey, 'data', id, stored, this.arena, offset);
     this.arenaUsed += length;
