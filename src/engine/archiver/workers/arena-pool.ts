@@ -5,7 +5,7 @@
  * A fresh arena costs a page fault per 4 KiB on first touch, and one the main thread merely
  * drops is freed only when its garbage collector gets to it — after the arena's views were
  * promoted, at the next full collection. Measured on a 1 GiB incompressible file into tmpfs
- * (every report a full arena): peak RSS 203–231 → 163–187 MiB, page faults 57,000–64,000 →
+ * (every report a full arena): peak RSS 199–226 → 159–183 MiB, page faults 57,000–64,000 →
  * 47,000–53,000.
  *
  * Only whole arenas travel back: the copy that ends a job of small files has the size of what
