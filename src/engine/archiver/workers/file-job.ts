@@ -3,10 +3,9 @@
  * batch of files; the worker answers with a sequence of JobReports (the last has `done: true`).
  *
  * Paths travel as latin1 strings, a lossless byte-for-byte encoding: structured-cloning a small
- * Buffer would copy the whole 8 KiB pool slab it lives in. Sealed blobs cross threads in the
- * buffer the worker sealed them into, transferred without a copy (or, for the few bytes that end
- * a job of small files, copied out so the worker keeps its buffer), and that buffer comes back
- * on the `recycled` port once the main thread is done with it.
+ * Buffer would copy the whole 8 KiB pool slab it lives in. Sealed blobs stay where the worker
+ * sealed them, in shared memory (slabs, see SlabPool): a report names each blob's slab, offset
+ * and length, and the main thread reads it in place.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { CompressionMode } from '../../compression/index.js';
@@ -22,13 +21,13 @@ export interface FileWorkerSetup {
   /** Int32Array[2] over it: [0] byte credit (see CreditGate), [1] 1 once the pool closes. */
   readonly credit: SharedArrayBuffer;
   readonly creditWindow: number;
-  /** Size of the buffer blobs are sealed into: a report is posted when the next blob does not fit (and at the end of a job). */
-  readonly reportBytes: number;
+  /** Size of a slab: a report is posted when the next blob does not fit (and at the end of a job). */
+  readonly slabBytes: number;
   /**
-   * Where the main thread sends back arenas (ArrayBuffers of reportBytes) once the packs holding
-   * their blobs are stored (ArenaRecycler); the worker reads it synchronously when it needs one.
+   * Where the main thread sends the ids of retired slabs it holds no blob of any more (their
+   * packs are stored, see SlabTable); the worker reads it synchronously when it needs a slab.
    */
-  readonly recycled: MessagePort;
+  readonly freed: MessagePort;
 }
 
 export interface FileTask {
@@ -44,10 +43,10 @@ export interface FileJob {
   readonly files: readonly FileTask[];
 }
 
-/** One blob the worker sealed; it is `data[buffer]` from `offset`, `length` bytes. */
+/** One blob the worker sealed: `length` bytes from `offset` in slab `slab`. */
 export interface SealedBlobRef {
   readonly id: string;
-  readonly buffer: number;
+  readonly slab: number;
   readonly offset: number;
   readonly length: number;
   readonly rawLength: number;
@@ -72,14 +71,23 @@ export interface FileOutcome {
 export interface JobReport {
   readonly kind: 'report';
   readonly job: number;
-  readonly data: readonly ArrayBuffer[];
+  /** Slabs the worker started sealing into since its last report (new ones, or freed ones again). */
+  readonly slabs: readonly NewSlab[];
   readonly blobs: readonly SealedBlobRef[];
+  /** Slabs the worker moved on from since its last report (after sealing these blobs). */
+  readonly retired: readonly number[];
   /** Sealed bytes this report holds: the credit it consumed. */
   readonly credit: number;
   /** File bytes read since the previous report (progress). */
   readonly bytesRead: number;
   readonly files: readonly FileOutcome[];
   readonly done: boolean;
+}
+
+/** A slab's id and its memory (structured clone shares a SharedArrayBuffer, it does not copy it). */
+export interface NewSlab {
+  readonly id: number;
+  readonly memory: SharedArrayBuffer;
 }
 
 /** A bug or an unexpected failure in the worker: the backup fails. */

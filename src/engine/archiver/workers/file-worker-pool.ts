@@ -9,11 +9,12 @@
  * from one worker are handled strictly in order, blobs before the outcomes of their files.
  *
  * Memory bound (defaults, per worker): CREDIT_WINDOW (16 MiB) of posted, unconsumed sealed bytes
- * + the report being built (≤ 4 MiB + one chunk) + a 4 MiB read buffer + chunker window and zstd
- * scratch (≈ 2 × max chunk size, 16 MiB) ≈ 40 MiB; plus on the main thread the open packs and
- * the uploads in flight (BlobWriter: ≈ 2 × pack size each), and the queue of at most
- * MAX_FILES_QUEUED entries (≈ 0.5 KB each). With 2 workers that is ≈ 80 + 64 + 1 MiB, whatever
- * the size of the files or the speed of the storage.
+ * + the slab being filled (4 MiB, or one sealed chunk if larger) + a 4 MiB read buffer + chunker
+ * window and zstd scratch (≈ 2 × max chunk size, 16 MiB) ≈ 40 MiB; plus on the main thread the
+ * open packs and the uploads in flight (BlobWriter: ≈ 2 × pack size each; their blobs stay in
+ * the workers' slabs, which are reused once those packs are stored: SlabTable), and the queue of
+ * at most MAX_FILES_QUEUED entries (≈ 0.5 KB each). With 2 workers that is ≈ 80 + 64 + 1 MiB,
+ * whatever the size of the files or the speed of the storage.
  */
 import { MessageChannel, type Worker } from 'node:worker_threads';
 import { HoldfastError, interrupted, startWorkerThread, type BlobId } from '../../../core/index.js';
@@ -21,13 +22,13 @@ import type { FsEntry } from '../../../sources/index.js';
 import type { ChunkerParams } from '../../chunker/index.js';
 import type { BlobWriter } from '../../repository/index.js';
 import type { SavedFile } from '../file-saver.js';
-import { ArenaRecycler } from './arena-recycler.js';
 import { CreditGate } from './credit-gate.js';
 import type { FileJob, FileTask, FileWorkerSetup, JobReport, WorkerMessage } from './file-job.js';
 import { FileQueue } from './file-queue.js';
+import { SlabTable } from './slab-table.js';
 
 const CREDIT_WINDOW = 16 * 1024 * 1024;
-const REPORT_BYTES = 4 * 1024 * 1024;
+const SLAB_BYTES = 4 * 1024 * 1024;
 const JOBS_PER_WORKER = 2;
 /** Files queued or being read before the walk waits: enough to fill every worker's batches. */
 const MAX_FILES_QUEUED = 2048;
@@ -54,7 +55,7 @@ interface PendingFile {
 interface Slot {
   readonly worker: Worker;
   readonly gate: CreditGate;
-  readonly recycler: ArenaRecycler;
+  readonly slabs: SlabTable;
   readonly jobs: Map<number, PendingFile[]>;
   /** Reports of this worker, handled one after another. */
   chain: Promise<void>;
@@ -64,7 +65,7 @@ export class FileWorkerPool {
   private readonly queue = new FileQueue<PendingFile>();
   private readonly slots: Slot[] = [];
   private readonly waiting: (() => void)[] = [];
-  private readonly setup: Omit<FileWorkerSetup, 'credit' | 'recycled'>;
+  private readonly setup: Omit<FileWorkerSetup, 'credit' | 'freed'>;
   private readonly onAbort = (): void => this.fail(interrupted(this.options.signal));
   private inFlight = 0;
   private nextJob = 1;
@@ -81,7 +82,7 @@ export class FileWorkerPool {
       chunkerParams: { ...options.chunkerParams },
       compression,
       creditWindow: CREDIT_WINDOW,
-      reportBytes: REPORT_BYTES,
+      slabBytes: SLAB_BYTES,
     };
     options.signal?.addEventListener('abort', this.onAbort, { once: true });
   }
@@ -122,7 +123,7 @@ export class FileWorkerPool {
     this.options.signal?.removeEventListener('abort', this.onAbort);
     for (const slot of this.slots) slot.gate.close();
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
-    for (const slot of this.slots) slot.recycler.close();
+    for (const slot of this.slots) slot.slabs.close();
   }
 
   private dispatch(): void {
@@ -150,12 +151,12 @@ export class FileWorkerPool {
   private startWorker(): Slot {
     const gate = CreditGate.create(CREDIT_WINDOW);
     const { port1, port2 } = new MessageChannel();
-    const workerData: FileWorkerSetup = { ...this.setup, credit: gate.shared, recycled: port2 };
+    const workerData: FileWorkerSetup = { ...this.setup, credit: gate.shared, freed: port2 };
     // Beside this file in dist/: the compiled worker entry.
     const entry = new URL('./file-worker.js', import.meta.url);
     const worker = startWorkerThread(entry, workerData, [port2]);
-    const recycler = new ArenaRecycler(port1, REPORT_BYTES);
-    const slot: Slot = { worker, gate, recycler, jobs: new Map(), chain: Promise.resolve() };
+    const slabs = new SlabTable(port1);
+    const slot: Slot = { worker, gate, slabs, jobs: new Map(), chain: Promise.resolve() };
     worker.on('message', (msg: WorkerMessage) => this.onMessage(slot, msg));
     worker.on('error', (err) => this.fail(err));
     worker.on('exit', (code) => {
@@ -181,22 +182,17 @@ export class FileWorkerPool {
     if (this.failure || this.closed) return;
     const files = slot.jobs.get(report.job);
     if (files === undefined) throw new Error(`report for unknown job ${report.job}`);
-    const { recycler } = slot;
-    const recycled = report.data.map((arena) => recycler.adopt(arena));
+    const { slabs } = slot;
+    for (const slab of report.slabs) slabs.add(slab);
     for (const b of report.blobs) {
-      const arena = report.data[b.buffer]!;
-      const owner = recycled[b.buffer] ? recycler : undefined;
-      const sealed = Buffer.from(arena, b.offset, b.length);
-      const { rawLength, compressed } = b;
       // Held before the offer: the writer releases what it keeps once the pack is stored.
-      owner?.hold(arena);
-      const blob = { id: b.id as BlobId, sealed, rawLength, compressed, owner };
+      const sealed = slabs.hold(b.slab, b.offset, b.length);
+      const { rawLength, compressed } = b;
+      const blob = { id: b.id as BlobId, sealed, rawLength, compressed, owner: slabs };
       const { added } = await this.options.writer.saveSealed('data', blob);
-      if (!added) owner?.drop(arena);
+      if (!added) slabs.drop(b.slab);
     }
-    report.data.forEach((arena, i) => {
-      if (recycled[i]) recycler.drop(arena);
-    });
+    for (const id of report.retired) slabs.retire(id);
     if (this.failure) return;
     // The blobs are in the writer now (packs, or uploads it waited for): the worker may go on.
     slot.gate.give(report.credit);

@@ -12,10 +12,8 @@ import { JobRunner, PoolClosed } from './job-runner.js';
 const port = parentPort;
 if (port === null) throw new Error('file-worker.js must run as a worker thread');
 const setup = workerData as FileWorkerSetup;
-const runner = new JobRunner(
-  setup,
-  new CreditGate(setup.credit, setup.creditWindow),
-  (report, transfer) => port.postMessage(report, transfer),
+const runner = new JobRunner(setup, new CreditGate(setup.credit, setup.creditWindow), (report) =>
+  port.postMessage(report),
 );
 
 port.on('message', (job: FileJob) => {

@@ -4,12 +4,13 @@
  * and hashes, compresses and seals every chunk exactly as BlobWriter.save does, so the main
  * thread only has to decide dedup and append sealed bytes to packs.
  *
- * Blobs are sealed straight into the report's buffer (the arena), which is transferred to the
- * main thread whole when it is mostly full, or else copied out at its used length and reused.
- * Transferred arenas come back to the ArenaPool once the main thread has stored their blobs.
+ * Blobs are sealed straight into a slab (SlabPool: shared memory the main thread reads them from
+ * in place). A report is posted when the next blob does not fit the slab, which is then
+ * retired, and at the end of each job; the slab outlives the job.
  *
  * Memory (defaults): one 4 MiB read buffer, the chunker's window (≤ max chunk size), zstd's
- * scratch (≈ max chunk size) and the arena (reportBytes, or one sealed chunk if larger).
+ * scratch (≈ max chunk size), the slab being filled (slabBytes, or one sealed chunk if larger)
+ * and the slabs the main thread still holds blobs of, ≤ 4 of them kept free for reuse.
  * Posted but unconsumed reports are bounded by the CreditGate window.
  */
 import { closeSync, fstatSync, readSync } from 'node:fs';
@@ -20,7 +21,6 @@ import { Chunker } from '../../chunker/index.js';
 import { compressBlobView } from '../../compression/index.js';
 import { blobIdOf, SEAL_OVERHEAD } from '../../crypto/index.js';
 import { sealBlobInto } from '../../format/index.js';
-import { ArenaPool } from './arena-pool.js';
 import type { CreditGate } from './credit-gate.js';
 import type {
   FileJob,
@@ -28,8 +28,10 @@ import type {
   FileTask,
   FileWorkerSetup,
   JobReport,
+  NewSlab,
   SealedBlobRef,
 } from './file-job.js';
+import { SlabPool, type Slab } from './slab-pool.js';
 
 const READ_SIZE = 4 * 1024 * 1024;
 /**
@@ -39,15 +41,15 @@ const READ_SIZE = 4 * 1024 * 1024;
  */
 const SENT_IDS_LIMIT = 65_536;
 /**
- * Arenas kept for reuse (ArenaPool). They come back at the pace packs are stored, about as fast
- * as they are filled, so this is rarely reached; it bounds the worker's idle memory all the same.
+ * Free slabs kept for reuse (SlabPool). They come back at the pace packs are stored, about as
+ * fast as they are filled, so this is rarely reached; it bounds the worker's idle memory.
  */
-const SPARE_ARENAS = 4;
+const FREE_SLABS = 16;
 
 /** Thrown when the pool closed the credit gate: the job is abandoned, nothing is posted. */
 export class PoolClosed extends Error {}
 
-export type PostReport = (report: JobReport, transfer: ArrayBuffer[]) => void;
+export type PostReport = (report: JobReport) => void;
 
 export class JobRunner {
   private readonly chunker: Chunker;
@@ -56,10 +58,14 @@ export class JobRunner {
   private readonly buffer = Buffer.allocUnsafeSlow(READ_SIZE);
   private readonly minSize: number;
   private readonly sent = new Set<string>();
-  /** The buffer blobs are being sealed into; allocated when the first blob needs it. */
-  private arena: Buffer | undefined;
-  private arenaUsed = 0;
-  private readonly pool: ArenaPool;
+  private readonly slabs: SlabPool;
+  /** The slab blobs are being sealed into; taken when the first blob needs it. */
+  private slab: Slab | undefined;
+  private slabUsed = 0;
+  /** What the next report says besides its blobs: slabs begun, slabs retired, bytes sealed. */
+  private begun: NewSlab[] = [];
+  private retired: number[] = [];
+  private sealedBytes = 0;
   private refs: SealedBlobRef[] = [];
   private outcomes: FileOutcome[] = [];
   private bytesRead = 0;
@@ -73,7 +79,7 @@ export class JobRunner {
     this.idKey = Buffer.from(setup.idKey);
     this.chunker = new Chunker(Buffer.from(setup.chunkerKey), setup.chunkerParams);
     this.minSize = setup.chunkerParams.minSize;
-    this.pool = new ArenaPool(setup.recycled, setup.reportBytes, SPARE_ARENAS);
+    this.slabs = new SlabPool(setup.freed, setup.slabBytes, FREE_SLABS);
   }
 
   /** Runs one job to the end; throws PoolClosed, or on a bug (a non-system error). */
@@ -160,15 +166,23 @@ export class JobRunner {
     const compressed = compressBlobView(chunk, this.setup.compression);
     const stored = compressed ?? chunk;
     const need = stored.length + SEAL_OVERHEAD;
-    if (this.arenaUsed > 0 && this.arena!.length - this.arenaUsed < need) this.report(job, false);
-    if (this.arena === undefined || this.arena.length < need)
-      this.arena = need <= this.pool.arenaBytes ? this.pool.take() : Buffer.allocUnsafeSlow(need);
-    const offset = this.arenaUsed;
-    const length = sealBlobInto(this.masterKey, 'data', id, stored, this.arena, offset);
-    this.arenaUsed += length;
+    if (this.slab !== undefined && this.slab.memory.length - this.slabUsed < need) {
+      this.retired.push(this.slab.id);
+      this.slab = undefined;
+      this.report(job, false);
+    }
+    if (this.slab === undefined) {
+      this.slab = this.slabs.take(need);
+      this.slabUsed = 0;
+      this.begun.push({ id: this.slab.id, memory: this.slab.memory.buffer as SharedArrayBuffer });
+    }
+    const offset = this.slabUsed;
+    const length = sealBlobInto(this.masterKey, 'data', id, stored, this.slab.memory, offset);
+    this.slabUsed += length;
+    this.sealedBytes += length;
     this.refs.push({
       id,
-      buffer: 0,
+      slab: this.slab.id,
       offset,
       length,
       rawLength: chunk.length,
@@ -177,45 +191,28 @@ export class JobRunner {
     return id;
   }
 
-  /** Posts what is buffered, after taking credit for it (this may block: backpressure). */
+  /** Posts what is sealed since the last report, after taking credit for it (this may block: backpressure). */
   private report(job: number, done: boolean): void {
-    // The sealed bytes buffered: all of them sit in the arena, back to back.
-    const credit = this.arenaUsed;
+    const credit = this.sealedBytes;
     if (credit > 0 && !this.gate.take(credit)) throw new PoolClosed();
     const report: JobReport = {
       kind: 'report',
       job,
-      data: this.takeArena(),
+      slabs: this.begun,
       blobs: this.refs,
+      retired: this.retired,
       credit,
       bytesRead: this.bytesRead,
       files: this.outcomes,
       done,
     };
+    this.begun = [];
     this.refs = [];
+    this.retired = [];
+    this.sealedBytes = 0;
     this.outcomes = [];
     this.bytesRead = 0;
-    this.post(report, report.data as ArrayBuffer[]);
-  }
-
-  /**
-   * The sealed bytes to transfer: the arena itself when it is mostly used (it then belongs to
-   * the main thread), or a copy of its used part when that is small — the end of a job of small
-   * files — so the arena is kept for the next report instead of sent mostly empty.
-   */
-  private takeArena(): ArrayBuffer[] {
-    const arena = this.arena;
-    const used = this.arenaUsed;
-    if (arena === undefined || used === 0) return [];
-    this.arenaUsed = 0;
-    if (used > arena.length / 2) {
-      this.arena = undefined;
-      return [arena.buffer as ArrayBuffer];
-    }
-    // Not zero-filled (every byte is overwritten) and not from Buffer's pool (it is transferred).
-    const copy = Buffer.allocUnsafeSlow(used);
-    arena.copy(copy, 0, 0, used);
-    return [copy.buffer];
+    this.post(report);
   }
 }
 
