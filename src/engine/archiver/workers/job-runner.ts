@@ -10,7 +10,7 @@
  *
  * Memory (defaults): one 4 MiB read buffer, the chunker's window (≤ max chunk size), zstd's
  * scratch (≈ max chunk size), the slab being filled (slabBytes, or one sealed chunk if larger)
- * and the slabs the main thread still holds blobs of, ≤ 4 of them kept free for reuse.
+ * and the slabs the main thread still holds blobs of, ≤ FREE_SLABS of them kept free for reuse.
  * Posted but unconsumed reports are bounded by the CreditGate window.
  */
 import { closeSync, fstatSync, readSync } from 'node:fs';
