@@ -71,8 +71,8 @@ void describe('FileWorkerPool', () => {
     }
   });
 
-  void it('stores a file spanning many arenas and packs intact while arenas are reused', async () => {
-    // 40 MiB incompressible: ten 4 MiB arenas' worth, in 4 MiB packs, so arenas go back to the
+  void it('stores a file spanning many slabs and packs intact while slabs are reused', async () => {
+    // 40 MiB incompressible: ten 4 MiB slabs' worth, in 4 MiB packs, so slabs go back to the
     // worker and are sealed into again while earlier packs are still being stored.
     const content = randomBytes(40 * 1024 * 1024);
     await writeFile(join(root, 'large'), content);
