@@ -27,9 +27,9 @@ if (!Object.keys(process.env).some((k) => k.startsWith('MALLOC_') && k.endsWith(
 // (promoted) and then die together, so on 200,000 small files the old generation reached 254 MiB
 // for ≈ 50 MiB of live objects. At 1.5× (measured, alternating runs): that backup's peak RSS
 // 498–506 → 328–331 MiB, the kernel tree's 316–330 → 280–291 MiB; the extra collections cost
-// 0–10 % of CPU in alternating runs (docs/benchmarks.md, part K). The heap controller reads this flag whenever it sets the next limit, so
-// setting it here, after start-up, takes effect (the RSS above is with it set here). Whoever
-// passes the flag to node keeps their value.
+// 0–10 % of CPU in alternating runs (docs/benchmarks.md, part K). The heap controller reads
+// this flag whenever it sets the next limit, so setting it here, after start-up, takes effect
+// (the RSS above is with it set here). Whoever passes the flag to node keeps their value.
 if (!process.execArgv.some((arg) => arg.startsWith('--heap-growing-percent')))
   setFlagsFromString('--heap-growing-percent=50');
 

@@ -27,8 +27,9 @@ export interface SealedBlobOwner {
 export class Packer {
   private readonly parts: Buffer[] = [];
   private readonly entries: PackEntry[] = [];
-  /** Parts lent by an owner, to give back once the pack is stored: [owner, part] pairs, flat. */
-  private lent: (SealedBlobOwner | Buffer)[] = [];
+  /** Parts lent by an owner, to give back once the pack is stored, and their owners. */
+  private lentParts: Buffer[] = [];
+  private lentOwners: SealedBlobOwner[] = [];
   private bytes = 0;
 
   constructor(
@@ -64,7 +65,10 @@ export class Packer {
       compression,
     });
     this.parts.push(sealed);
-    if (owner !== undefined) this.lent.push(owner, sealed);
+    if (owner !== undefined) {
+      this.lentParts.push(sealed);
+      this.lentOwners.push(owner);
+    }
     this.bytes += sealed.length;
   }
 
@@ -93,12 +97,10 @@ export class Packer {
     }
     parts.push(encodePackHeader(masterKey, entries));
     this.parts.length = 0;
-    const lent = this.lent;
-    this.lent = [];
-    const release = (): void => {
-      for (let i = 0; i < lent.length; i += 2)
-        (lent[i] as SealedBlobOwner).release(lent[i + 1] as Buffer);
-    };
+    const { lentParts, lentOwners } = this;
+    this.lentParts = [];
+    this.lentOwners = [];
+    const release = (): void => lentParts.forEach((part, i) => lentOwners[i]!.release(part));
     return { parts, entries, release };
   }
 }
