@@ -54,7 +54,7 @@ trap cleanup EXIT
 
 # holdfast must be runnable by postgres: copy the runtime files when the checkout is not readable.
 HF="$BENCH_HOLDFAST"
-if ! as_pg node "$HF" --version >/dev/null 2>&1; then
+if ! as_pg "$HF" --version >/dev/null 2>&1; then
   mkdir -p "$W/hf"
   for part in package.json dist build/Release node_modules; do
     mkdir -p "$W/hf/$(dirname "$part")"
@@ -118,7 +118,7 @@ log "holdfast: init, base backup, second base backup, restore"
 echo 'bench password' >"$W/hf-password"
 chown postgres: "$W/hf-password"
 chmod 600 "$W/hf-password"
-HFC=(node "$HF" -r "$W/hf-repo" --password-file "$W/hf-password")
+HFC=("$HF" -r "$W/hf-repo" --password-file "$W/hf-password")
 as_pg "${HFC[@]}" init >/dev/null
 warm
 R[hf_full]=$(timed "${HFC[@]}" pg basebackup -h "$W" -p "$PORT" -U postgres --checkpoint fast)

@@ -22,7 +22,7 @@ if [ ! -f "$password_file" ]; then
   echo "   without it the backups cannot be read."
 fi
 export HOLDFAST_PASSWORD_FILE="$password_file"
-holdfast() { node dist/bin/holdfast.js "$@"; }
+holdfast() { dist/bin/holdfast.js "$@"; }
 
 repo="${XDG_DATA_HOME:-$HOME/.local/share}/holdfast/repository"
 if [ ! -f "$repo/config" ]; then
@@ -39,6 +39,6 @@ cat <<MSG
 
 Done. To keep using this repository:
   export HOLDFAST_PASSWORD_FILE=$password_file
-  node dist/bin/holdfast.js snapshots          # or: npm link, then just "holdfast snapshots"
-  node dist/bin/holdfast.js restore latest --target /tmp/restored
+  dist/bin/holdfast.js snapshots          # or: npm link, then just "holdfast snapshots"
+  dist/bin/holdfast.js restore latest --target /tmp/restored
 MSG

@@ -51,7 +51,7 @@ repo_server_up() {
   mkdir -p "$SERVER_DIR"
   local port
   port=$(freeport)
-  node "$BENCH_HOLDFAST" server repo --no-auth --path "$SERVER_DIR" --listen "127.0.0.1:$port" \
+  "$BENCH_HOLDFAST" server repo --no-auth --path "$SERVER_DIR" --listen "127.0.0.1:$port" \
     >"$REMOTE_TMP/server.log" 2>&1 </dev/null &
   SERVER_PID=$!
   SERVER_URL="http://127.0.0.1:$port"

@@ -11,7 +11,9 @@ export RESTIC_CACHE_DIR="$WORK/restic-cache" BORG_BASE_DIR="$WORK/borg-home"
 export HOLDFAST_CACHE_DIR="$WORK/holdfast-cache"
 export BORG_RELOCATED_REPO_ACCESS_IS_OK=yes BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes
 
-hf() { node "$BENCH_HOLDFAST" "$@"; }
+# Run as a program, as a shell runs the installed binary: its first line gives node its memory
+# settings (src/cli/main.ts), which `node FILE` would skip.
+hf() { "$BENCH_HOLDFAST" "$@"; }
 # restic's sftp backend runs this command instead of plain ssh when set (the remote case's sshd).
 rs() { restic ${RESTIC_SFTP_COMMAND:+-o "sftp.command=$RESTIC_SFTP_COMMAND"} "$@"; }
 

@@ -3,10 +3,13 @@
  * init, backup, snapshots, restore, and exit codes as the parent process sees them.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runBinary, spawnBinary, waitForExit } from '../../testing/binary.js';
+import { BINARY, runBinary, spawnBinary, waitForExit } from '../../testing/binary.js';
+import { cleanEnv } from '../../testing/cli-harness.js';
 import { seededBytes } from '../../testing/random-data.js';
 import { makeTempDir, removeTempDir } from '../../testing/temp-dir.js';
 import { rsyncDifferences } from '../../testing/tree-compare.js';
@@ -63,6 +66,26 @@ void describe('the holdfast binary', () => {
     assert.equal(stdin.code, 0, stdin.stderr);
     const dump = await runBinary(['dump', 'latest', '/piped'], { env });
     assert.equal(dump.stdout, 'through a real pipe\n');
+  });
+
+  void it('run as a program, its first line gives node its memory settings', async () => {
+    // What a shell does with `holdfast` on the PATH (npm link, npm install -g): exec the file.
+    // The other tests run `node BINARY`, which skips the first line.
+    const child = spawn(BINARY, ['backup', '--stdin', '--stdin-filename', 'held-open'], {
+      env: { ...cleanEnv(), ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const exited = waitForExit(child);
+    // /usr/bin/env execs node in place: the same pid, then node's command line.
+    let argv: string[] = [];
+    for (let i = 0; i < 200 && !argv.some((a) => a.endsWith('holdfast.js')); i++) {
+      await sleep(25);
+      argv = (await readFile(`/proc/${child.pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    }
+    child.stdin?.end('read while the process was looked at\n');
+    const result = await exited;
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(argv.includes('--max-semi-space-size=2'), `node ran as: ${argv.join(' ')}`);
   });
 
   void it('exit codes reach the shell', async () => {
