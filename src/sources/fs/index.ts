@@ -49,6 +49,5 @@ export {
   minor,
   mknod,
   setTimesNs,
-  tuneAllocator,
 } from './native.js';
 export { joinPath } from './path-bytes.js';
