@@ -1,51 +1,78 @@
 /**
  * Entry point of a pack check worker thread (loaded from dist/ by PackCheckPool): checks one
- * whole pack per message, synchronously (checkPack), reading it first when it is given as a
- * file. Buffers are reused across packs: one for a pack's file, one for decompressed blobs.
+ * whole pack per message, synchronously (checkPackFrom). A pack given as a file is read front to
+ * back a window at a time into a buffer reused across packs (CHECK_WINDOW, or the largest blob
+ * met so far); decompressed blobs go to a second reused buffer.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { describeError, type PackId } from '../../../core/index.js';
-import { checkPack } from '../pack-check.js';
+import { CHECK_WINDOW, checkPack, checkPackFrom, type PackCheckOutcome } from '../pack-check.js';
 import type { FromWorker, PackCheckSetup, PackTask, ToWorker } from './pack-check-job.js';
 
 const port = parentPort;
 if (port === null) throw new Error('pack-check-worker.js must run as a worker thread');
 const setup = workerData as PackCheckSetup;
 const keys = { masterKey: Buffer.from(setup.masterKey), idKey: Buffer.from(setup.idKey) };
-let fileBuffer = Buffer.allocUnsafeSlow(0);
+let window = Buffer.allocUnsafeSlow(CHECK_WINDOW);
 const scratch = Buffer.allocUnsafeSlow(16 * 1024 * 1024);
 
-/** The whole file at `path`, in the reused buffer (valid until the next call). */
-function readWhole(path: string): Buffer {
-  const fd = openSync(path, 'r');
+/** The pack's file could not be opened or read: the pack is unreadable, not damaged. */
+class FileUnreadable extends Error {}
+
+/** Checks the pack file at `path` through the reused window. */
+function checkFile(msg: PackTask, path: string): PackCheckOutcome {
+  const fd = readingFile(() => openSync(path, 'r'));
   try {
-    const { size } = fstatSync(fd);
-    if (fileBuffer.length < size) fileBuffer = Buffer.allocUnsafeSlow(size);
-    let done = 0;
-    while (done < size) {
-      const n = readSync(fd, fileBuffer, done, size - done, done);
-      if (n === 0) break; // shorter than it was a moment ago: what was read is checked
-      done += n;
-    }
-    return fileBuffer.subarray(0, done);
+    const { size } = readingFile(() => fstatSync(fd));
+    return checkPackFrom(
+      keys,
+      msg.pack as PackId,
+      size,
+      (offset, length) => {
+        if (window.length < length) window = Buffer.allocUnsafeSlow(length);
+        let done = 0;
+        while (done < length) {
+          const n = readingFile(() => readSync(fd, window, done, length - done, offset + done));
+          if (n === 0) break; // shorter than it was a moment ago: what was read is checked
+          done += n;
+        }
+        return window.subarray(0, done);
+      },
+      msg.entries,
+      scratch,
+    );
   } finally {
     closeSync(fd);
   }
 }
 
-function handle(msg: PackTask): FromWorker {
-  let bytes: Buffer;
-  if (msg.bytes !== undefined) bytes = Buffer.from(msg.bytes);
-  else {
-    try {
-      bytes = readWhole(msg.file!);
-    } catch (err) {
-      return { kind: 'unreadable', task: msg.task, message: describeError(err) };
-    }
+function readingFile<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (err) {
+    throw new FileUnreadable(describeError(err));
   }
-  const outcome = checkPack(keys, msg.pack as PackId, bytes, msg.entries, scratch);
-  return { kind: 'checked', task: msg.task, outcome };
+}
+
+function handle(msg: PackTask): FromWorker {
+  if (msg.bytes !== undefined) {
+    const outcome = checkPack(
+      keys,
+      msg.pack as PackId,
+      Buffer.from(msg.bytes),
+      msg.entries,
+      scratch,
+    );
+    return { kind: 'checked', task: msg.task, outcome };
+  }
+  try {
+    return { kind: 'checked', task: msg.task, outcome: checkFile(msg, msg.file!) };
+  } catch (err) {
+    // Anything else is a bug, and ends the check (the message handler below).
+    if (!(err instanceof FileUnreadable)) throw err;
+    return { kind: 'unreadable', task: msg.task, message: err.message };
+  }
 }
 
 port.on('message', (msg: ToWorker) => {
