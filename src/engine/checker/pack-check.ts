@@ -81,14 +81,16 @@ export function checkPackFrom(
   const inOrder = [...entries].sort((a, b) => a.offset - b.offset);
   const apart: PackEntry[] = [];
   const hash = createHash('sha256');
+  /** The pack's size, or less once a read came back short. */
+  let available = size;
   let pos = 0;
   let next = 0;
-  while (pos < size) {
+  while (pos < available) {
     const group: PackEntry[] = [];
     let end = pos;
     for (; next < inOrder.length; next++) {
       const e = inOrder[next]!;
-      if (e.offset < end || e.offset + e.length > size) {
+      if (e.offset < end || e.offset + e.length > available) {
         apart.push(e);
         continue;
       }
@@ -98,12 +100,13 @@ export function checkPackFrom(
       end += e.length;
     }
     // No blob starts here: the bytes up to the next one (a gap, or the header and trailer).
-    if (group.length === 0) end = Math.min(size, pos + CHECK_WINDOW, inOrder[next]?.offset ?? size);
+    if (group.length === 0)
+      end = Math.min(available, pos + CHECK_WINDOW, inOrder[next]?.offset ?? available);
     const window = read(pos, end - pos);
     hash.update(window);
     for (const e of group) open(e, window.subarray(e.offset - pos, e.offset - pos + e.length));
     if (window.length < end - pos) {
-      size = pos + window.length; // ended early: what was read is checked, the rest reported
+      available = pos + window.length; // ended early: what was read is checked, the rest reported
       break;
     }
     pos = end;
@@ -113,14 +116,15 @@ export function checkPackFrom(
 
   let header: PackEntry[] = [];
   let headerProblem: string | undefined;
-  const end = tail(read, size);
+  const tailBytes = tail(read, available);
   try {
-    header = decodePackHeader(keys.masterKey, end, size, where);
+    header = decodePackHeader(keys.masterKey, tailBytes, available, where);
   } catch (err) {
     headerProblem = describeError(err);
   }
   // Clipped to the pack: an index entry's length is not trusted to size a read.
-  for (const e of apart) open(e, read(e.offset, Math.max(0, Math.min(e.length, size - e.offset))));
+  for (const e of apart)
+    open(e, read(e.offset, Math.max(0, Math.min(e.length, available - e.offset))));
 
   // Reported in the index's order, the pack's own problems first.
   const problems: PackProblem[] = [];
