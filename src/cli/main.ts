@@ -15,13 +15,24 @@
 import { setMaxListeners } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
+import { tuneAllocator } from '../sources/index.js';
 import { run } from './run.js';
 
-// glibc's malloc keeps its default, adaptive thresholds: a freed buffer of several MiB raises the
-// size below which buffers come from the heap and are reused. Fixed thresholds that kept all
-// freed memory (mmap below 64 MiB, trim above 256 MiB, as set here until part L) had paid off
-// when packs were joined into fresh 16 MiB buffers; after parts J and K they only raised peak
-// RSS (kernel-tree restore 224–235 → 185–194 MiB, same time; docs/benchmarks.md, part L).
+// Backups and restores churn through multi-MiB buffers on several threads; glibc's defaults
+// return each one to the kernel when it is freed, so the next one is page faults and cleared
+// pages again (a kernel-tree restore: 13.1 s before, 10.0 s after, on 2 cores). Process-wide,
+// hence here in the binary and not in run(). Whoever set glibc's own variables keeps them.
+// glibc's adaptive defaults were tried again in part L (docs/benchmarks.md): a local kernel
+// restore's peak RSS fell by ≈ 40 MiB in the same time, but a restore from a repository server,
+// which fetches whole 16 MiB packs, took 8.8 s instead of 7.6–8.0 s.
+const MiB = 1024 * 1024;
+if (!Object.keys(process.env).some((k) => k.startsWith('MALLOC_') && k.endsWith('_'))) {
+  try {
+    tuneAllocator(64 * MiB, 256 * MiB, 64 * MiB);
+  } catch {
+    // Without the native addon only speed is lost; the commands that need it say so.
+  }
+}
 
 // V8 lets the main heap grow to up to 4× what survived the last full collection before it
 // collects again. A backup's main thread makes objects per file and per blob that live a while

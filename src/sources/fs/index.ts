@@ -49,5 +49,6 @@ export {
   minor,
   mknod,
   setTimesNs,
+  tuneAllocator,
 } from './native.js';
 export { joinPath } from './path-bytes.js';

@@ -25,6 +25,7 @@ import {
   setFileTimesNs,
   setTimesNs,
   sparseMap,
+  tuneAllocator,
   utimensat,
 } from './native.js';
 
@@ -259,5 +260,28 @@ void describe('native addon', () => {
     } finally {
       closeSync(fd);
     }
+  });
+
+  void it('tunes the C library allocator where it is glibc, and checks its arguments', () => {
+    const MiB = 1024 * 1024;
+    const { header } = process.report.getReport() as { header: { glibcVersionRuntime?: string } };
+    assert.equal(
+      tuneAllocator(64 * MiB, 256 * MiB, 64 * MiB),
+      header.glibcVersionRuntime !== undefined,
+    );
+    const outOfRange: [number, number, number][] = [
+      [-1, 256 * MiB, 64 * MiB],
+      [64 * MiB, 2 ** 31, 64 * MiB],
+      [64 * MiB, 256 * MiB, 0.5],
+    ];
+    for (const args of outOfRange) {
+      const err = errorOf(() => tuneAllocator(...args));
+      assert.ok(err instanceof RangeError, String(args));
+      assert.equal(err.code, 'ERR_OUT_OF_RANGE', String(args));
+    }
+    assert.equal(
+      errorOf(() => tuneAllocator('1' as unknown as number, 0, 0)).code,
+      'ERR_INVALID_ARG_TYPE',
+    );
   });
 });

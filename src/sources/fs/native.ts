@@ -33,6 +33,7 @@ interface NativeAddon {
   minor(rdev: bigint | number): number;
   makedev(major: number, minor: number): bigint;
   scanDirectory(dir: Buffer): Promise<Buffer>;
+  tuneAllocator(mmapThreshold: number, trimThreshold: number, topPad: number): boolean;
 }
 
 function load(): NativeAddon {
@@ -145,4 +146,18 @@ export function makedev(major: number, minor: number): bigint {
  */
 export function scanDirectory(dir: Buffer): Promise<Buffer> {
   return load().scanDirectory(dir);
+}
+
+/**
+ * Tunes glibc's malloc for buffers of several MiB allocated and freed at a high rate (see
+ * native/holdfast_native.c): served from the heap below `mmapThreshold` bytes, freed memory kept
+ * up to `trimThreshold`, the heap grown by `topPad` extra. Process-wide; returns false where
+ * there is nothing to tune (not glibc).
+ */
+export function tuneAllocator(
+  mmapThreshold: number,
+  trimThreshold: number,
+  topPad: number,
+): boolean {
+  return load().tuneAllocator(mmapThreshold, trimThreshold, topPad);
 }
