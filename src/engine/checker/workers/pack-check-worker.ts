@@ -7,7 +7,13 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { describeError, type PackId } from '../../../core/index.js';
-import { CHECK_WINDOW, checkPack, checkPackFrom, type PackCheckOutcome } from '../pack-check.js';
+import {
+  CHECK_WINDOW,
+  checkPack,
+  checkPackFrom,
+  type PackCheckOutcome,
+  type PackReader,
+} from '../pack-check.js';
 import type { FromWorker, PackCheckSetup, PackTask, ToWorker } from './pack-check-job.js';
 
 const port = parentPort;
@@ -20,33 +26,31 @@ const scratch = Buffer.allocUnsafeSlow(16 * 1024 * 1024);
 /** The pack's file could not be opened or read: the pack is unreadable, not damaged. */
 class FileUnreadable extends Error {}
 
-/** Checks the pack file at `path` through the reused window. */
-function checkFile(msg: PackTask, path: string): PackCheckOutcome {
-  const fd = readingFile(() => openSync(path, 'r'));
+/** `length` bytes at `offset` of `fd` in the reused window: fewer only where the file ends. */
+function readWindow(fd: number, offset: number, length: number): Buffer {
+  if (window.length < length) window = Buffer.allocUnsafeSlow(length);
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, window, done, length - done, offset + done);
+    if (n === 0) break; // shorter than it was a moment ago: what was read is checked
+    done += n;
+  }
+  return window.subarray(0, done);
+}
+
+/** Checks the pack whose file `msg` names, read through the reused window. */
+function checkFile(msg: PackTask): PackCheckOutcome {
+  const fd = readingFile(() => openSync(msg.file!, 'r'));
   try {
     const { size } = readingFile(() => fstatSync(fd));
-    return checkPackFrom(
-      keys,
-      msg.pack as PackId,
-      size,
-      (offset, length) => {
-        if (window.length < length) window = Buffer.allocUnsafeSlow(length);
-        let done = 0;
-        while (done < length) {
-          const n = readingFile(() => readSync(fd, window, done, length - done, offset + done));
-          if (n === 0) break; // shorter than it was a moment ago: what was read is checked
-          done += n;
-        }
-        return window.subarray(0, done);
-      },
-      msg.entries,
-      scratch,
-    );
+    const read: PackReader = (offset, length) => readingFile(() => readWindow(fd, offset, length));
+    return checkPackFrom(keys, msg.pack as PackId, size, read, msg.entries, scratch);
   } finally {
     closeSync(fd);
   }
 }
 
+/** Runs a call on the pack's file; its system error makes the pack unreadable (FileUnreadable). */
 function readingFile<T>(call: () => T): T {
   try {
     return call();
@@ -67,7 +71,7 @@ function handle(msg: PackTask): FromWorker {
     return { kind: 'checked', task: msg.task, outcome };
   }
   try {
-    return { kind: 'checked', task: msg.task, outcome: checkFile(msg, msg.file!) };
+    return { kind: 'checked', task: msg.task, outcome: checkFile(msg) };
   } catch (err) {
     // Anything else is a bug, and ends the check (the message handler below).
     if (!(err instanceof FileUnreadable)) throw err;
