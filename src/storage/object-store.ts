@@ -77,6 +77,18 @@ export interface Retention {
   readonly until: Date;
 }
 
+export interface GetOptions extends StoreCallOptions {
+  /**
+   * Memory the caller offers for the bytes. A store that receives them as a stream (S3, a
+   * repository server) writes them there, and returns a Buffer over the start of it, when they
+   * fit; otherwise, or if it does not stream, it returns memory of its own. The caller tells
+   * which by comparing the returned Buffer's `buffer` with `into`'s: a caller that reuses its
+   * memory for many objects (a restore's pack slabs) saves a fresh allocation, and its page
+   * faults, per object. Decorators that keep or share what they return must not pass it down.
+   */
+  readonly into?: Uint8Array;
+}
+
 export interface PutOptions extends StoreCallOptions {
   /** Lock the new object. Only for stores that have `retention`; the engine never passes it to others. */
   readonly retention?: Retention;
@@ -133,14 +145,10 @@ export interface ObjectStore {
    * The object's bytes, or `range` of them. The caller owns the returned Buffer: the store keeps
    * no reference to its memory and gives it to no other caller (a small Buffer may still be a
    * slice of Node's shared pool), so the caller may transfer its ArrayBuffer to a worker thread
-   * when the Buffer spans all of it.
+   * when the Buffer spans all of it. With `options.into`, the Buffer may be a view of that memory
+   * instead (see GetOptions).
    */
-  get(
-    kind: ObjectKind,
-    name: string,
-    range?: ByteRange,
-    options?: StoreCallOptions,
-  ): Promise<Buffer>;
+  get(kind: ObjectKind, name: string, range?: ByteRange, options?: GetOptions): Promise<Buffer>;
 
   /** Size of the object, or undefined when it does not exist. */
   stat(kind: ObjectKind, name: string, options?: StoreCallOptions): Promise<ObjectInfo | undefined>;

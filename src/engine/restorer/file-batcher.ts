@@ -16,10 +16,10 @@
  * and PACK_READERS blobs are loaded from other locations at once; range bytes posted to a worker
  * stay within its window (WORKER_WINDOW). So content memory stays below
  * (RANGE_READS + workers × 4) × MAX_RANGE, plus one larger blob per read and one blob being
- * written per worker: 128 MiB with 2 workers. From network storage, ranges spanning much of a
- * pack come out of whole packs (PackCache): ≤ CACHE_BYTES of packs kept, plus FETCHES packs
- * being downloaded (112 MiB with 16 MiB packs). From local packs the workers read ranges
- * themselves, into a buffer each.
+ * written per worker: 128 MiB with 2 workers. From network storage, the ranges of packs a batch
+ * needs much of come out of whole packs (PackCache), which the workers read in place: its slabs
+ * (112 MiB with 16 MiB packs) hold those ranges' bytes instead. From local packs the workers read
+ * ranges themselves, into a buffer each.
  */
 import { availableParallelism } from 'node:os';
 import {
@@ -33,7 +33,7 @@ import type { Node } from '../format/index.js';
 import type { Repository } from '../repository/index.js';
 import { blobOffsets } from './file-content.js';
 import { metadataOf } from './node-metadata.js';
-import { PackCache } from './pack-cache.js';
+import { PackCache, type PackLease } from './pack-cache.js';
 import {
   coalesce,
   LOCAL_GAP,
@@ -197,11 +197,20 @@ export class FileBatcher {
     const reader = async (): Promise<void> => {
       while (next < packs.length) {
         const [packId, blobs] = packs[next++]!;
-        for (const range of coalesce([...blobs.values()].map((e) => e.blob))) {
+        const ranges = coalesce([...blobs.values()].map((e) => e.blob));
+        // Decided per pack, not per range: this batch's short ranges of a pack it needs much of
+        // come out of the same whole pack as its long ones.
+        const whole =
+          repo.store.files === undefined &&
+          this.packCache.wants(
+            packId,
+            ranges.reduce((n, r) => n + r.length, 0),
+          );
+        for (const range of ranges) {
           throwIfAborted(signal);
           // The permit covers the read and the wait for room in the worker: the bytes of at
           // most RANGE_READS ranges are held on this side, whatever the number of batches.
-          await this.reads.run(() => this.sendRange(batch, packId, range, blobs, retries));
+          await this.reads.run(() => this.sendRange(batch, packId, range, whole, blobs, retries));
         }
       }
     };
@@ -224,6 +233,8 @@ export class FileBatcher {
     batch: RestoreBatch,
     packId: PackId,
     range: PackRange,
+    /** Take the range out of the whole pack (PackCache), decided for all of the batch's ranges. */
+    whole: boolean,
     blobs: ReadonlyMap<BlobId, PlannedBlob>,
     retries: Promise<void>[],
   ): Promise<void> {
@@ -250,13 +261,22 @@ export class FileBatcher {
       });
       return;
     }
-    let bytes: Buffer;
+    let bytes: Buffer | undefined;
     let starts: number[] | undefined;
+    let lease: PackLease | undefined;
     try {
-      if (this.packCache.wants(range.length)) {
-        const segments = segmentsOf(range, LOCAL_GAP);
-        bytes = await this.packCache.segments(packId, range.offset, segments);
-        starts = packedStarts(range, segments);
+      if (whole || this.packCache.wants(packId, range.length)) {
+        lease = await this.packCache.lease(packId);
+        if (lease.memory !== undefined)
+          PackCache.checkSpan(packId, lease.bytes, range.offset, [[0, range.length]]);
+        else {
+          // A pack kept in memory of its own: only the parts holding blobs are copied out.
+          const segments = segmentsOf(range, LOCAL_GAP);
+          bytes = PackCache.copySegments(packId, lease.bytes, range.offset, segments);
+          starts = packedStarts(range, segments);
+          lease.release();
+          lease = undefined;
+        }
       } else {
         bytes = await repo.store.get(
           'pack',
@@ -266,12 +286,25 @@ export class FileBatcher {
         );
       }
     } catch (err) {
+      lease?.release();
       if (isHoldfastError(err, 'INTERRUPTED')) throw err;
       for (const b of range.blobs)
         track(retries, this.loadElsewhere(batch, b.id, blobs.get(b.id)!.targets));
       return;
     }
-    await batch.sendRange(packId, bytes, blobsOf(starts));
+    if (lease !== undefined) {
+      // Blobs read in place from the shared pack: their starts are offsets in the pack.
+      const inPack = range.blobs.map((b) => b.loc.offset);
+      const shared = {
+        pack: packId,
+        memory: lease.memory!,
+        length: lease.bytes.length,
+        blobs: blobsOf(inPack),
+      };
+      await batch.sendShared(shared, lease.release);
+      return;
+    }
+    await batch.sendRange(packId, bytes!, blobsOf(starts));
   }
 
   private readonly batchFile = (f: QueuedFile): BatchFile => ({

@@ -3,16 +3,35 @@
  * batches take their ranges from them. Packs store blobs in shuffled order, so the blobs one
  * batch of files needs are spread over most of each pack it touches, and the batches after it
  * need other blobs of the same packs: a kernel-tree restore that fetched each batch's ranges
- * downloaded 5.0 GB for 257 MB of blobs. Fetching such a pack whole once, and slicing every
+ * downloaded 5.0 GB for 257 MB of blobs. Fetching such a pack whole once, and handing every
  * later range out of memory, downloads it once.
  *
- * Only ranges that span much of a pack use it (a selective restore that needs a few blobs of a
- * pack still reads just those), and only for packs of ≤ MAX_PACK bytes. At most `limit` packs
- * are kept (least recently used go first), at most FETCHES are downloaded at once; a fetch still
- * running when its pack is dropped is finished for the callers already waiting on it. Memory:
- * (FETCHES + CACHE_BYTES / pack size) packs, 112 MiB with 16 MiB packs.
+ * A pack is fetched whole when a batch's ranges of it span much of it (a selective restore that
+ * needs a few blobs of a pack still reads just those), and only packs of ≤ MAX_PACK bytes. Once a
+ * pack is kept or on its way, every range of it comes from here, however short: ranged reads of
+ * a pack being fetched whole downloaded it twice (a kernel-tree restore from S3 read 182 MiB of
+ * such ranges besides its 256 MiB of whole packs).
+ *
+ * Packs live in slabs: SharedArrayBuffers, reused from pack to pack, which the store writes the
+ * download into (ObjectStore `into`) and the restore workers read blobs from in place. A range
+ * holds a lease on its pack's slab until its worker has handled it; a slab is reused once its
+ * pack is neither kept, nor being fetched, nor leased. Copying each range out of the pack into
+ * fresh memory, as before, cost the main thread of a kernel-tree restore ≈ 0.8 s of page faults
+ * and much of its 1.8 s of garbage collection. A pack that does not fit a slab (a blob larger
+ * than SLAB_SLACK ended it) is kept in memory of its own, and its ranges are copied out.
+ *
+ * Bounds: at most `limit` packs are kept (least recently used go first), at most FETCHES are
+ * downloaded at once, and at most `limit` + FETCHES slabs exist; a fetch waits for a slab when
+ * all are in use (leases end as the workers go on, which needs no slab). Memory: that many
+ * slabs, 7 of 16 MiB packs, plus a pack too large for one while it is kept.
  */
-import { Semaphore, type PackId } from '../../core/index.js';
+import {
+  HoldfastError,
+  Semaphore,
+  throwIfAborted,
+  interrupted,
+  type PackId,
+} from '../../core/index.js';
 import { rangePastEnd, type ObjectStore } from '../../storage/index.js';
 
 /** Packs larger than this (a repository made with a large --pack-size) are read by range. */
@@ -24,12 +43,42 @@ export const CACHE_BYTES = 64 * 1024 * 1024;
  * hold memory (and a network store's connections) for packs the walk reaches later.
  */
 export const FETCHES = 3;
+/**
+ * A slab's room beyond the pack size: a pack ends with the blob that reaches the size, plus its
+ * header, so most packs are a little larger. Pages of a slab never written are never touched.
+ */
+export const SLAB_SLACK = 2 * 1024 * 1024;
+
+/** A pack handed out for reading; `release` once its bytes are no longer read. */
+export interface PackLease {
+  /** The whole pack. */
+  readonly bytes: Buffer;
+  /** The slab `bytes` is a view of (from its start), or undefined for a pack kept on its own. */
+  readonly memory: SharedArrayBuffer | undefined;
+  /** Ends the lease; later calls do nothing. */
+  readonly release: () => void;
+}
+
+/** One pack: kept, being fetched, or leased. */
+interface Entry {
+  /** Settles when the pack is fetched; rejects as the fetch did. */
+  ready: Promise<void>;
+  bytes: Buffer | undefined;
+  slab: SharedArrayBuffer | undefined;
+  /** Kept (in the map) + being fetched + leases; the slab is free again at 0. */
+  refs: number;
+}
 
 export class PackCache {
   /** Least recently used first. */
-  private readonly packs = new Map<PackId, Promise<Buffer>>();
+  private readonly packs = new Map<PackId, Entry>();
   private readonly limit: number;
   private readonly fetches = new Semaphore(FETCHES);
+  private readonly slabSize: number;
+  private readonly maxSlabs: number;
+  private slabCount = 0;
+  private readonly freeSlabs: SharedArrayBuffer[] = [];
+  private readonly slabWaiters: ((slab: SharedArrayBuffer | Error) => void)[] = [];
 
   constructor(
     private readonly store: ObjectStore,
@@ -38,46 +87,149 @@ export class PackCache {
     private readonly signal?: AbortSignal,
   ) {
     this.limit = Math.max(1, Math.floor(CACHE_BYTES / packSize));
-  }
-
-  /** Whether a range of `length` bytes is better taken from the whole pack. */
-  wants(length: number): boolean {
-    return this.packSize <= MAX_PACK && length * 4 >= this.packSize;
+    this.slabSize = packSize + SLAB_SLACK;
+    this.maxSlabs = this.limit + FETCHES;
+    signal?.addEventListener('abort', () => this.failWaiters(interrupted(signal)), { once: true });
   }
 
   /**
-   * The `segments` (start relative to `offset`, length; in order) of pack `packId`, one after
-   * the other in memory the caller owns: a range spans most of its pack while its blobs are a
-   * fraction of it, so only they are copied out (the kernel restore copied ≈ 5 GB of ranges
-   * otherwise). Rejects as ObjectStore.get does, and with INTEGRITY when the pack is shorter.
+   * Whether ranges of pack `packId` spanning `length` bytes in all are better taken from the
+   * whole pack: it is kept or being fetched already, or they span a quarter of a pack or more.
    */
-  async segments(
+  wants(packId: PackId, length: number): boolean {
+    return this.packSize <= MAX_PACK && (this.packs.has(packId) || length * 4 >= this.packSize);
+  }
+
+  /**
+   * The whole pack `packId`, fetched unless kept, for reading until the lease is released.
+   * Rejects as ObjectStore.get does (nothing to release then).
+   */
+  async lease(packId: PackId): Promise<PackLease> {
+    let entry = this.packs.get(packId);
+    if (entry !== undefined) this.packs.delete(packId);
+    else entry = this.fetch(packId);
+    this.packs.set(packId, entry);
+    while (this.packs.size > this.limit) {
+      const [oldest, dropped] = this.packs.entries().next().value!;
+      this.packs.delete(oldest);
+      this.unref(dropped);
+    }
+    // Taken before waiting: the slab must not be reused while this caller waits for the fetch.
+    entry.refs++;
+    try {
+      await entry.ready;
+    } catch (err) {
+      this.unref(entry);
+      throw err;
+    }
+    let released = false;
+    const held = entry;
+    return {
+      bytes: entry.bytes!,
+      memory: entry.slab,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.unref(held);
+      },
+    };
+  }
+
+  /**
+   * The `segments` (start relative to `offset`, length; in order) of a pack, one after the other
+   * in memory the caller owns (for a worker to have transferred): what a range out of a pack kept
+   * on its own costs. Rejects with INTEGRITY when the pack is shorter.
+   */
+  static copySegments(
     packId: PackId,
+    pack: Buffer,
     offset: number,
     segments: readonly (readonly [start: number, length: number])[],
-  ): Promise<Buffer> {
-    let pack = this.packs.get(packId);
-    if (pack !== undefined) this.packs.delete(packId);
-    else {
-      const options = this.signal ? { signal: this.signal } : {};
-      pack = this.fetches.run(() => this.store.get('pack', packId, undefined, options));
-      // A failed fetch is not kept: the next range tries again (and its blobs their fallbacks).
-      const fetched = pack;
-      fetched.catch(() => {
-        if (this.packs.get(packId) === fetched) this.packs.delete(packId);
-      });
-    }
-    this.packs.set(packId, pack);
-    while (this.packs.size > this.limit) this.packs.delete(this.packs.keys().next().value!);
-    const whole = await pack;
-    const span = segments.reduce((end, [start, length]) => Math.max(end, start + length), 0);
-    if (offset + span > whole.length)
-      throw rangePastEnd('pack', packId, { offset, length: span }, whole.length);
-    // A buffer of its own, so the worker gets it transferred and the pack stays whole here.
+  ): Buffer {
+    PackCache.checkSpan(packId, pack, offset, segments);
     const out = Buffer.allocUnsafeSlow(segments.reduce((n, [, length]) => n + length, 0));
     let at = 0;
     for (const [start, length] of segments)
-      at += whole.copy(out, at, offset + start, offset + start + length);
+      at += pack.copy(out, at, offset + start, offset + start + length);
     return out;
+  }
+
+  /** Throws INTEGRITY when `segments` from `offset` reach past the end of the pack. */
+  static checkSpan(
+    packId: PackId,
+    pack: Buffer,
+    offset: number,
+    segments: readonly (readonly [start: number, length: number])[],
+  ): void {
+    const span = segments.reduce((end, [start, length]) => Math.max(end, start + length), 0);
+    if (offset + span > pack.length)
+      throw rangePastEnd('pack', packId, { offset, length: span }, pack.length);
+  }
+
+  /** Starts fetching a pack into a slab; the entry holds the map's ref and the fetch's. */
+  private fetch(packId: PackId): Entry {
+    const entry: Entry = { refs: 2, ready: Promise.resolve(), bytes: undefined, slab: undefined };
+    entry.ready = this.fetches
+      .run(() => this.download(packId, entry))
+      .finally(() => this.unref(entry));
+    // A failed fetch is not kept: the next range tries again (and its blobs their fallbacks).
+    entry.ready.catch(() => {
+      if (this.packs.get(packId) === entry) {
+        this.packs.delete(packId);
+        this.unref(entry);
+      }
+    });
+    return entry;
+  }
+
+  private async download(packId: PackId, entry: Entry): Promise<void> {
+    const slab = await this.takeSlab();
+    entry.slab = slab;
+    const into = new Uint8Array(slab);
+    const options = this.signal ? { signal: this.signal, into } : { into };
+    const got = await this.store.get('pack', packId, undefined, options);
+    if (got.buffer === slab && got.byteOffset === 0) entry.bytes = got;
+    else if (got.length <= slab.byteLength) {
+      // A store that does not stream (memory, a cache) answered with memory of its own.
+      into.set(got);
+      entry.bytes = Buffer.from(slab, 0, got.length);
+    } else {
+      entry.slab = undefined;
+      this.giveSlab(slab);
+      entry.bytes = got;
+    }
+  }
+
+  private unref(entry: Entry): void {
+    if (--entry.refs > 0 || entry.slab === undefined) return;
+    const slab = entry.slab;
+    entry.slab = undefined;
+    entry.bytes = undefined;
+    this.giveSlab(slab);
+  }
+
+  private async takeSlab(): Promise<SharedArrayBuffer> {
+    throwIfAborted(this.signal);
+    const free = this.freeSlabs.pop();
+    if (free !== undefined) return free;
+    if (this.slabCount < this.maxSlabs) {
+      this.slabCount++;
+      return new SharedArrayBuffer(this.slabSize);
+    }
+    const slab = await new Promise<SharedArrayBuffer | Error>((resolve) =>
+      this.slabWaiters.push(resolve),
+    );
+    if (slab instanceof Error) throw slab;
+    return slab;
+  }
+
+  private giveSlab(slab: SharedArrayBuffer): void {
+    const waiter = this.slabWaiters.shift();
+    if (waiter !== undefined) waiter(slab);
+    else this.freeSlabs.push(slab);
+  }
+
+  private failWaiters(err: HoldfastError): void {
+    for (const waiter of this.slabWaiters.splice(0)) waiter(err);
   }
 }

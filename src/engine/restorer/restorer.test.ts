@@ -258,6 +258,34 @@ for (const kind of ['memory', 'local'] as const)
         assert.ok(counting.count('get', 'pack') >= dataPacks.size, 'every data pack was read');
       });
 
+    // A pack a batch fetched whole serves the short ranges of the batches after it.
+    if (kind === 'memory')
+      void it("takes a later batch's short range of a pack from the pack kept whole", async () => {
+        const f = await Fixture.create(kind, tmp);
+        const big = bytesOf('kept-big', 1_500_000);
+        const small = bytesOf('kept-small', 10_000);
+        const [bigId, smallId] = [await f.blob(big), await f.blob(small)];
+        // The first batch: MAX_FILES files of the big blob, a third of the 4 MiB pack.
+        const nodes: Node[] = [];
+        for (let i = 0; i < MAX_FILES; i++) nodes.push(f.file(`a${i}`, [bigId]));
+        // The next batch needs only the small blob, far less than a quarter of its pack.
+        nodes.push(f.file('b', [smallId]));
+        const tree = await f.tree(nodes);
+        await f.flush();
+        const pack = f.repo.locate(bigId)!.packId;
+        assert.equal(f.repo.locate(smallId)!.packId, pack);
+        const counting = new CountingStore(f.store);
+        const repo = await Repository.open(counting, 'pw');
+        await repo.loadIndex();
+        counting.reset();
+        const target = join(tmp, 'kept-whole');
+        const result = await restore(repo, tree, target);
+        assert.deepEqual(result.errors, []);
+        assert.deepEqual(await readFile(join(target, `a${MAX_FILES - 1}`)), big);
+        assert.deepEqual(await readFile(join(target, 'b')), small);
+        assert.equal(counting.gets('pack', pack), 1, 'the data pack is downloaded once');
+      });
+
     void it('restores over an existing tree, replacing what is in the way', async () => {
       const f = await Fixture.create(kind, tmp);
       const content = bytesOf('new', 10_000);

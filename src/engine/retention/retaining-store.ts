@@ -14,6 +14,7 @@ import type {
   ObjectRetention,
   ObjectStore,
   PutOptions,
+  GetOptions,
   StoreCallOptions,
 } from '../../storage/index.js';
 import { describeObject } from '../../storage/index.js';
@@ -50,12 +51,7 @@ export class RetainingStore implements ObjectStore {
     this.lock.note(kind, name, retention.until, true);
   }
 
-  get(
-    kind: ObjectKind,
-    name: string,
-    range?: ByteRange,
-    options?: StoreCallOptions,
-  ): Promise<Buffer> {
+  get(kind: ObjectKind, name: string, range?: ByteRange, options?: GetOptions): Promise<Buffer> {
     return this.inner.get(kind, name, range, options);
   }
 

@@ -26,6 +26,7 @@ import type {
   ObjectRetention,
   ObjectStore,
   PutOptions,
+  GetOptions,
   StoreCallOptions,
 } from '../object-store.js';
 import { joinBody } from '../object-store.js';
@@ -82,7 +83,7 @@ export class CachingStore implements ObjectStore {
     kind: ObjectKind,
     name: string,
     range?: ByteRange,
-    options?: StoreCallOptions,
+    options?: GetOptions,
   ): Promise<Buffer> {
     if (!this.caches(kind, name)) return this.inner.get(kind, name, range, options);
     if (range) assertValidRange(range);
@@ -111,7 +112,9 @@ export class CachingStore implements ObjectStore {
     // runs before that caller's own caller can transfer or change the bytes.
     if (joined) return joined.then((bytes) => Buffer.from(bytes));
     const pending = (async () => {
-      const bytes = await this.inner.get(kind, name, undefined, options);
+      // Without `into`: these bytes are kept and shared with joining callers, not the caller's.
+      const signal = options?.signal;
+      const bytes = await this.inner.get(kind, name, undefined, signal ? { signal } : {});
       if (sha256(bytes) === name) await this.directory.write(kind, name, bytes);
       return bytes;
     })().finally(() => this.fetching.delete(key));

@@ -18,6 +18,7 @@ import type {
   ObjectStore,
   PutOptions,
   Retention,
+  GetOptions,
   StoreCallOptions,
 } from '../object-store.js';
 
@@ -53,7 +54,7 @@ export class DeferredStore implements ObjectStore {
     kind: ObjectKind,
     name: string,
     range?: ByteRange,
-    options?: StoreCallOptions,
+    options?: GetOptions,
   ): Promise<Buffer> {
     return (await this.#store()).get(kind, name, range, options);
   }

@@ -14,6 +14,7 @@ import type {
   ObjectRetention,
   ObjectStore,
   PutOptions,
+  GetOptions,
   StoreCallOptions,
 } from '../object-store.js';
 import { bodyLength } from '../object-store.js';
@@ -87,7 +88,7 @@ export class RateLimitStore implements ObjectStore {
     kind: ObjectKind,
     name: string,
     range?: ByteRange,
-    options?: StoreCallOptions,
+    options?: GetOptions,
   ): Promise<Buffer> {
     // The size is known up front for ranges (pack reads, the bulk of a restore); whole objects
     // are charged once they arrived.

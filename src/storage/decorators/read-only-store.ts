@@ -12,6 +12,7 @@ import type {
   ObjectKind,
   ObjectRetention,
   ObjectStore,
+  GetOptions,
   StoreCallOptions,
 } from '../object-store.js';
 
@@ -47,12 +48,7 @@ export class ReadOnlyStore implements ObjectStore {
     return Promise.reject(readOnly(this.location));
   }
 
-  get(
-    kind: ObjectKind,
-    name: string,
-    range?: ByteRange,
-    options?: StoreCallOptions,
-  ): Promise<Buffer> {
+  get(kind: ObjectKind, name: string, range?: ByteRange, options?: GetOptions): Promise<Buffer> {
     return this.#inner.get(kind, name, range, options);
   }
 

@@ -22,6 +22,7 @@ import type {
   ObjectRetention,
   ObjectStore,
   PutOptions,
+  GetOptions,
   StoreCallOptions,
 } from '../object-store.js';
 import { bodyLength } from '../object-store.js';
@@ -117,7 +118,7 @@ export class RetryingStore implements ObjectStore {
     kind: ObjectKind,
     name: string,
     range?: ByteRange,
-    options: StoreCallOptions = {},
+    options: GetOptions = {},
   ): Promise<Buffer> {
     const target = { operation: 'get', kind, name, signal: options.signal } as const;
     return this.#retry(target, () => this.#inner.get(kind, name, range, options));

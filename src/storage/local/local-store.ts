@@ -28,6 +28,7 @@ import {
   type ObjectBody,
   type ObjectKind,
   type ObjectStore,
+  type GetOptions,
   type StoreCallOptions,
 } from '../object-store.js';
 import {
@@ -137,7 +138,7 @@ export class LocalStore implements ObjectStore {
     kind: ObjectKind,
     name: string,
     range?: ByteRange,
-    options: StoreCallOptions = {},
+    options: GetOptions = {},
   ): Promise<Buffer> {
     const { signal } = options;
     if (range) assertValidRange(range);

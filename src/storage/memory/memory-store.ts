@@ -11,6 +11,7 @@ import type {
   ObjectBody,
   ObjectKind,
   ObjectStore,
+  GetOptions,
   StoreCallOptions,
 } from '../object-store.js';
 import { joinBody } from '../object-store.js';
@@ -63,7 +64,7 @@ export class MemoryStore implements ObjectStore {
     kind: ObjectKind,
     name: string,
     range?: ByteRange,
-    options: StoreCallOptions = {},
+    options: GetOptions = {},
   ): Promise<Buffer> {
     if (range) assertValidRange(range);
     await this.#enter(options.signal, kind, name);

@@ -27,7 +27,7 @@ after(async () => {
 // Every test gets its own repository: a fresh prefix on the one server.
 describeObjectStoreConformance('RestStore', () => {
   const store = new RestStore(unchecked.location(`conformance-${++stores}`).slice('rest:'.length));
-  return Promise.resolve({ store, cleanup: () => Promise.resolve() });
+  return Promise.resolve({ store, cleanup: () => Promise.resolve(), writesInto: true });
 });
 
 void describe('RestStore', () => {

@@ -25,9 +25,11 @@ import {
   type ObjectKind,
   type ObjectStore,
   type PutOptions,
+  type GetOptions,
   type StoreCallOptions,
 } from '../object-store.js';
 import { joinBody } from '../object-store.js';
+import { readBodyInto } from '../body-reader.js';
 import { assertValidRange, objectNotFound, rangePastEnd, storeClosed } from '../store-errors.js';
 import { statusError, transportError, type ServerErrorBody } from './rest-errors.js';
 import { parseRestLocation } from './rest-location.js';
@@ -126,9 +128,9 @@ export class RestStore implements ObjectStore {
     kind: ObjectKind,
     name: string,
     range?: ByteRange,
-    options: StoreCallOptions = {},
+    options: GetOptions = {},
   ): Promise<Buffer> {
-    const { signal } = options;
+    const { signal, into } = options;
     if (range) assertValidRange(range);
     this.#enter(signal, kind, name);
     const what = describeObject(kind, name);
@@ -146,7 +148,7 @@ export class RestStore implements ObjectStore {
     const res = await this.#send('GET', objectPath(kind, name), action, { headers, signal });
     if (res.statusCode !== 200 && res.statusCode !== 206)
       throw await this.#statusError(res, action, what, signal);
-    const data = await this.#readBody(res, action, signal);
+    const data = await this.#readBody(res, action, signal, Number.MAX_SAFE_INTEGER, into);
     if (!range) return data;
     // A 200 means something between us and the server ignored the Range header.
     const part =
@@ -305,31 +307,36 @@ export class RestStore implements ObjectStore {
   /**
    * The response body, at most `limit` bytes (the rest is dropped with the connection). A body
    * shorter than its Content-Length fails transiently. A declared length is allocated once, so
-   * a pack is not held twice while it arrives.
+   * a pack is not held twice while it arrives, or written into `into` when it fits there.
    */
   async #readBody(
     res: IncomingMessage,
     action: string,
     signal: AbortSignal | undefined,
     limit = Number.MAX_SAFE_INTEGER,
+    into?: Uint8Array,
   ): Promise<Buffer> {
     const declared = Number(res.headers['content-length'] ?? NaN);
     const known = Number.isSafeInteger(declared) && declared >= 0 && declared <= limit;
-    const whole = known ? Buffer.allocUnsafe(declared) : undefined;
+    const whole = !known
+      ? undefined
+      : into !== undefined && declared <= into.byteLength
+        ? Buffer.from(into.buffer, into.byteOffset, declared)
+        : Buffer.allocUnsafe(declared);
     const chunks: Buffer[] = [];
     let total = 0;
     try {
-      for await (const chunk of res as AsyncIterable<Buffer>) {
-        const room = (whole ? whole.length : limit) - total;
-        const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
-        if (whole) part.copy(whole, total);
-        else chunks.push(part);
-        total += part.length;
-        if (part.length < chunk.length) {
-          res.destroy();
-          break;
+      if (whole) total = await readBodyInto(res, whole);
+      else
+        for await (const chunk of res as AsyncIterable<Buffer>) {
+          const part = chunk.length > limit - total ? chunk.subarray(0, limit - total) : chunk;
+          chunks.push(part);
+          total += part.length;
+          if (part.length < chunk.length) {
+            res.destroy();
+            break;
+          }
         }
-      }
     } catch (err) {
       throw transportError(err, action, this.location, signal);
     }

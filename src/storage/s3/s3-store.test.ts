@@ -37,6 +37,7 @@ describeWithS3('S3Store', (server) => {
     Promise.resolve({
       store: testS3Store(server, plainBucket, prefix()),
       cleanup: () => Promise.resolve(),
+      writesInto: true,
     }),
   );
 
@@ -44,7 +45,7 @@ describeWithS3('S3Store', (server) => {
   describeObjectStoreConformance('S3Store (object-lock bucket: versioned reads)', async () => {
     const store = testS3Store(server, lockedBucket, prefix());
     await store.retention.prepare();
-    return { store, cleanup: () => Promise.resolve() };
+    return { store, cleanup: () => Promise.resolve(), writesInto: true };
   });
 
   void it('locks objects: retention is set, read, extended, and blocks deletion', async () => {

@@ -14,6 +14,7 @@
  *
  * Concurrency is bounded by `connections` (requests in flight, and sockets per agent).
  */
+import { Readable } from 'node:stream';
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
@@ -27,7 +28,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { Semaphore, throwIfAborted } from '../../core/index.js';
+import { HoldfastError, Semaphore, throwIfAborted } from '../../core/index.js';
 import { assertValidObjectName, describeObject } from '../object-name.js';
 import type {
   ByteRange,
@@ -37,9 +38,11 @@ import type {
   ObjectRetention,
   ObjectStore,
   PutOptions,
+  GetOptions,
   StoreCallOptions,
 } from '../object-store.js';
 import { joinBody } from '../object-store.js';
+import { readBodyInto } from '../body-reader.js';
 import {
   assertValidRange,
   objectExists,
@@ -167,9 +170,9 @@ export class S3Store implements ObjectStore {
     kind: ObjectKind,
     name: string,
     range?: ByteRange,
-    options: StoreCallOptions = {},
+    options: GetOptions = {},
   ): Promise<Buffer> {
-    const { signal } = options;
+    const { signal, into } = options;
     if (range) assertValidRange(range);
     this.#enter(signal, kind, name);
     if (range?.length === 0) {
@@ -194,6 +197,22 @@ export class S3Store implements ObjectStore {
         const res = await this.#client.send(command, signal ? { abortSignal: signal } : {});
         contentRange = res.ContentRange;
         // Read the body within the slot: the connection is busy until it is drained.
+        const declared = res.ContentLength;
+        if (
+          into !== undefined &&
+          res.Body instanceof Readable &&
+          declared !== undefined &&
+          declared <= into.byteLength
+        ) {
+          const target = into.subarray(0, declared);
+          if ((await readBodyInto(res.Body, target)) < declared)
+            throw new HoldfastError(
+              'STORAGE_UNAVAILABLE',
+              `could not ${action} at ${this.location}: the answer was cut short`,
+              { hint: 'the storage service is unreachable or overloaded; try again later' },
+            );
+          return target;
+        }
         return (await res.Body?.transformToByteArray()) ?? new Uint8Array(0);
       });
     } catch (err) {

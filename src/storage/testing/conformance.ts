@@ -21,6 +21,8 @@ import { seededBytes } from './seeded-random.js';
 export interface StoreFixture {
   readonly store: ObjectStore;
   cleanup(): Promise<void>;
+  /** The store receives objects as streams and writes them into GetOptions `into` that fits. */
+  readonly writesInto?: boolean;
 }
 
 /** A content-addressed test object, as the engine would make one. */
@@ -69,16 +71,17 @@ export function describeObjectStoreConformance(
   name: string,
   makeStore: () => Promise<StoreFixture>,
 ): void {
-  const withStore = (test: (store: ObjectStore) => Promise<void>) => async () => {
-    const fixture = await makeStore();
-    try {
-      await fixture.store.create();
-      await test(fixture.store);
-    } finally {
-      await fixture.store.close();
-      await fixture.cleanup();
-    }
-  };
+  const withStore =
+    (test: (store: ObjectStore, fixture: StoreFixture) => Promise<void>) => async () => {
+      const fixture = await makeStore();
+      try {
+        await fixture.store.create();
+        await test(fixture.store, fixture);
+      } finally {
+        await fixture.store.close();
+        await fixture.cleanup();
+      }
+    };
 
   void describe(`ObjectStore conformance: ${name}`, () => {
     void it(
@@ -107,6 +110,34 @@ export function describeObjectStoreConformance(
           assert.ok(back.equals(obj.data), `content of a ${size}-byte object`);
           assert.deepEqual(await store.stat('pack', obj.name), { name: obj.name, size });
         }
+      }),
+    );
+
+    void it(
+      'gives the bytes asked for with memory offered for them, at its start or in memory of its own',
+      withStore(async (store, fixture) => {
+        const obj = testObject(63, 3 * MiB + 17);
+        await store.put('pack', obj.name, obj.data);
+        const memory = new SharedArrayBuffer(4 * MiB);
+        const offered = new Uint8Array(memory, 5, 4 * MiB - 5);
+        const whole = await store.get('pack', obj.name, undefined, { into: offered });
+        assert.ok(whole.equals(obj.data), 'the whole object');
+        const inOffered = whole.buffer === memory;
+        if (inOffered) assert.equal(whole.byteOffset, 5, 'at the start of the memory offered');
+        if (fixture.writesInto) assert.ok(inOffered, 'a streaming store writes into it');
+        const range = { offset: 1000, length: 2 * MiB };
+        const part = await store.get('pack', obj.name, range, { into: offered });
+        assert.ok(part.equals(obj.data.subarray(1000, 1000 + 2 * MiB)), 'a range');
+        if (fixture.writesInto) assert.equal(part.buffer, memory);
+        // Too small: memory of the store's own, and nothing written past what was offered.
+        const small = new SharedArrayBuffer(MiB + 2);
+        new Uint8Array(small).fill(0xa5);
+        const tooSmall = new Uint8Array(small, 1, MiB);
+        const own = await store.get('pack', obj.name, undefined, { into: tooSmall });
+        assert.ok(own.equals(obj.data), 'the whole object without room for it');
+        assert.notEqual(own.buffer, small);
+        const view = new Uint8Array(small);
+        assert.deepEqual([view[0], view[MiB + 1]], [0xa5, 0xa5]);
       }),
     );
 

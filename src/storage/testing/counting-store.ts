@@ -10,6 +10,7 @@ import type {
   ObjectRetention,
   ObjectStore,
   PutOptions,
+  GetOptions,
   StoreCallOptions,
 } from '../object-store.js';
 import type { StoreOperation } from '../store-operation.js';
@@ -28,6 +29,11 @@ export class CountingStore implements ObjectStore {
   /** Calls of `operation` on objects of `kind` since the last reset. */
   count(operation: StoreOperation, kind: ObjectKind): number {
     return this.#counts.get(`${operation} ${kind}`) ?? 0;
+  }
+
+  /** Calls of `get` for the object `kind`/`name` since the last reset. */
+  gets(kind: ObjectKind, name: string): number {
+    return this.#counts.get(`get ${kind} ${name}`) ?? 0;
   }
 
   /** Bytes returned by `get` for objects of `kind` since the last reset. */
@@ -53,9 +59,10 @@ export class CountingStore implements ObjectStore {
     kind: ObjectKind,
     name: string,
     range?: ByteRange,
-    options?: StoreCallOptions,
+    options?: GetOptions,
   ): Promise<Buffer> {
     this.#note('get', kind);
+    this.#counts.set(`get ${kind} ${name}`, this.gets(kind, name) + 1);
     const data = await this.inner.get(kind, name, range, options);
     this.#bytesRead.set(kind, this.bytesRead(kind) + data.length);
     return data;

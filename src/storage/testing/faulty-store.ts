@@ -13,6 +13,7 @@ import type {
   ObjectRetention,
   ObjectStore,
   PutOptions,
+  GetOptions,
   StoreCallOptions,
 } from '../object-store.js';
 import type { StoreOperation } from '../store-operation.js';
@@ -88,7 +89,7 @@ export class FaultyStore implements ObjectStore {
     kind: ObjectKind,
     name: string,
     range?: ByteRange,
-    options: StoreCallOptions = {},
+    options: GetOptions = {},
   ): Promise<Buffer> {
     return this.#call('get', options, () => this.#inner.get(kind, name, range, options));
   }

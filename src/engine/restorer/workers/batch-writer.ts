@@ -11,7 +11,7 @@
  * its file is finished, and reported through `post`, when its last write completes.
  *
  * Memory: the range being handled (≤ one pack read; ranges the worker reads itself go into one
- * reused buffer, see PackFiles), the scratch buffer (≤ SCRATCH_MAX), and at most
+ * reused buffer, see PackFiles; a pack in shared memory is read in place, never kept), the scratch buffer (≤ SCRATCH_MAX), and at most
  * ASYNC_WRITE_BYTES of large blobs being written by the thread pool.
  */
 import { closeSync, constants, ftruncateSync, openSync, write } from 'node:fs';
@@ -28,9 +28,11 @@ import {
   type RangeDelivery,
   type RangeRead,
   type SerializedError,
+  type SharedDelivery,
   type Targets,
   type WorkerReport,
   readBytes,
+  sharedBytes,
 } from './restore-job.js';
 import { serializeError } from './serialized-error.js';
 
@@ -118,6 +120,12 @@ export class BatchWriter {
     return this.verifyAndPlace(msg, Buffer.from(msg.bytes), msg.bytes.byteLength);
   }
 
+  /** As `range`, from a pack in shared memory; the report returns the lease. */
+  shared(msg: SharedDelivery): WorkerReport {
+    const bytes = Buffer.from(msg.memory, 0, msg.length);
+    return { ...this.verifyAndPlace(msg, bytes, sharedBytes(msg)), lease: msg.lease };
+  }
+
   /** Reads a range from the pack's file, then as `range`; an unreadable range is all retries. */
   read(msg: RangeRead): WorkerReport {
     const consumed = readBytes(msg);
@@ -134,7 +142,7 @@ export class BatchWriter {
   }
 
   private verifyAndPlace(
-    msg: RangeDelivery | RangeRead,
+    msg: RangeDelivery | SharedDelivery | RangeRead,
     bytes: Buffer,
     consumed: number,
   ): WorkerReport {

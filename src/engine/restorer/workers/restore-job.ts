@@ -70,6 +70,28 @@ export interface RangeDelivery {
 }
 
 /**
+ * Blobs of the batch in a pack the main thread holds whole in shared memory (a PackCache slab),
+ * with `start` relative to the pack's start. The memory stays the main thread's: the worker only
+ * reads it, and its report for this message names `lease`, after which the main thread may
+ * reuse the memory for another pack. Nothing is copied or transferred.
+ */
+export interface SharedDelivery {
+  readonly kind: 'shared';
+  readonly batch: number;
+  readonly pack: string;
+  readonly memory: SharedArrayBuffer;
+  /** The pack's length (from the start of `memory`). */
+  readonly length: number;
+  readonly lease: number;
+  readonly blobs: readonly RangeBlob[];
+}
+
+/** The bytes a SharedDelivery hands over (what the main thread counts against the window). */
+export function sharedBytes(delivery: Pick<SharedDelivery, 'blobs'>): number {
+  return delivery.blobs.reduce((n, b) => n + b.length, 0);
+}
+
+/**
  * A range the worker reads itself from the pack's file (ObjectStore `files`): the same blobs as
  * a RangeDelivery, with `start` relative to `offset`, of which only `segments` (start relative
  * to `offset`, length) are read: the parts that hold the blobs. A range it cannot read (a missing
@@ -108,7 +130,8 @@ export interface Stop {
   readonly kind: 'stop';
 }
 
-export type ToWorker = BatchStart | RangeDelivery | RangeRead | BlobResolution | Stop;
+export type ToWorker =
+  BatchStart | RangeDelivery | SharedDelivery | RangeRead | BlobResolution | Stop;
 
 export interface SerializedError {
   readonly message: string;
@@ -138,6 +161,8 @@ export interface WorkerReport {
   readonly retry: readonly { readonly id: string; readonly targets: Targets }[];
   /** Every file of the batch has its outcome. */
   readonly done: boolean;
+  /** The SharedDelivery this report answers: its memory is no longer read. */
+  readonly lease?: number;
 }
 
 export interface WorkerFailure {

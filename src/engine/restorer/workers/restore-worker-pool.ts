@@ -26,10 +26,12 @@ import {
   type RangeBlob,
   type RangeRead,
   type RestoreWorkerSetup,
+  type SharedDelivery,
   type Targets,
   type ToWorker,
   type WorkerReport,
   readBytes,
+  sharedBytes,
 } from './restore-job.js';
 import { serializeError } from './serialized-error.js';
 
@@ -77,6 +79,9 @@ export class RestoreWorkerPool {
   private readonly setup: RestoreWorkerSetup;
   private readonly onAbort = (): void => this.fail(interrupted(this.options.signal));
   private nextBatch = 1;
+  /** Shared deliveries posted and not yet handled: what ends each one's lease. */
+  private readonly leases = new Map<number, () => void>();
+  private nextLease = 1;
   private failure: Error | undefined;
   private closed = false;
 
@@ -115,6 +120,7 @@ export class RestoreWorkerPool {
     this.options.signal?.removeEventListener('abort', this.onAbort);
     const running = this.slots.filter((s) => !s.exited).map((s) => s.worker);
     await stopWorkers(running, { kind: 'stop' } satisfies ToWorker);
+    this.endLeases();
   }
 
   /** @internal Waits until `bytes` fit the worker's window, then posts the range. */
@@ -129,6 +135,30 @@ export class RestoreWorkerPool {
     const owned = transferable(bytes);
     slot.posted += bytes.length;
     this.post(slot, { kind: 'range', batch, pack, bytes: owned, blobs }, [owned]);
+  }
+
+  /**
+   * @internal Waits until the blobs fit the worker's window, then posts them as a view of
+   * `memory`; `release` runs once the worker has handled them, or the pool failed or closed (and
+   * at once if this rejects).
+   */
+  async sendShared(
+    slot: Slot,
+    batch: number,
+    shared: SharedPart,
+    release: () => void,
+  ): Promise<void> {
+    const bytes = sharedBytes(shared);
+    try {
+      await this.room(slot, bytes);
+    } catch (err) {
+      release();
+      throw err;
+    }
+    const lease = this.nextLease++;
+    this.leases.set(lease, release);
+    slot.posted += bytes;
+    this.post(slot, { kind: 'shared', batch, lease, ...shared });
   }
 
   /** @internal Waits until `length` fits the worker's window, then posts the read. */
@@ -193,6 +223,7 @@ export class RestoreWorkerPool {
   }
 
   private onReport(slot: Slot, report: WorkerReport): void {
+    if (report.lease !== undefined) this.endLease(report.lease);
     if (report.consumed > 0) {
       slot.posted -= report.consumed;
       for (const wake of slot.waiting.splice(0)) wake();
@@ -208,15 +239,34 @@ export class RestoreWorkerPool {
     }
   }
 
+  private endLease(lease: number): void {
+    const release = this.leases.get(lease);
+    this.leases.delete(lease);
+    release?.();
+  }
+
+  /**
+   * Ends every lease: after a failure or close no report will. A worker still reading one then
+   * reads whatever the memory holds next, which no blob verifies against, and nothing of it is
+   * kept.
+   */
+  private endLeases(): void {
+    for (const lease of [...this.leases.keys()]) this.endLease(lease);
+  }
+
   /** The first failure wins: every open batch rejects with it, the workers stop. */
   private fail(err: Error): void {
     if (this.failure !== undefined || this.closed) return;
     this.failure = err;
+    this.endLeases();
     for (const b of this.batches.values()) b.settle.reject(err);
     this.batches.clear();
     for (const slot of this.slots) for (const wake of slot.waiting.splice(0)) wake();
   }
 }
+
+/** What a SharedDelivery carries besides its batch and lease. */
+export type SharedPart = Omit<SharedDelivery, 'kind' | 'batch' | 'lease'>;
 
 /** A blob found elsewhere (verified plaintext), or why it could not be. */
 export type Resolution = { readonly data: Uint8Array } | { readonly error: unknown };
@@ -236,6 +286,14 @@ export class RestoreBatch {
    */
   sendRange(pack: string, bytes: Uint8Array, blobs: readonly RangeBlob[]): Promise<void> {
     return this.pool.sendRange(this.slot, this.id, pack, bytes, blobs);
+  }
+
+  /**
+   * Posts blobs of a pack held in shared memory, after waiting for room in the worker's window;
+   * `release` runs once the worker no longer reads them (see RestoreWorkerPool.sendShared).
+   */
+  sendShared(shared: SharedPart, release: () => void): Promise<void> {
+    return this.pool.sendShared(this.slot, this.id, shared, release);
   }
 
   /**

@@ -28,6 +28,9 @@ port.on('message', (msg: ToWorker) => {
       case 'range':
         report = writer.range(msg);
         break;
+      case 'shared':
+        report = writer.shared(msg);
+        break;
       case 'read':
         report = writer.read(msg);
         break;

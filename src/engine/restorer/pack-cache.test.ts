@@ -1,0 +1,126 @@
+/**
+ * PackCache against a MemoryStore of pack-sized objects: packs come back whole and right however
+ * often slabs are reused, a slab is reused only once nothing holds its pack, and a fetch that
+ * waits for a slab ends with the restore.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { isHoldfastError, type PackId } from '../../core/index.js';
+import { MemoryStore } from '../../storage/index.js';
+import { CountingStore } from '../../storage/testing/counting-store.js';
+import { seededBytes } from '../../storage/testing/seeded-random.js';
+import { CACHE_BYTES, FETCHES, PackCache, SLAB_SLACK, type PackLease } from './pack-cache.js';
+
+const MiB = 1024 * 1024;
+const PACK_SIZE = 4 * MiB;
+const KEPT = CACHE_BYTES / PACK_SIZE;
+const SLABS = KEPT + FETCHES;
+
+/** A pack-sized object whose bytes say which one it is (made once per pack and length). */
+const made = new Map<string, Buffer>();
+function packBytes(i: number, length = PACK_SIZE + 1000): Buffer {
+  const key = `${i} ${length}`;
+  let bytes = made.get(key);
+  if (bytes === undefined) made.set(key, (bytes = seededBytes(1000 + i, length)));
+  return bytes;
+}
+
+function nameOf(i: number): PackId {
+  return createHash('sha256').update(`name ${i}`).digest('hex') as PackId;
+}
+
+async function storeOf(count: number): Promise<MemoryStore> {
+  const store = new MemoryStore();
+  for (let i = 0; i < count; i++) await store.put('pack', nameOf(i), packBytes(i));
+  return store;
+}
+
+/** Whether `p` settled within a few turns of the event loop. */
+async function settled(p: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  p.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+  return done;
+}
+
+void describe('PackCache', () => {
+  void it('hands out whole packs in reused slabs, each slab again only once nothing holds it', async () => {
+    const store = await storeOf(SLABS + 2);
+    const cache = new PackCache(store, PACK_SIZE);
+    const leases: PackLease[] = [];
+    for (let i = 0; i < SLABS; i++) {
+      const lease = await cache.lease(nameOf(i));
+      assert.ok(lease.memory instanceof SharedArrayBuffer, `pack ${i} is in a slab`);
+      assert.ok(lease.bytes.equals(packBytes(i)), `pack ${i} whole`);
+      leases.push(lease);
+    }
+    assert.equal(new Set(leases.map((l) => l.memory)).size, SLABS, 'a slab per pack');
+    // Every slab is leased: the next pack waits for one.
+    const waiting = cache.lease(nameOf(SLABS));
+    assert.equal(await settled(waiting), false, 'no slab is free');
+    // The first packs are no longer kept (only the last KEPT are), but still leased: releasing
+    // one frees its slab for the waiting fetch.
+    const freed = leases[0]!.memory;
+    leases[0]!.release();
+    leases[0]!.release(); // a second release changes nothing
+    const next = await waiting;
+    assert.equal(next.memory, freed, 'the released slab is reused');
+    assert.ok(next.bytes.equals(packBytes(SLABS)), 'and holds the new pack whole');
+    // Packs still leased were not touched by the reuse.
+    for (let i = 1; i < SLABS; i++) assert.ok(leases[i]!.bytes.equals(packBytes(i)), `pack ${i}`);
+    for (const l of [...leases, next]) l.release();
+  });
+
+  void it('keeps the packs used last, and downloads a kept pack once', async () => {
+    const counting = new CountingStore(await storeOf(KEPT + 1));
+    const cache = new PackCache(counting, PACK_SIZE);
+    for (let i = 0; i <= KEPT; i++) (await cache.lease(nameOf(i))).release();
+    assert.equal(cache.wants(nameOf(KEPT), 1), true, 'a kept pack serves any range');
+    assert.equal(cache.wants(nameOf(0), 1), false, 'the oldest was dropped');
+    assert.equal(cache.wants(nameOf(0), PACK_SIZE / 4), true, 'a quarter of a pack fetches it');
+    (await cache.lease(nameOf(KEPT))).release();
+    assert.equal(counting.gets('pack', nameOf(KEPT)), 1);
+    (await cache.lease(nameOf(0))).release();
+    assert.equal(counting.gets('pack', nameOf(0)), 2, 'fetched again after it was dropped');
+  });
+
+  void it('keeps a pack too large for a slab in memory of its own', async () => {
+    const store = new MemoryStore();
+    const large = packBytes(7, PACK_SIZE + SLAB_SLACK + 1);
+    await store.put('pack', nameOf(7), large);
+    const lease = await new PackCache(store, PACK_SIZE).lease(nameOf(7));
+    assert.equal(lease.memory, undefined);
+    assert.ok(lease.bytes.equals(large));
+    lease.release();
+  });
+
+  void it('rejects a missing pack without keeping it or its slab', async () => {
+    const store = await storeOf(SLABS);
+    const cache = new PackCache(store, PACK_SIZE);
+    const leases: PackLease[] = [];
+    for (let i = 0; i < SLABS - 1; i++) leases.push(await cache.lease(nameOf(i)));
+    const missing = createHash('sha256').update('missing').digest('hex') as PackId;
+    await assert.rejects(cache.lease(missing), (err) => isHoldfastError(err, 'NOT_FOUND'));
+    assert.equal(cache.wants(missing, 1), false, 'a failed fetch is not kept');
+    // The last slab came back: one more pack fits without waiting.
+    const last = cache.lease(nameOf(SLABS - 1));
+    assert.equal(await settled(last), true);
+    (await last).release();
+    for (const l of leases) l.release();
+  });
+
+  void it('ends a fetch waiting for a slab when the restore is interrupted', async () => {
+    const store = await storeOf(SLABS + 1);
+    const abort = new AbortController();
+    const cache = new PackCache(store, PACK_SIZE, abort.signal);
+    for (let i = 0; i < SLABS; i++) await cache.lease(nameOf(i));
+    const waiting = cache.lease(nameOf(SLABS));
+    assert.equal(await settled(waiting), false);
+    abort.abort();
+    await assert.rejects(waiting, (err) => isHoldfastError(err, 'INTERRUPTED'));
+  });
+});
