@@ -31,7 +31,7 @@ import {
 } from '../../core/index.js';
 import type { Node } from '../format/index.js';
 import type { Repository } from '../repository/index.js';
-import { blobOffsets } from './file-content.js';
+import { blobOffsets, type BlobPart } from './file-content.js';
 import { metadataOf } from './node-metadata.js';
 import { PackCache, type PackLease } from './pack-cache.js';
 import {
@@ -67,8 +67,8 @@ export interface WrittenFile {
   readonly error?: Error;
 }
 
-/** Called once per file; see WrittenFile. */
-export type FileDone = (file: WrittenFile) => Promise<void>;
+/** Called once per file; see WrittenFile. A promise, if any, is awaited before the end. */
+export type FileDone = (file: WrittenFile) => Promise<void> | undefined;
 
 export interface FileBatcherOptions {
   readonly repo: Repository;
@@ -86,7 +86,7 @@ interface QueuedFile {
   readonly path: Buffer;
   readonly node: Node;
   readonly size: number;
-  readonly parts: { id: BlobId; offset: number }[];
+  readonly parts: readonly BlobPart[];
 }
 
 interface PlannedBlob {
@@ -124,15 +124,17 @@ export class FileBatcher {
   }
 
   /**
-   * Queues a file; may wait for an earlier batch to finish (back-pressure on the tree walk).
+   * Queues a file. Returns a promise when the walk must wait for it (a full batch starting,
+   * perhaps after an earlier one finishes: back-pressure on the tree walk), else undefined.
    * Throws INTEGRITY before creating anything when a blob of the file is not in the index.
    */
-  async add(path: Buffer, node: Node): Promise<void> {
-    const parts = blobOffsets(this.options.repo, node.content ?? [], path.toString());
-    const size = parts.reduce((n, p) => n + p.length, 0);
+  add(path: Buffer, node: Node): Promise<void> | undefined {
+    const parts = blobOffsets(this.options.repo, node.content ?? [], path);
+    const size = parts.reduce((n, p) => n + p.loc.rawLength, 0);
     this.files.push({ path, node, size, parts });
     this.blobCount += parts.length;
-    if (this.files.length >= MAX_FILES || this.blobCount >= MAX_BLOBS) await this.flush();
+    if (this.files.length >= MAX_FILES || this.blobCount >= MAX_BLOBS) return this.flush();
+    return undefined;
   }
 
   /** Runs what is queued and waits for every batch; rejects with the first batch failure. */
@@ -174,7 +176,7 @@ export class FileBatcher {
     const byPack = new Map<PackId, Map<BlobId, PlannedBlob>>();
     files.forEach((file, index) => {
       for (const p of file.parts) {
-        const loc = repo.locate(p.id)!;
+        const loc = p.loc;
         let blobs = byPack.get(loc.packId);
         if (!blobs) byPack.set(loc.packId, (blobs = new Map<BlobId, PlannedBlob>()));
         let entry = blobs.get(p.id);
@@ -188,7 +190,8 @@ export class FileBatcher {
       onFile: (outcome) => {
         const { path, node, size } = files[outcome.file]!;
         const error = outcome.error && reviveError(outcome.error);
-        track(finished, this.options.done({ path, node, size, ...(error && { error }) }));
+        const finishing = this.options.done({ path, node, size, ...(error && { error }) });
+        if (finishing !== undefined) track(finished, finishing);
       },
       onRetry: (id, targets) => track(retries, this.loadElsewhere(batch, id as BlobId, targets)),
     });

@@ -6,22 +6,34 @@ import { open } from 'node:fs/promises';
 import { HoldfastError, type BlobId } from '../../core/index.js';
 
 import type { Node } from '../format/index.js';
+import type { BlobLocation } from '../index/index.js';
 import type { Repository } from '../repository/index.js';
 
+/** One blob of a file's content: where it goes in the file, where it is stored. */
+export interface BlobPart {
+  readonly id: BlobId;
+  readonly offset: number;
+  readonly loc: BlobLocation;
+}
+
+/**
+ * The blobs of a file at their offsets, each located once (the restore plans its pack reads by
+ * these locations). Throws INTEGRITY, naming `path`, for a blob the index does not have.
+ */
 export function blobOffsets(
   repo: Repository,
   content: readonly BlobId[],
-  what: string,
-): { id: BlobId; offset: number; length: number }[] {
+  path: Buffer,
+): BlobPart[] {
   let offset = 0;
   return content.map((id) => {
     const loc = repo.locate(id);
     if (!loc)
       throw new HoldfastError(
         'INTEGRITY',
-        `${what}: data blob ${id} is not in the repository index`,
+        `${path.toString()}: data blob ${id} is not in the repository index`,
       );
-    const item = { id, offset, length: loc.rawLength };
+    const item = { id, offset, loc };
     offset += loc.rawLength;
     return item;
   });
@@ -29,13 +41,14 @@ export function blobOffsets(
 
 /** Re-reads a restored file and checks every blob range against its id (`restore --verify`). */
 export async function verifyFileContent(path: Buffer, node: Node, repo: Repository): Promise<void> {
-  const parts = blobOffsets(repo, node.content ?? [], path.toString());
+  const parts = blobOffsets(repo, node.content ?? [], path);
   const handle = await open(path, 'r');
   try {
     for (const p of parts) {
-      const buf = Buffer.allocUnsafe(p.length);
-      const { bytesRead } = await handle.read(buf, 0, p.length, p.offset);
-      if (bytesRead !== p.length || repo.blobId('data', buf) !== p.id) {
+      const length = p.loc.rawLength;
+      const buf = Buffer.allocUnsafe(length);
+      const { bytesRead } = await handle.read(buf, 0, length, p.offset);
+      if (bytesRead !== length || repo.blobId('data', buf) !== p.id) {
         throw new HoldfastError(
           'INTEGRITY',
           `${path.toString()}: restored content at offset ${p.offset} does not match the snapshot`,

@@ -119,54 +119,64 @@ export class Restorer {
   ): Promise<boolean> {
     let restoredAny = false;
     const pending: Promise<void>[] = [];
-    for await (const node of this.trees.nodes(treeId)) {
-      throwIfAborted(this.options.signal);
-      const childSnapshotPath = `${snapshotPath}/${node.name.toString()}`;
-      const childPath = Buffer.concat([dirPath, SLASH, node.name]);
-      const decision = this.options.select?.(childSnapshotPath, node, selected) ?? 'restore';
-      if (decision === 'skip') {
-        if (node.subtree) this.trees.forget(node.subtree);
-        continue;
-      }
-      if (node.type === 'dir') {
-        if (decision === 'descend') {
-          // Created only when something inside is selected.
-          const created = await this.restoreDir(
-            node.subtree!,
-            childPath,
-            childSnapshotPath,
-            false,
-            fresh,
-            false,
-          );
-          if (created) this.dirsToFinish.push({ path: childPath, node });
-          restoredAny ||= created;
-        } else {
-          if (!restoredAny) fresh = this.makeDir(dirPath, fresh, exists);
-          restoredAny = true;
-          await this.guard(childPath, async () => {
-            let made: boolean;
-            try {
-              made = makeDirectory(childPath);
-            } catch (err) {
-              if (node.subtree) this.trees.forget(node.subtree);
-              throw err;
-            }
-            this.dirs++;
-            this.dirsToFinish.push({ path: childPath, node });
-            if (node.subtree)
-              await this.restoreDir(node.subtree, childPath, childSnapshotPath, true, made, true);
-          });
+    for await (const nodes of this.trees.nodeLists(treeId))
+      for (const node of nodes) {
+        throwIfAborted(this.options.signal);
+        const select = this.options.select;
+        // Snapshot paths are only for the selection: a full restore does not decode every name.
+        const childSnapshotPath = select ? `${snapshotPath}/${node.name.toString()}` : '';
+        const childPath = Buffer.concat([dirPath, SLASH, node.name]);
+        const decision = select?.(childSnapshotPath, node, selected) ?? 'restore';
+        if (decision === 'skip') {
+          if (node.subtree) this.trees.forget(node.subtree);
+          continue;
         }
-        continue;
+        if (node.type === 'dir') {
+          if (decision === 'descend') {
+            // Created only when something inside is selected.
+            const created = await this.restoreDir(
+              node.subtree!,
+              childPath,
+              childSnapshotPath,
+              false,
+              fresh,
+              false,
+            );
+            if (created) this.dirsToFinish.push({ path: childPath, node });
+            restoredAny ||= created;
+          } else {
+            if (!restoredAny) fresh = this.makeDir(dirPath, fresh, exists);
+            restoredAny = true;
+            await this.guard(childPath, async () => {
+              let made: boolean;
+              try {
+                made = makeDirectory(childPath);
+              } catch (err) {
+                if (node.subtree) this.trees.forget(node.subtree);
+                throw err;
+              }
+              this.dirs++;
+              this.dirsToFinish.push({ path: childPath, node });
+              if (node.subtree)
+                await this.restoreDir(node.subtree, childPath, childSnapshotPath, true, made, true);
+            });
+          }
+          continue;
+        }
+        if (decision === 'descend') continue;
+        if (!restoredAny) fresh = this.makeDir(dirPath, fresh, exists);
+        restoredAny = true;
+        // Most entries are regular files in a fresh directory, which only join a batch: without
+        // the promises of the general path, which were most of what a restore's walk allocated.
+        if (node.type === 'file' && fresh && node.links <= 1) {
+          const wait = this.guardSync(childPath, () => this.batcher.add(childPath, node));
+          if (wait !== undefined) pending.push(this.guard(childPath, () => wait));
+        } else {
+          const leaf = this.restoreLeaf(childPath, node, fresh);
+          pending.push(this.guard(childPath, () => leaf));
+        }
+        if (pending.length >= 64) await Promise.all(pending.splice(0));
       }
-      if (decision === 'descend') continue;
-      if (!restoredAny) fresh = this.makeDir(dirPath, fresh, exists);
-      restoredAny = true;
-      const leaf = this.restoreLeaf(childPath, node, fresh);
-      pending.push(this.guard(childPath, () => leaf));
-      if (pending.length >= 64) await Promise.all(pending.splice(0));
-    }
     await Promise.all(pending);
     return restoredAny;
   }
@@ -218,9 +228,14 @@ export class Restorer {
   }
 
   /** A regular file is written and closed (or failed): verify, apply metadata, count. */
-  private async finishFile(file: WrittenFile): Promise<void> {
+  private finishFile(file: WrittenFile): Promise<void> | undefined {
     const { path, node } = file;
-    await this.guard(path, async () => {
+    if (file.error === undefined && !this.options.verify) {
+      this.bytes += file.size;
+      this.completed(path, node);
+      return undefined;
+    }
+    return this.guard(path, async () => {
       if (file.error !== undefined) throw file.error;
       this.bytes += file.size;
       if (this.options.verify) {
@@ -266,13 +281,28 @@ export class Restorer {
     try {
       await fn();
     } catch (err) {
-      if (err instanceof HoldfastError && err.code === 'INTERRUPTED') throw err;
-      this.errors.push({
-        path: path.toString(),
-        message: describeError(err),
-        integrity: err instanceof HoldfastError && err.code === 'INTEGRITY',
-      });
+      this.noteError(path, err);
     }
+  }
+
+  /** As guard, for a step that is synchronous unless it returns a promise to wait for. */
+  private guardSync<T>(path: Buffer, fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (err) {
+      this.noteError(path, err);
+      return undefined;
+    }
+  }
+
+  /** Records what failed for `path`; an interruption ends the restore instead. */
+  private noteError(path: Buffer, err: unknown): void {
+    if (err instanceof HoldfastError && err.code === 'INTERRUPTED') throw err;
+    this.errors.push({
+      path: path.toString(),
+      message: describeError(err),
+      integrity: err instanceof HoldfastError && err.code === 'INTEGRITY',
+    });
   }
 }
 

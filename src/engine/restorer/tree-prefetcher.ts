@@ -1,5 +1,5 @@
 /**
- * TreePrefetcher: yields a directory's nodes like `treeNodes`, and starts loading the subtrees of
+ * TreePrefetcher: yields a directory's nodes like `treeNodes` (a part at a time), and starts loading the subtrees of
  * the directory just read before the walk reaches them, so that reading (and decrypting) trees
  * overlaps with restoring files instead of stopping the walk at every directory. At most
  * READ_AHEAD trees are held or in flight ahead of the walk; the walk takes each of them or
@@ -19,15 +19,18 @@ export class TreePrefetcher {
     private readonly signal?: AbortSignal,
   ) {}
 
-  /** The nodes of `treeId` in name order, following tree parts. */
-  async *nodes(treeId: BlobId): AsyncGenerator<Node> {
+  /**
+   * The nodes of `treeId` in name order, a tree part at a time: an asynchronous step per part,
+   * not per node (a step per node was a fifth of what a restore's walk allocated).
+   */
+  async *nodeLists(treeId: BlobId): AsyncGenerator<readonly Node[]> {
     const tree = await this.take(treeId);
     if ('parts' in tree) {
-      for (const part of tree.parts) yield* this.nodes(part);
+      for (const part of tree.parts) yield* this.nodeLists(part);
       return;
     }
     for (const n of tree.nodes) if (n.subtree) this.prefetch(n.subtree);
-    yield* tree.nodes;
+    yield tree.nodes;
   }
 
   private take(id: BlobId): Promise<Tree> {
