@@ -4,6 +4,7 @@
  * small files costs no extra output.
  */
 import { formatBytes } from '../core/index.js';
+import type { Context } from './context.js';
 
 export interface ProgressState {
   filesDone: number;
@@ -71,5 +72,42 @@ export function statusJson(p: ProgressState, elapsed: number): Record<string, un
     bytes_done: p.bytesDone,
     error_count: p.errors,
     current_files: [...p.current].slice(0, 2),
+  };
+}
+
+/** Whether a command shows progress: a line on a terminal, or JSON status messages. */
+export function reportsProgress(ctx: Context): boolean {
+  return ctx.json || (ctx.io.interactive && !ctx.flags.quiet);
+}
+
+/**
+ * Reports `p` every 250 ms on a terminal (the line rewritten in place) or every second as JSON
+ * status messages, after `refresh` updates it. The returned function stops the reports: it
+ * clears the line, and with --json emits one last status, so that a consumer always sees the
+ * final counts however short the run.
+ */
+export function startProgressReport(
+  ctx: Context,
+  p: ProgressState,
+  refresh: () => void = () => undefined,
+): () => void {
+  if (!reportsProgress(ctx)) return () => undefined;
+  const started = Date.now();
+  const tick = (): void => {
+    refresh();
+    const elapsed = (Date.now() - started) / 1000;
+    if (ctx.json) ctx.emit(statusJson(p, elapsed));
+    else
+      ctx.io.stderr.write(
+        '\r\x1b[K' +
+          progressText(p, elapsed, (ctx.io.stderr as { columns?: number }).columns ?? 100),
+      );
+  };
+  const timer = setInterval(tick, ctx.json ? 1000 : 250);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    if (ctx.json) tick();
+    else ctx.io.stderr.write('\r\x1b[K');
   };
 }

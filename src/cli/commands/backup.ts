@@ -11,8 +11,8 @@ import type { Context } from '../context.js';
 import { EXIT_PARTIAL } from '../exit-codes.js';
 import {
   newProgressState,
-  progressText,
-  statusJson,
+  reportsProgress,
+  startProgressReport,
   type ProgressState,
 } from '../progress-line.js';
 
@@ -88,7 +88,11 @@ export const registerBackup: RegisterCommand = (program, kit) => {
         opts.stdin || opts.stdinFromCommand || !reportsProgress(ctx)
           ? undefined
           : scanTargets(paths, exclude, totals, ctx.signal).catch(() => undefined);
-      const stop = startReporting(ctx, progress, totals);
+      const stop = startProgressReport(ctx, progress, () => {
+        progress.totalFiles = totals.files;
+        progress.totalBytes = totals.bytes;
+        progress.totalsKnown = totals.done;
+      });
       let outcome: BackupOutcome;
       try {
         outcome = await ctx.locked(repo, 'shared', () =>
@@ -163,35 +167,6 @@ function track(ctx: Context, p: ProgressState, e: BackupEvent): void {
       else ctx.io.stderr.write(`error: ${e.path}: ${e.message}\n`);
       break;
   }
-}
-
-/** A progress line on the terminal, or JSON status messages. */
-function reportsProgress(ctx: Context): boolean {
-  return ctx.json || (ctx.io.interactive && !ctx.flags.quiet);
-}
-
-function startReporting(ctx: Context, p: ProgressState, totals: ScanTotals): () => void {
-  const started = Date.now();
-  const tty = ctx.io.interactive && !ctx.json && !ctx.flags.quiet;
-  if (!reportsProgress(ctx)) return () => undefined;
-  const tick = (): void => {
-    p.totalFiles = totals.files;
-    p.totalBytes = totals.bytes;
-    p.totalsKnown = totals.done;
-    const elapsed = (Date.now() - started) / 1000;
-    if (ctx.json) ctx.emit(statusJson(p, elapsed));
-    else
-      ctx.io.stderr.write(
-        '\r\x1b[K' +
-          progressText(p, elapsed, (ctx.io.stderr as { columns?: number }).columns ?? 100),
-      );
-  };
-  const timer = setInterval(tick, ctx.json ? 1000 : 250);
-  timer.unref();
-  return () => {
-    clearInterval(timer);
-    if (tty) ctx.io.stderr.write('\r\x1b[K');
-  };
 }
 
 function report(ctx: Context, o: BackupOutcome): void {

@@ -1,10 +1,12 @@
 /** `holdfast restore SNAPSHOT --target DIR`: restore files with all their metadata. */
 import type { Command } from 'commander';
 import { runRestore } from '../../app/index.js';
+import type { RestoreResult } from '../../engine/index.js';
 import { formatBytes, HoldfastError } from '../../core/index.js';
 import { ExcludeMatcher } from '../../sources/index.js';
 import { collect, type RegisterCommand } from '../command-kit.js';
 import { EXIT_CODES } from '../exit-codes.js';
+import { newProgressState, reportsProgress, startProgressReport } from '../progress-line.js';
 
 export const registerRestore: RegisterCommand = (program, kit) => {
   program
@@ -46,17 +48,40 @@ export const registerRestore: RegisterCommand = (program, kit) => {
           `restoring snapshot ${snap.id.slice(0, 8)} of [${snap.snapshot.paths.join(' ')}] to ${opts.target}`,
         );
         const started = Date.now();
-        const result = await ctx.locked(repo, 'shared', () =>
-          runRestore({
-            repo,
-            snapshot: snap,
-            target: opts.target,
-            ...(inc && { include: (p: string, d: boolean) => inc.matches(p, d) }),
-            ...(exc && { exclude: (p: string, d: boolean) => exc.matches(p, d) }),
-            ...(opts.verify && { verify: true }),
-            ...(ctx.signal && { signal: ctx.signal }),
-          }),
-        );
+        const progress = newProgressState();
+        // A full restore restores what the backup processed: its summary gives the totals.
+        const summary = snap.snapshot.summary;
+        if (summary && !inc && !exc) {
+          progress.totalFiles = summary.total_files_processed;
+          progress.totalBytes = summary.total_bytes_processed;
+          progress.totalsKnown = true;
+        }
+        const stop = startProgressReport(ctx, progress);
+        let result: RestoreResult;
+        try {
+          result = await ctx.locked(repo, 'shared', () =>
+            runRestore({
+              repo,
+              snapshot: snap,
+              target: opts.target,
+              ...(inc && { include: (p: string, d: boolean) => inc.matches(p, d) }),
+              ...(exc && { exclude: (p: string, d: boolean) => exc.matches(p, d) }),
+              ...(opts.verify && { verify: true }),
+              ...(ctx.signal && { signal: ctx.signal }),
+              ...(reportsProgress(ctx) && {
+                onProgress: ({ files, bytes, path }) => {
+                  progress.filesDone = files;
+                  progress.bytesDone = bytes;
+                  progress.current.clear();
+                  progress.current.add(path);
+                },
+              }),
+            }),
+          );
+        } finally {
+          progress.current.clear();
+          stop();
+        }
         const seconds = (Date.now() - started) / 1000;
         for (const e of result.errors) {
           if (ctx.json)

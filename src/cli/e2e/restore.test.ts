@@ -92,6 +92,41 @@ void describe('restore --include, --exclude, --verify', () => {
     assert.match(r.stdout + r.stderr, /verified/);
     assert.equal(await rsyncDifferences(src, join(target, src)), '');
   });
+
+  void it('--json reports progress, ending with the final counts, then the summary', async () => {
+    const lines = async (...options: string[]) =>
+      (
+        await repo.ok([
+          '--json',
+          'restore',
+          'latest',
+          '--target',
+          join(tmp, `json-${n++}`),
+          ...options,
+        ])
+      ).stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const bytes = 7 + 6 + 6 + 1_200_000 + 900_000 + 4;
+    const full = await lines();
+    const statuses = full.filter((m) => m.message_type === 'status');
+    assert.ok(statuses.length >= 1, 'at least the final status');
+    assert.equal(full.at(-1)!.message_type, 'summary');
+    // A full restore knows its totals from the snapshot's summary.
+    assert.deepEqual(
+      [statuses.at(-1)!.files_done, statuses.at(-1)!.total_files, statuses.at(-1)!.bytes_done],
+      [6, 6, bytes],
+    );
+    assert.equal(statuses.at(-1)!.total_bytes, bytes);
+    assert.equal(statuses.at(-1)!.percent_done, 1);
+    // A selection does not: counts without totals.
+    const some = (await lines('--include', p('photos'))).filter((m) => m.message_type === 'status');
+    assert.deepEqual(
+      [some.at(-1)!.files_done, some.at(-1)!.total_files, some.at(-1)!.bytes_done],
+      [2, 0, 2_100_000],
+    );
+  });
 });
 
 void describe('repair index', () => {
