@@ -1,9 +1,10 @@
 /**
- * TreePrefetcher: yields a directory's nodes like `treeNodes` (a part at a time), and starts loading the subtrees of
- * the directory just read before the walk reaches them, so that reading (and decrypting) trees
- * overlaps with restoring files instead of stopping the walk at every directory. At most
- * READ_AHEAD trees are held or in flight ahead of the walk; the walk takes each of them or
- * tells `forget` it will not (a tree read ahead but never taken would only hold a slot).
+ * TreePrefetcher: yields a directory's nodes like `treeNodes` (a part at a time), and starts
+ * loading the subtrees of the directory just read before the walk reaches them, so that reading
+ * (and decrypting) trees overlaps with restoring files instead of stopping the walk at every
+ * directory. At most READ_AHEAD trees are held or in flight ahead of the walk; the walk takes
+ * each of them or tells `forget` it will not (a tree read ahead but never taken would only hold
+ * a slot).
  */
 import type { BlobId } from '../../core/index.js';
 import type { Node, Tree } from '../format/index.js';

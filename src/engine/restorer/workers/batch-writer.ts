@@ -11,8 +11,9 @@
  * its file is finished, and reported through `post`, when its last write completes.
  *
  * Memory: the range being handled (≤ one pack read; ranges the worker reads itself go into one
- * reused buffer, see PackFiles; a pack in shared memory is read in place, never kept), the scratch buffer (≤ SCRATCH_MAX), and at most
- * ASYNC_WRITE_BYTES of large blobs being written by the thread pool.
+ * reused buffer, see PackFiles; a pack in shared memory is read in place, never kept), the
+ * scratch buffer (≤ SCRATCH_MAX), and at most ASYNC_WRITE_BYTES of large blobs being written by
+ * the thread pool.
  */
 import { closeSync, constants, ftruncateSync, openSync, write } from 'node:fs';
 import { HoldfastError, type BlobId } from '../../../core/index.js';
