@@ -13,7 +13,9 @@ fi
 echo "== building"
 npm run --silent build
 
-config_dir="${XDG_CONFIG_HOME:-$HOME/.config}/holdfast"
+# XDG base directories as holdfast reads them: unset, empty or relative means the default.
+xdg() { case "${1:-}" in /*) echo "$1" ;; *) echo "$HOME/$2" ;; esac; }
+config_dir="$(xdg "${XDG_CONFIG_HOME:-}" .config)/holdfast"
 password_file="$config_dir/password"
 if [ ! -f "$password_file" ]; then
   mkdir -p "$config_dir" && chmod 700 "$config_dir"
@@ -24,7 +26,7 @@ fi
 export HOLDFAST_PASSWORD_FILE="$password_file"
 holdfast() { dist/bin/holdfast.js "$@"; }
 
-repo="${XDG_DATA_HOME:-$HOME/.local/share}/holdfast/repository"
+repo="$(xdg "${XDG_DATA_HOME:-}" .local/share)/holdfast/repository"
 if [ ! -f "$repo/config" ]; then
   echo "== creating the default repository at $repo"
   holdfast init --quiet

@@ -3,10 +3,10 @@
  * off; otherwise --cache-dir, then HOLDFAST_CACHE_DIR, then $XDG_CACHE_HOME/holdfast, then
  * ~/.cache/holdfast. Only remote repositories (rest:, s3:) use it; app/ decides that.
  */
-import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { HoldfastError } from '../core/index.js';
 import type { Io } from './io.js';
+import { xdgDir } from './xdg.js';
 
 export interface CacheFlags {
   readonly cacheDir?: string;
@@ -23,10 +23,7 @@ export function cacheRoot(flags: CacheFlags, env: Io['env']): string | undefined
     });
   const chosen = flags.cacheDir ?? nonEmpty(env.HOLDFAST_CACHE_DIR);
   if (chosen !== undefined) return resolve(chosen);
-  // The XDG spec says to ignore a relative XDG_CACHE_HOME.
-  const xdg = nonEmpty(env.XDG_CACHE_HOME);
-  if (xdg !== undefined && isAbsolute(xdg)) return join(xdg, 'holdfast');
-  return join(nonEmpty(env.HOME) ?? homedir(), '.cache', 'holdfast');
+  return join(xdgDir(env, 'XDG_CACHE_HOME', '.cache'), 'holdfast');
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

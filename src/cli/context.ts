@@ -3,7 +3,6 @@
  * and output helpers (text or JSON) bound to the Io.
  */
 import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { describeError, HoldfastError, parseDuration, type Logger } from '../core/index.js';
 import {
@@ -25,6 +24,7 @@ import { cacheRoot, type CacheFlags } from './cache-flags.js';
 import type { Io } from './io.js';
 import { readPassword, type PasswordFlags } from './password.js';
 import { retryWarning } from './retry-warning.js';
+import { xdgDir } from './xdg.js';
 
 export interface GlobalFlags extends PasswordFlags, TransferFlags, CacheFlags {
   readonly repo?: string;
@@ -38,8 +38,7 @@ export interface GlobalFlags extends PasswordFlags, TransferFlags, CacheFlags {
 
 /** Where repositories live when neither --repo nor HOLDFAST_REPOSITORY says otherwise. */
 export function defaultRepository(env: Io['env']): string {
-  const base = env.XDG_DATA_HOME ?? join(env.HOME ?? homedir(), '.local', 'share');
-  return join(base, 'holdfast', 'repository');
+  return join(xdgDir(env, 'XDG_DATA_HOME', '.local', 'share'), 'holdfast', 'repository');
 }
 
 export class Context {
