@@ -255,12 +255,13 @@ export class FileBatcher {
     if (files !== undefined) {
       const file = files.path('pack', packId);
       const segments = segmentsOf(range, LOCAL_GAP);
+      const starts = packedStarts(range, segments);
       await batch.sendRead({
         pack: packId,
         file,
         offset: range.offset,
         segments,
-        blobs: blobsOf(),
+        blobs: blobsOf(starts),
       });
       return;
     }

@@ -4,8 +4,9 @@
  * allocation, no thread-pool hop and no transfer; the few packs a batch reads from stay open
  * (packs are write-once, so an open descriptor never sees a change).
  *
- * Memory: one buffer as large as the largest range read so far (≤ MAX_RANGE, or one larger
- * blob), per worker. Only the parts of a range that hold wanted blobs are read (segments).
+ * Memory: one buffer as large as the most a range has needed so far, per worker. Only the parts
+ * of a range that hold wanted blobs are read (segments), one after the other: packs shuffle blob
+ * order, so a range's wanted parts are a fraction of its span (≤ MAX_RANGE, or one larger blob).
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 
@@ -19,23 +20,26 @@ export class PackFiles {
   private buffer = Buffer.allocUnsafeSlow(0);
 
   /**
-   * The `segments` (start relative to `offset`, length) of the file at `path`, each at its place
-   * in a view of the reused buffer that starts at `offset` (the bytes between segments are
-   * whatever the buffer held): valid until the next read. Throws the system error, or a plain
-   * Error when the file ends before a segment does.
+   * The `segments` (start relative to `offset`, length) of the file at `path`, one after the
+   * other in a view of the reused buffer (pack-reader `packedStarts` says where each blob lands):
+   * valid until the next read. Throws the system error, or a plain Error when the file ends
+   * before a segment does.
    */
   read(path: string, offset: number, segments: readonly (readonly [number, number])[]): Buffer {
-    const span = segments.reduce((end, [start, length]) => Math.max(end, start + length), 0);
-    if (this.buffer.length < span) this.buffer = Buffer.allocUnsafeSlow(Math.max(span, MIN_BUFFER));
+    const total = segments.reduce((n, [, length]) => n + length, 0);
+    if (this.buffer.length < total)
+      this.buffer = Buffer.allocUnsafeSlow(Math.max(total, MIN_BUFFER));
     const fd = this.descriptor(path);
+    let at = 0;
     for (const [start, length] of segments) {
       for (let done = 0; done < length;) {
-        const n = readSync(fd, this.buffer, start + done, length - done, offset + start + done);
+        const n = readSync(fd, this.buffer, at + done, length - done, offset + start + done);
         if (n === 0) throw new Error(`${path}: ends before byte ${offset + start + length}`);
         done += n;
       }
+      at += length;
     }
-    return this.buffer.subarray(0, span);
+    return this.buffer.subarray(0, total);
   }
 
   /** Closes every descriptor (the worker stops). */

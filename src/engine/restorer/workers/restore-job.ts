@@ -93,9 +93,10 @@ export function sharedBytes(delivery: Pick<SharedDelivery, 'blobs'>): number {
 
 /**
  * A range the worker reads itself from the pack's file (ObjectStore `files`): the same blobs as
- * a RangeDelivery, with `start` relative to `offset`, of which only `segments` (start relative
- * to `offset`, length) are read: the parts that hold the blobs. A range it cannot read (a missing
- * or short file) has every blob reported in `retry`.
+ * a RangeDelivery, of which only `segments` (start relative to `offset`, length) are read, one
+ * after the other: the parts that hold the blobs. A blob's `start` is where it lands among the
+ * segments read (pack-reader `packedStarts`). A range it cannot read (a missing or short file)
+ * has every blob reported in `retry`.
  */
 export interface RangeRead {
   readonly kind: 'read';
