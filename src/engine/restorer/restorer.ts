@@ -119,10 +119,10 @@ export class Restorer {
   ): Promise<boolean> {
     let restoredAny = false;
     const pending: Promise<void>[] = [];
+    const select = this.options.select;
     for await (const nodes of this.trees.nodeLists(treeId))
       for (const node of nodes) {
         throwIfAborted(this.options.signal);
-        const select = this.options.select;
         // Snapshot paths are only for the selection: a full restore does not decode every name.
         const childSnapshotPath = select ? `${snapshotPath}/${node.name.toString()}` : '';
         const childPath = Buffer.concat([dirPath, SLASH, node.name]);
