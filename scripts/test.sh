@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 apt_packages=()
 command -v rsync >/dev/null || apt_packages+=(rsync)
 command -v runuser >/dev/null || apt_packages+=(util-linux)
+# Page-cache residency of written packs (the local store's direct writes).
+command -v fincore >/dev/null || apt_packages+=(util-linux-extra)
 command -v restic >/dev/null || apt_packages+=(restic)
 # Repository server tests: a throwaway TLS certificate.
 command -v openssl >/dev/null || apt_packages+=(openssl)

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm, stat, statfs, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -10,6 +11,7 @@ import {
   rejectsWithCode,
   testObject,
 } from '../testing/conformance.js';
+import { directWritesSuit } from './direct-write.js';
 import { LAYOUT_DIRS } from './local-layout.js';
 import { LocalStore } from './local-store.js';
 
@@ -157,7 +159,32 @@ void describe('LocalStore', () => {
     await writeFile(path, 'x');
     await rejectsWithCode(new LocalStore(path).create(), 'STORAGE_FAILED');
   });
+
+  void it('writes packs past the page cache on ext4 and XFS, buffered elsewhere', async () => {
+    const store = await fresh();
+    const size = 3 * 1024 * 1024 + 5; // over DIRECT_MIN_BYTES, not a multiple of a block
+    const packs = [testObject(10, size), testObject(11, 64 * 1024)]; // direct, buffered
+    for (const { name, data } of packs) {
+      const third = Math.floor(data.byteLength / 3);
+      await store.put('pack', name, [data.subarray(0, third), data.subarray(third)]);
+    }
+    // Before any read, which would bring the pack into the page cache.
+    const cached = residentBytes(store.files.path('pack', packs[0]!.name));
+    if (directWritesSuit((await statfs(store.root)).type)) {
+      assert.equal(cached, 0, 'a pack written with O_DIRECT is not left in the page cache');
+    } else {
+      assert.equal(cached, size, 'packs are written buffered on this file system');
+    }
+    for (const { name, data } of packs) assert.deepEqual(await store.get('pack', name), data);
+    assert.deepEqual(await readdir(join(store.root, 'tmp')), []);
+  });
 });
+
+/** Bytes of the file in the page cache (util-linux's fincore). */
+function residentBytes(path: string): number {
+  const out = execFileSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', path]);
+  return Number(out.toString().trim());
+}
 
 function isHinted(err: Error): boolean {
   return typeof (err as { hint?: unknown }).hint === 'string';

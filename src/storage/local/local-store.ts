@@ -5,10 +5,22 @@
  * tmp name and fsyncs the final directory. link(2) fails with EEXIST instead of replacing, which
  * keeps objects write-once even with concurrent writers on other hosts sharing the directory
  * (rename(2) would silently replace). A crash leaves at most a tmp file, never a partial object.
+ * Packs of DIRECT_MIN_BYTES or more are written past the page cache where the file system does
+ * that well (direct-write.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { fstat, type Stats } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, readFile, stat, unlink } from 'node:fs/promises';
+import {
+  link,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  stat,
+  statfs,
+  unlink,
+} from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -22,6 +34,7 @@ import {
 import { assertValidObjectName, describeObject, isValidObjectName } from '../object-name.js';
 import {
   CONFIG_NAME,
+  bodyLength,
   type ByteRange,
   type ObjectInfo,
   type ObjectFiles,
@@ -41,6 +54,12 @@ import {
 import { fsError } from './fs-error.js';
 import { OpenFiles, readAt } from './open-files.js';
 import { removeQuietly, syncDir, unlessMissing, writeBody } from './fs-helpers.js';
+import {
+  DIRECT_MIN_BYTES,
+  DIRECT_OPEN_FLAGS,
+  directWritesSuit,
+  writeBodyDirect,
+} from './direct-write.js';
 import {
   DATA_DIR,
   DIR_MODE,
@@ -75,6 +94,8 @@ export class LocalStore implements ObjectStore {
   readonly #clock: Clock;
   /** Pack (and other object) files kept open between ranged reads. */
   readonly #openFiles = new OpenFiles(OPEN_FILES);
+  /** Whether packs are written with O_DIRECT (direct-write.ts), decided once per store. */
+  #directWrites: Promise<boolean> | undefined;
   #closed = false;
 
   constructor(root: string, options: LocalStoreOptions = {}) {
@@ -114,7 +135,7 @@ export class LocalStore implements ObjectStore {
     const tmp = join(this.root, TMP_DIR, randomBytes(16).toString('hex'));
     let at = tmp;
     try {
-      await this.#writeTmp(tmp, data, signal);
+      await this.#writeTmp(tmp, kind, data, signal);
       // Last point where an abort is honoured: once linked, the object is visible to every client,
       // and removing it again could pull it from under a writer that already saw OBJECT_EXISTS.
       throwIfAborted(signal);
@@ -287,10 +308,36 @@ export class LocalStore implements ObjectStore {
     throwIfAborted(signal);
   }
 
-  async #writeTmp(tmp: string, data: ObjectBody, signal: AbortSignal | undefined): Promise<void> {
-    const handle = await this.#openTmp(tmp);
+  async #writeTmp(
+    tmp: string,
+    kind: ObjectKind,
+    data: ObjectBody,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const length = kind === 'pack' ? bodyLength(data) : 0;
+    if (length >= DIRECT_MIN_BYTES && (await this.#usesDirectWrites())) {
+      try {
+        return await this.#writeAndSync(tmp, DIRECT_OPEN_FLAGS, (handle) =>
+          writeBodyDirect(handle, data, length, signal),
+        );
+      } catch (err) {
+        if (errnoCode(err) !== 'EINVAL') throw err;
+        // The file system refuses O_DIRECT, or wants a coarser alignment: buffered from now on.
+        this.#directWrites = Promise.resolve(false);
+        await removeQuietly(tmp);
+      }
+    }
+    await this.#writeAndSync(tmp, 'wx', (handle) => writeBody(handle, data, signal));
+  }
+
+  async #writeAndSync(
+    tmp: string,
+    flags: string | number,
+    write: (handle: FileHandle) => Promise<void>,
+  ): Promise<void> {
+    const handle = await this.#openTmp(tmp, flags);
     try {
-      await writeBody(handle, data, signal);
+      await write(handle);
       await handle.sync();
     } catch (err) {
       await handle.close().catch(() => undefined);
@@ -299,9 +346,17 @@ export class LocalStore implements ObjectStore {
     await handle.close();
   }
 
-  async #openTmp(tmp: string): Promise<FileHandle> {
+  #usesDirectWrites(): Promise<boolean> {
+    this.#directWrites ??= statfs(this.root).then(
+      (fs) => directWritesSuit(fs.type),
+      () => false,
+    );
+    return this.#directWrites;
+  }
+
+  async #openTmp(tmp: string, flags: string | number): Promise<FileHandle> {
     try {
-      return await open(tmp, 'wx', FILE_MODE);
+      return await open(tmp, flags, FILE_MODE);
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw err;
     }
@@ -313,7 +368,7 @@ export class LocalStore implements ObjectStore {
       });
     }
     await mkdir(dirname(tmp), { recursive: true, mode: DIR_MODE });
-    return await open(tmp, 'wx', FILE_MODE);
+    return await open(tmp, flags, FILE_MODE);
   }
 
   async #packDirs(signal: AbortSignal | undefined): Promise<string[]> {
