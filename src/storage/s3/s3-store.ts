@@ -24,7 +24,6 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   type ListObjectsV2CommandOutput,
-  ListObjectVersionsCommand,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -55,16 +54,10 @@ import { isMissing, s3Error, serviceCode, statusOf } from './s3-errors.js';
 import { S3Keys } from './s3-keys.js';
 import type { S3Location } from './s3-location.js';
 import { S3Retention } from './s3-retention.js';
-import { VersionCache, type KeyVersion } from './version-cache.js';
+import { S3Versions } from './s3-versions.js';
 
 export interface S3StoreOptions extends Partial<Omit<S3ClientSettings, 'endpoint'>> {
   readonly location: S3Location;
-}
-
-/** Versions of one key, newest first, as ListObjectVersions returns them. */
-interface KeyVersions {
-  readonly versions: KeyVersion[];
-  readonly deleteMarkers: string[];
 }
 
 export class S3Store implements ObjectStore {
@@ -77,7 +70,7 @@ export class S3Store implements ObjectStore {
   readonly #limit: Semaphore;
   readonly #region: string;
   readonly #customEndpoint: boolean;
-  readonly #oldest = new VersionCache();
+  readonly #versions: S3Versions;
   #versioned: Promise<boolean> | undefined;
   #closed = false;
 
@@ -101,6 +94,13 @@ export class S3Store implements ObjectStore {
     });
     this.#client = sdk.client;
     this.#destroy = () => sdk.destroy();
+    this.#versions = new S3Versions({
+      bucket: this.bucket,
+      location: this.location,
+      keys: this.#keys,
+      send: (command, signal, action) => this.send(command, signal, action),
+      request: (command, signal) => this.#request(command, signal),
+    });
     this.retention = new S3Retention({
       bucket: this.bucket,
       location: this.location,
@@ -133,7 +133,7 @@ export class S3Store implements ObjectStore {
     this.#enter(signal, kind, name);
     const versioned = await this.#isVersioned(signal);
     // A duplicate version with retention could not be removed again: look before writing one.
-    if (versioned && retention && (await this.#findOldest(kind, name, signal, true)))
+    if (versioned && retention && (await this.#versions.findOldest(kind, name, signal, true)))
       throw objectExists(kind, name);
     const body = joinBody(data);
     const command = new PutObjectCommand({
@@ -158,11 +158,11 @@ export class S3Store implements ObjectStore {
     }
     if (!versioned || versionId === undefined || versionId === 'null') return;
     // The service may have ignored If-None-Match: only the oldest version is the object.
-    const oldest = await this.#findOldest(kind, name, undefined, true);
+    const oldest = await this.#versions.findOldest(kind, name, undefined, true);
     if (oldest?.versionId === versionId) return;
     // Another writer was first; our version is an invisible duplicate. Without retention it can go.
     if (!retention)
-      await this.#deleteVersion(kind, name, versionId, undefined).catch(() => undefined);
+      await this.#versions.deleteVersion(kind, name, versionId, undefined).catch(() => undefined);
     throw objectExists(kind, name);
   }
 
@@ -217,7 +217,7 @@ export class S3Store implements ObjectStore {
       });
     } catch (err) {
       if (isMissing(err)) {
-        this.#oldest.forget(this.#keys.key(kind, name));
+        this.#versions.forget(kind, name);
         throw objectNotFound(kind, name);
       }
       if (range && (statusOf(err) === 416 || serviceCode(err) === 'InvalidRange')) {
@@ -244,7 +244,7 @@ export class S3Store implements ObjectStore {
     const { signal } = options;
     this.#enter(signal, kind, name);
     if (await this.#isVersioned(signal)) {
-      const oldest = await this.#findOldest(kind, name, signal);
+      const oldest = await this.#versions.findOldest(kind, name, signal);
       return oldest && { name, size: oldest.size };
     }
     const command = new HeadObjectCommand({ Bucket: this.bucket, Key: this.#keys.key(kind, name) });
@@ -261,7 +261,7 @@ export class S3Store implements ObjectStore {
     const { signal } = options;
     this.#enter(signal);
     if (await this.#isVersioned(signal)) {
-      yield* this.#listVersioned(kind, signal);
+      yield* this.#versions.list(kind, signal);
       return;
     }
     const prefix = this.#keys.listPrefix(kind);
@@ -298,10 +298,10 @@ export class S3Store implements ObjectStore {
     }
     // Newest first and the object itself (the oldest version) last: if a version is locked, the
     // delete stops there and the object stays readable as it was.
-    const { versions, deleteMarkers } = await this.#keyVersions(kind, name, signal);
-    this.#oldest.forget(this.#keys.key(kind, name));
-    for (const id of deleteMarkers) await this.#deleteVersion(kind, name, id, signal);
-    for (const v of versions) await this.#deleteVersion(kind, name, v.versionId, signal);
+    const { versions, deleteMarkers } = await this.#versions.keyVersions(kind, name, signal);
+    this.#versions.forget(kind, name);
+    for (const id of deleteMarkers) await this.#versions.deleteVersion(kind, name, id, signal);
+    for (const v of versions) await this.#versions.deleteVersion(kind, name, v.versionId, signal);
   }
 
   async close(): Promise<void> {
@@ -394,124 +394,10 @@ export class S3Store implements ObjectStore {
     signal: AbortSignal | undefined,
   ): Promise<string | undefined> {
     if (!(await this.#isVersioned(signal))) return undefined;
-    const oldest = await this.#findOldest(kind, name, signal);
+    const oldest = await this.#versions.findOldest(kind, name, signal);
     if (!oldest) throw objectNotFound(kind, name);
     return oldest.versionId;
   }
-
-  async #findOldest(
-    kind: ObjectKind,
-    name: string,
-    signal: AbortSignal | undefined,
-    fresh = false,
-  ): Promise<KeyVersion | undefined> {
-    const key = this.#keys.key(kind, name);
-    const cached = fresh ? undefined : this.#oldest.get(key);
-    if (cached) return cached;
-    const { versions } = await this.#keyVersions(kind, name, signal);
-    const oldest = versions.at(-1);
-    if (oldest) this.#oldest.set(key, oldest);
-    return oldest;
-  }
-
-  async #keyVersions(
-    kind: ObjectKind,
-    name: string,
-    signal: AbortSignal | undefined,
-  ): Promise<KeyVersions> {
-    const key = this.#keys.key(kind, name);
-    const versions: KeyVersion[] = [];
-    const deleteMarkers: string[] = [];
-    let keyMarker: string | undefined;
-    let versionMarker: string | undefined;
-    do {
-      const command = new ListObjectVersionsCommand({
-        Bucket: this.bucket,
-        Prefix: key,
-        ...(keyMarker !== undefined && { KeyMarker: keyMarker }),
-        ...(versionMarker !== undefined && { VersionIdMarker: versionMarker }),
-      });
-      const page = await this.send<ListVersionsPage>(
-        command,
-        signal,
-        `list the versions of ${describe(kind, name)}`,
-      );
-      for (const v of page.Versions ?? []) {
-        if (v.Key === key && v.VersionId !== undefined)
-          versions.push({ versionId: v.VersionId, size: v.Size ?? 0 });
-      }
-      for (const m of page.DeleteMarkers ?? [])
-        if (m.Key === key && m.VersionId !== undefined) deleteMarkers.push(m.VersionId);
-      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
-      versionMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
-    } while (keyMarker !== undefined);
-    return { versions, deleteMarkers };
-  }
-
-  async *#listVersioned(
-    kind: ObjectKind,
-    signal: AbortSignal | undefined,
-  ): AsyncIterable<ObjectInfo> {
-    const prefix = this.#keys.listPrefix(kind);
-    // Versions come grouped by key, newest first: a key's last version seen is its oldest.
-    let current: { key: string; version: KeyVersion } | undefined;
-    const finish = (): ObjectInfo | undefined => {
-      if (!current) return undefined;
-      this.#oldest.set(current.key, current.version);
-      const name = this.#keys.nameOf(kind, current.key);
-      return name === undefined ? undefined : { name, size: current.version.size };
-    };
-    let keyMarker: string | undefined;
-    let versionMarker: string | undefined;
-    do {
-      const command = new ListObjectVersionsCommand({
-        Bucket: this.bucket,
-        Prefix: prefix,
-        ...(keyMarker !== undefined && { KeyMarker: keyMarker }),
-        ...(versionMarker !== undefined && { VersionIdMarker: versionMarker }),
-      });
-      const page = await this.send<ListVersionsPage>(command, signal, `list ${kind} objects`);
-      for (const v of page.Versions ?? []) {
-        if (v.Key === undefined || v.VersionId === undefined) continue;
-        if (current && current.key !== v.Key) {
-          const info = finish();
-          if (info) yield info;
-        }
-        current = { key: v.Key, version: { versionId: v.VersionId, size: v.Size ?? 0 } };
-      }
-      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
-      versionMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
-    } while (keyMarker !== undefined);
-    const info = finish();
-    if (info) yield info;
-  }
-
-  async #deleteVersion(
-    kind: ObjectKind,
-    name: string,
-    versionId: string,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    const command = new DeleteObjectCommand({
-      Bucket: this.bucket,
-      Key: this.#keys.key(kind, name),
-      VersionId: versionId,
-    });
-    try {
-      await this.#request(command, signal);
-    } catch (err) {
-      if (!isMissing(err))
-        throw s3Error(err, `delete ${describe(kind, name)}`, this.location, signal);
-    }
-  }
-}
-
-interface ListVersionsPage {
-  readonly Versions?: readonly { Key?: string; VersionId?: string; Size?: number }[];
-  readonly DeleteMarkers?: readonly { Key?: string; VersionId?: string }[];
-  readonly IsTruncated?: boolean;
-  readonly NextKeyMarker?: string;
-  readonly NextVersionIdMarker?: string;
 }
 
 function describe(kind: ObjectKind, name: string): string {
