@@ -33,7 +33,11 @@ export interface DirectoryReaderOptions extends ListDirectoryOptions {
   readonly parallel?: number;
   /** Listings read ahead and not yet taken, at most (default 256). */
   readonly ahead?: number;
-  /** Entries in listings read ahead and not yet taken, at most (default 100,000). */
+  /**
+   * Entries in listings read ahead and not yet taken, at most (default 4,096: ≈ 0.3 KB of heap
+   * each, and a few listings ahead keep the walk fed; at 100,000 a backup of 200,000 small files
+   * in directories of 1,000 held 100 listings, ≈ 50 MiB more peak RSS, for no speed).
+   */
   readonly aheadEntries?: number;
   /**
    * The subdirectories the walk will list, of an entry of a listing: when given, listings read
@@ -81,7 +85,7 @@ export class DirectoryReader {
   constructor(private readonly options: DirectoryReaderOptions = {}) {
     this.parallel = Math.max(1, options.parallel ?? 4);
     this.ahead = Math.max(0, options.ahead ?? 256);
-    this.aheadEntries = Math.max(0, options.aheadEntries ?? 100_000);
+    this.aheadEntries = Math.max(0, options.aheadEntries ?? 4096);
   }
 
   /** The listing of `dir`, read ahead or read now; rejects as listDirectory does. */
