@@ -74,29 +74,15 @@ export class S3Versions {
     const key = this.#keys.key(kind, name);
     const versions: KeyVersion[] = [];
     const deleteMarkers: string[] = [];
-    let keyMarker: string | undefined;
-    let versionMarker: string | undefined;
-    do {
-      const command = new ListObjectVersionsCommand({
-        Bucket: this.#bucket,
-        Prefix: key,
-        ...(keyMarker !== undefined && { KeyMarker: keyMarker }),
-        ...(versionMarker !== undefined && { VersionIdMarker: versionMarker }),
-      });
-      const page = await this.#send<ListVersionsPage>(
-        command,
-        signal,
-        `list the versions of ${describe(kind, name)}`,
-      );
+    const action = `list the versions of ${describe(kind, name)}`;
+    for await (const page of this.#pages(key, signal, action)) {
       for (const v of page.Versions ?? []) {
         if (v.Key === key && v.VersionId !== undefined)
           versions.push({ versionId: v.VersionId, size: v.Size ?? 0 });
       }
       for (const m of page.DeleteMarkers ?? [])
         if (m.Key === key && m.VersionId !== undefined) deleteMarkers.push(m.VersionId);
-      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
-      versionMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
-    } while (keyMarker !== undefined);
+    }
     return { versions, deleteMarkers };
   }
 
@@ -111,6 +97,26 @@ export class S3Versions {
       const name = this.#keys.nameOf(kind, current.key);
       return name === undefined ? undefined : { name, size: current.version.size };
     };
+    for await (const page of this.#pages(prefix, signal, `list ${kind} objects`)) {
+      for (const v of page.Versions ?? []) {
+        if (v.Key === undefined || v.VersionId === undefined) continue;
+        if (current && current.key !== v.Key) {
+          const info = finish();
+          if (info) yield info;
+        }
+        current = { key: v.Key, version: { versionId: v.VersionId, size: v.Size ?? 0 } };
+      }
+    }
+    const info = finish();
+    if (info) yield info;
+  }
+
+  /** The pages of ListObjectVersions below `prefix`, following the markers to the end. */
+  async *#pages(
+    prefix: string,
+    signal: AbortSignal | undefined,
+    action: string,
+  ): AsyncIterable<ListVersionsPage> {
     let keyMarker: string | undefined;
     let versionMarker: string | undefined;
     do {
@@ -120,20 +126,11 @@ export class S3Versions {
         ...(keyMarker !== undefined && { KeyMarker: keyMarker }),
         ...(versionMarker !== undefined && { VersionIdMarker: versionMarker }),
       });
-      const page = await this.#send<ListVersionsPage>(command, signal, `list ${kind} objects`);
-      for (const v of page.Versions ?? []) {
-        if (v.Key === undefined || v.VersionId === undefined) continue;
-        if (current && current.key !== v.Key) {
-          const info = finish();
-          if (info) yield info;
-        }
-        current = { key: v.Key, version: { versionId: v.VersionId, size: v.Size ?? 0 } };
-      }
+      const page = await this.#send<ListVersionsPage>(command, signal, action);
+      yield page;
       keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
       versionMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
     } while (keyMarker !== undefined);
-    const info = finish();
-    if (info) yield info;
   }
 
   /** Removes one version; one already gone is fine. */
