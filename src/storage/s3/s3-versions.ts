@@ -74,7 +74,7 @@ export class S3Versions {
     const key = this.#keys.key(kind, name);
     const versions: KeyVersion[] = [];
     const deleteMarkers: string[] = [];
-    const action = `list the versions of ${describe(kind, name)}`;
+    const action = `list the versions of ${describeObject(kind, name)}`;
     for await (const page of this.#pages(key, signal, action)) {
       for (const v of page.Versions ?? []) {
         if (v.Key === key && v.VersionId !== undefined)
@@ -149,7 +149,7 @@ export class S3Versions {
       await this.#request(command, signal);
     } catch (err) {
       if (!isMissing(err))
-        throw s3Error(err, `delete ${describe(kind, name)}`, this.#location, signal);
+        throw s3Error(err, `delete ${describeObject(kind, name)}`, this.#location, signal);
     }
   }
 }
@@ -160,8 +160,4 @@ interface ListVersionsPage {
   readonly IsTruncated?: boolean;
   readonly NextKeyMarker?: string;
   readonly NextVersionIdMarker?: string;
-}
-
-function describe(kind: ObjectKind, name: string): string {
-  return describeObject(kind, name);
 }
