@@ -3,9 +3,7 @@
  * read paths for blobs and snapshots. Writing goes through a BlobWriter from `writer()`.
  */
 import {
-  describeError,
   HoldfastError,
-  isHoldfastError,
   systemClock,
   type BlobId,
   type PackId,
@@ -14,7 +12,6 @@ import {
   type Logger,
   silentLogger,
   type SnapshotId,
-  mapLimit,
 } from '../../core/index.js';
 import type { CachingStore, ObjectKind, ObjectStore } from '../../storage/index.js';
 import type { ChunkerParams } from '../chunker/index.js';
@@ -35,13 +32,7 @@ import {
   type Snapshot,
   type Tree,
 } from '../format/index.js';
-import {
-  AlternativeLocations,
-  contradicts,
-  MasterIndex,
-  sameLocation,
-  type BlobLocation,
-} from '../index/index.js';
+import { AlternativeLocations, MasterIndex, type BlobLocation } from '../index/index.js';
 import {
   ObjectLock,
   RetainingStore,
@@ -50,9 +41,9 @@ import {
   type ExtendResult,
   type ObjectRef,
 } from '../retention/index.js';
+import { BlobReader } from './blob-reader.js';
 import { BlobWriter, type BlobWriterOptions } from './blob-writer.js';
 import { adoptJournaledPacks, cacheJournal } from './pack-journal.js';
-import { TreePacks } from './tree-packs.js';
 import { openIndexFiles, readIndexFiles, type IndexFile } from './index-files.js';
 import { addIndexFiles } from './index-loading.js';
 import { newRepositoryConfig, type NewConfigOptions } from './new-config.js';
@@ -82,8 +73,6 @@ export class Repository {
   readonly index = new MasterIndex();
   /** Other locations index files give (duplicates, superseded files): read fallbacks only. */
   readonly alternatives = new AlternativeLocations();
-  /** Packs already reported for holding something other than the index says. */
-  private readonly fallbackPacks = new Set<string>();
   /** Packs prune has unindexed and will delete (from the index files, after loadIndex). */
   readonly pendingDeletions: PendingDeletion[] = [];
   /** Index files read by loadIndex: lets a backup notice that a prune replaced some meanwhile. */
@@ -103,8 +92,8 @@ export class Repository {
   /** The local metadata cache `store` reads through, when the repository was opened with one. */
   readonly cache: CachingStore | undefined;
   private indexLoaded = false;
-  /** Whole tree packs held while trees are read (tree-packs.ts). */
-  private readonly treePacks: TreePacks;
+  /** Blobs read at their location, or at another one when that fails (blob-reader.ts). */
+  private readonly blobs: BlobReader;
 
   private constructor(
     store: ObjectStore,
@@ -122,9 +111,16 @@ export class Repository {
     const base = this.cache ?? store;
     // Retention outside the cache: every put still gets its lock before it reaches storage.
     this.store = this.objectLock ? new RetainingStore(base, this.objectLock) : base;
-    this.treePacks = new TreePacks(this.store, config.pack_size);
     this.idKey = Buffer.from(config.blob_id_key, 'base64');
     this.keys = { masterKey, idKey: this.idKey };
+    this.blobs = new BlobReader({
+      store: this.store,
+      keys: this.keys,
+      index: this.index,
+      alternatives: this.alternatives,
+      logger,
+      packSize: config.pack_size,
+    });
     this.chunkerKey = Buffer.from(config.chunker.key, 'base64');
     this.chunkerParams = {
       minSize: config.chunker.min_size,
@@ -233,46 +229,13 @@ export class Repository {
     for (const id of added.inEffect) this.loadedIndexFiles.add(id);
     for (const id of added.superseded) this.supersededIndexFiles.add(id);
     this.pendingDeletions.push(...added.deletions);
-    await this.resolveConflicts(added.conflicts, signal);
+    await this.blobs.settleConflicts(added.conflicts, signal);
     return added.treePacks;
   }
 
   /** Where `id` is read from: the master index's location, else an alternative one. */
   locate(id: BlobId): BlobLocation | undefined {
-    return this.index.lookup(id) ?? this.alternatives.get(id)[0];
-  }
-
-  /**
-   * Index files that contradict each other about a blob's type or length (copies of one blob
-   * never do) are settled by reading: the first location whose content verifies is kept.
-   */
-  private async resolveConflicts(ids: Set<BlobId>, signal?: AbortSignal): Promise<void> {
-    await mapLimit([...ids], 4, async (id) => {
-      const first = this.index.lookup(id)!;
-      const candidates = [first, ...this.alternatives.get(id)];
-      for (const c of candidates) {
-        if (!(await this.verifies(id, c, signal))) continue;
-        if (c !== first) this.index.relocate(id, c);
-        this.alternatives.set(
-          id,
-          candidates.filter((o) => o !== c && !contradicts(o, c)),
-        );
-        return;
-      }
-      this.logger.warn(
-        `index files disagree about blob ${id} and none of its ${candidates.length} locations verifies`,
-      );
-    });
-  }
-
-  private async verifies(id: BlobId, at: BlobLocation, signal?: AbortSignal): Promise<boolean> {
-    try {
-      await this.readAt(at.type, id, at, signal);
-      return true;
-    } catch (err) {
-      if (isRecoverable(err)) return false;
-      throw err;
-    }
+    return this.blobs.locate(id);
   }
 
   /** Every index file, decoded. Damaged ones throw INTEGRITY naming the file. */
@@ -280,72 +243,20 @@ export class Repository {
     return readIndexFiles(this.store, this.masterKey, signal);
   }
 
-  /** Reads, decrypts, decompresses and verifies one blob. */
-  async loadBlob(type: BlobType, id: BlobId, signal?: AbortSignal): Promise<Buffer> {
-    const loc = this.locate(id);
-    if (!loc || loc.type !== type) {
-      throw new HoldfastError('INTEGRITY', `${type} blob ${id} is not in the index`, {
-        hint: 'run "holdfast check"; if packs exist that the index misses, "holdfast repair index"',
-      });
-    }
-    try {
-      return await this.readAt(type, id, loc, signal);
-    } catch (err) {
-      if (!isRecoverable(err)) throw err;
-      // Another index entry may locate a good copy: every read is verified, so trying is safe.
-      for (const alt of this.alternatives.get(id)) {
-        if (sameLocation(alt, loc) || contradicts(alt, loc)) continue;
-        try {
-          const plain = await this.readAt(type, id, alt, signal);
-          if (!this.fallbackPacks.has(loc.packId)) {
-            this.fallbackPacks.add(loc.packId);
-            this.logger.warn(
-              `pack ${loc.packId} does not hold what the index says (${describeError(err)}); reading other copies; run "holdfast check"`,
-            );
-          }
-          return plain;
-        } catch (again) {
-          if (!isRecoverable(again)) throw again;
-        }
-      }
-      throw err;
-    }
+  /**
+   * Reads, decrypts, decompresses and verifies one blob; from another location an index file
+   * gives when its own does not hold it (blob-reader.ts).
+   */
+  loadBlob(type: BlobType, id: BlobId, signal?: AbortSignal): Promise<Buffer> {
+    return this.blobs.load(type, id, signal);
   }
 
   /**
    * loadBlob for a blob another reader (a restore worker) could not read or verify at its
-   * location. The result is as trustworthy as any loadBlob's, but flaky storage or memory hides
-   * behind a second read that succeeds, so that is said once per pack (unless loadBlob already
-   * warned about the pack, having read another copy).
+   * location; says once per pack that it took a second read (BlobReader.reload).
    */
-  async reloadBlob(type: BlobType, id: BlobId, signal?: AbortSignal): Promise<Buffer> {
-    const plain = await this.loadBlob(type, id, signal);
-    const packId = this.locate(id)!.packId;
-    if (!this.fallbackPacks.has(packId)) {
-      this.fallbackPacks.add(packId);
-      this.logger.warn(
-        `pack ${packId}: ${type} blob ${id} could not be read or verified at first and was read again; run "holdfast check --read-data"`,
-      );
-    }
-    return plain;
-  }
-
-  private async readAt(
-    type: BlobType,
-    id: BlobId,
-    loc: BlobLocation,
-    signal?: AbortSignal,
-  ): Promise<Buffer> {
-    const held = type === 'tree' ? await this.treePacks.read(loc, signal) : undefined;
-    const sealed =
-      held ??
-      (await this.store.get(
-        'pack',
-        loc.packId,
-        { offset: loc.offset, length: loc.length },
-        signal ? { signal } : {},
-      ));
-    return this.decodeBlob(type, id, sealed, loc.compression, loc.rawLength, `pack ${loc.packId}`);
+  reloadBlob(type: BlobType, id: BlobId, signal?: AbortSignal): Promise<Buffer> {
+    return this.blobs.reload(type, id, signal);
   }
 
   /** Opens a sealed blob read from a pack and verifies its id (unsealBlob). */
@@ -443,7 +354,7 @@ export class Repository {
    * (prune, forget, key remove) use this and never try to remove a locked object.
    */
   async deleteObject(kind: ObjectKind, name: string, signal?: AbortSignal): Promise<DeleteOutcome> {
-    if (kind === 'pack') this.treePacks.forget(name as PackId);
+    if (kind === 'pack') this.blobs.forgetPack(name as PackId);
     if (this.store instanceof RetainingStore)
       return this.store.deleteUnlessRetained(kind, name, signal);
     await this.store.delete(kind, name, signal ? { signal } : {});
@@ -501,9 +412,4 @@ export class Repository {
     await this.store.put('key', key.id, key.bytes);
     return key.id;
   }
-}
-
-/** Read failures another location may not have: damage or a missing pack, not an outage. */
-function isRecoverable(err: unknown): boolean {
-  return isHoldfastError(err, 'INTEGRITY') || isHoldfastError(err, 'NOT_FOUND');
 }
