@@ -4,11 +4,12 @@
  * (size, mtime, ctime, inode) are not read again. Items that cannot be read are reported and
  * left out; the caller marks the snapshot partial.
  *
- * File contents are read, chunked and sealed by a pool of worker threads (workers/), so the walk
- * runs ahead of the reading: each step of the walk returns `walked` (everything below was listed
- * and queued) and `result` (its node, once the contents are saved). A directory's tree is saved
- * when all its children's results are in; nodes keep their listing order whatever order files
- * finish in. With `workers: 0` files are read on the main thread, as before the pool existed.
+ * Files are FileArchiver's: their contents are read, chunked and sealed by a pool of worker
+ * threads (workers/), so the walk runs ahead of the reading: each step of the walk returns
+ * `walked` (everything below was listed and queued) and `result` (its node, once the contents
+ * are saved). A directory's tree is saved when all its children's results are in; nodes keep
+ * their listing order whatever order files finish in. With `workers: 0` files are read on the
+ * main thread, as before the pool existed.
  *
  * With the parent's walk cache (walk-cache.ts), a directory whose listing digest is the
  * recorded one is walked for its subdirectories only; once they are saved, its recorded tree is
@@ -20,22 +21,13 @@
  * most the pool's queue (2048 files) ahead of the reading — plus the pool's bound (see
  * FileWorkerPool) and the open packs; never a whole file.
  */
-import { availableParallelism } from 'node:os';
-import {
-  errnoCode,
-  describeError,
-  HoldfastError,
-  Semaphore,
-  throwIfAborted,
-  type BlobId,
-} from '../../core/index.js';
+import { describeError, throwIfAborted, type BlobId } from '../../core/index.js';
 import { DirectoryReader, joinPath, statEntry, type FsEntry } from '../../sources/index.js';
 import type { Node } from '../format/index.js';
-import type { BlobWriter, Repository } from '../repository/index.js';
-import { newCounters, type BackupCounters, type BackupEvent } from './backup-progress.js';
+import { newCounters, type BackupCounters } from './backup-progress.js';
 import { targetTree, type TargetDir } from './backup-targets.js';
-import { ChunkerPool, saveFile, type SavedFile } from './file-saver.js';
-import { nodeFromEntry, unchangedSinceParent } from './node-from-entry.js';
+import { FileArchiver, type FileArchiverOptions } from './file-archiver.js';
+import { nodeFromEntry } from './node-from-entry.js';
 import { TreeBuilder } from './tree-saver.js';
 import { ParentTrees, type ParentDir } from './parent-trees.js';
 import { sameNodes } from './same-node.js';
@@ -53,22 +45,13 @@ import {
 } from './walk-step.js';
 import type { WalkCache, WalkRecorder } from './walk-cache.js';
 import { WalkScope } from './walk-scope.js';
-import { FileWorkerPool } from './workers/file-worker-pool.js';
 
-export interface ArchiverOptions {
-  readonly repo: Repository;
-  readonly writer: BlobWriter;
+export interface ArchiverOptions extends FileArchiverOptions {
   readonly parentTree?: BlobId;
   /** True when the path (absolute) should be left out. */
   readonly exclude?: (path: Buffer, isDir: boolean) => boolean;
   readonly excludeCaches?: boolean;
   readonly oneFileSystem?: boolean;
-  readonly signal?: AbortSignal;
-  readonly onEvent?: (event: BackupEvent) => void;
-  /** Files read concurrently on the main thread (only with `workers: 0`). */
-  readonly fileConcurrency?: number;
-  /** File worker threads; default os.availableParallelism(). 0 reads files on the main thread. */
-  readonly workers?: number;
   /** The parent snapshot's walk cache (walk-cache.ts): directories whose trees may be taken over. */
   readonly walkCache?: WalkCache;
   /** Receives every directory's listing digest and tree, for the next backup's walk cache. */
@@ -95,17 +78,18 @@ export class Archiver {
   readonly counters = newCounters();
   private readonly errors: ProblemItem[] = [];
   private readonly warnings: ProblemItem[] = [];
-  private readonly files: Semaphore;
-  private readonly chunkers: ChunkerPool;
+  /** Saves the files the walk finds (unchanged ones from the parent's content lists). */
+  private readonly files: FileArchiver;
   private readonly parents: ParentTrees;
   /** Lists directories a few steps ahead of the walk, in the thread pool. */
   private readonly directories: DirectoryReader;
   private readonly scope: WalkScope;
-  private pool: FileWorkerPool | undefined;
 
   constructor(private readonly options: ArchiverOptions) {
-    this.files = new Semaphore(options.fileConcurrency ?? 4);
-    this.chunkers = new ChunkerPool(options.repo.chunkerKey, options.repo.chunkerParams);
+    this.files = new FileArchiver(options, this.counters, {
+      error: (path, err) => this.problem(this.errors, path, err),
+      warning: (path, err) => this.problem(this.warnings, path, err),
+    });
     // A damaged parent only costs speed: everything below it is read again.
     this.parents = new ParentTrees(
       options.repo,
@@ -121,8 +105,7 @@ export class Archiver {
 
   async archive(paths: readonly string[]): Promise<ArchiveResult> {
     const { root, whole, targets } = targetTree(paths);
-    const workers = this.options.workers ?? availableParallelism();
-    if (workers > 0) this.pool = this.newPool(workers);
+    this.files.start();
     let tree: BlobId;
     try {
       let step: Step<BlobId>;
@@ -135,22 +118,9 @@ export class Archiver {
       if (step.walked) await step.walked;
       tree = await step.result;
     } finally {
-      await this.pool?.close();
+      await this.files.close();
     }
     return { tree, counters: this.counters, errors: this.errors, warnings: this.warnings, targets };
-  }
-
-  private newPool(size: number): FileWorkerPool {
-    const { repo, writer, signal, onEvent } = this.options;
-    return new FileWorkerPool({
-      writer,
-      idKey: repo.idKey,
-      chunkerKey: repo.chunkerKey,
-      chunkerParams: repo.chunkerParams,
-      size,
-      ...(signal && { signal }),
-      ...(onEvent && { onBytes: (bytes: number) => onEvent({ kind: 'bytes', bytes }) }),
-    });
   }
 
   /** A directory on the way to the targets: only the named children are included. */
@@ -213,7 +183,7 @@ export class Archiver {
   ): Step<Node | undefined> {
     switch (entry.type) {
       case 'file':
-        return this.archiveFile(path, entry, parent);
+        return this.files.archive(path, entry, parent);
       case 'dir': {
         // A mount point under --one-file-system is kept as an empty directory, as restic does.
         const sub = this.scope.crossesDevice(entry, rootDevice)
@@ -232,74 +202,6 @@ export class Archiver {
     else if (parent.subtree === subtree) this.counters.dirsUnmodified++;
     else this.counters.dirsChanged++;
     return nodeFromEntry(entry, { subtree });
-  }
-
-  private archiveFile(
-    path: Buffer,
-    entry: FsEntry,
-    parent: Node | undefined,
-  ): Step<Node | undefined> {
-    if (
-      unchangedSinceParent(entry, parent) &&
-      parent.content.every((id) => this.options.repo.index.has(id))
-    ) {
-      this.counters.filesUnmodified++;
-      this.fileDone(path, Number(entry.size));
-      return finished(Promise.resolve(nodeFromEntry(entry, { content: parent.content })));
-    }
-    const started = (): void =>
-      this.options.onEvent?.({ kind: 'file-started', path: path.toString() });
-    const saved = (s: SavedFile): Node => this.fileSaved(path, entry, parent, s);
-    const failed = (err: unknown): undefined => this.fileFailed(path, err);
-    const pool = this.pool;
-    if (pool === undefined) {
-      // The main-thread path (`workers: 0`).
-      const result = this.files.run(async () => {
-        started();
-        return saveFile(path, entry, {
-          writer: this.options.writer,
-          chunkers: this.chunkers,
-          ...(this.options.signal && { signal: this.options.signal }),
-          onBytes: (n) => this.options.onEvent?.({ kind: 'bytes', bytes: n }),
-        });
-      });
-      return finished(result.then(saved, failed));
-    }
-    // The walk waits here while the pool's queue is full; the file's node comes later.
-    if (pool.hasRoom()) return finished(pool.save(path, entry, started).then(saved, failed));
-    const walked = pool.ready();
-    const result = walked.then(() => pool.save(path, entry, started)).then(saved, failed);
-    return { walked, result };
-  }
-
-  private fileSaved(
-    path: Buffer,
-    entry: FsEntry,
-    parent: Node | undefined,
-    saved: SavedFile,
-  ): Node {
-    if (saved.changedWhileReading)
-      this.problem(this.warnings, path, new Error('file changed while it was read'));
-    if (parent?.type === 'file') this.counters.filesChanged++;
-    else this.counters.filesNew++;
-    this.fileDone(path, saved.bytes);
-    return nodeFromEntry({ ...entry, size: saved.bytes }, { content: saved.content });
-  }
-
-  /** One file's read error leaves it out of the snapshot; anything else fails the backup. */
-  private fileFailed(path: Buffer, err: unknown): undefined {
-    if (errnoCode(err) === 'ENOENT')
-      this.problem(this.warnings, path, new Error('file vanished before it was read'));
-    else if (errnoCode(err) !== undefined && !(err instanceof HoldfastError))
-      this.problem(this.errors, path, err);
-    else throw err;
-    return undefined;
-  }
-
-  private fileDone(path: Buffer, bytes: number): void {
-    this.counters.filesDone++;
-    this.counters.bytesDone += bytes;
-    this.options.onEvent?.({ kind: 'file-done', path: path.toString(), bytes });
   }
 
   private archiveDir(
@@ -338,7 +240,7 @@ export class Archiver {
         return tree;
       }),
     );
-    return { walked: this.pool ? walked.then(noop) : result.then(noop), result };
+    return { walked: this.files.pooled ? walked.then(noop) : result.then(noop), result };
   }
 
   /** Lists `path`, queues its files and walks its subdirectories; undefined if unlistable. */
@@ -455,7 +357,7 @@ export class Archiver {
       for (const child of reuse.children) {
         if (child.type === 'file') {
           this.counters.filesUnmodified++;
-          this.fileDone(joinPath(path, child.name), Number(child.size));
+          this.files.done(joinPath(path, child.name), Number(child.size));
         } else if (child.type === 'dir') {
           this.counters.dirsUnmodified++;
         }
