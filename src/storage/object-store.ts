@@ -92,6 +92,13 @@ export interface GetOptions extends StoreCallOptions {
 export interface PutOptions extends StoreCallOptions {
   /** Lock the new object. Only for stores that have `retention`; the engine never passes it to others. */
   readonly retention?: Retention;
+  /**
+   * The SHA-256 of the body (64 lowercase hex digits), when the caller knows it — every object
+   * but the config is named by it (repository-format.md §2). A store whose protocol carries a
+   * payload hash (S3's signed one) sends it instead of hashing the body again, and the service
+   * then refuses a body that does not match; the others ignore it.
+   */
+  readonly sha256?: string;
 }
 
 /**

@@ -211,7 +211,10 @@ export class BlobWriter {
     await this.noteUnindexed();
     try {
       if (!this.options.dryRun)
-        await this.options.store.put('pack', packId, parts, this.signalOption());
+        await this.options.store.put('pack', packId, parts, {
+          ...this.signalOption(),
+          sha256: packId,
+        });
     } catch (err) {
       // Same name means same bytes (content-addressed): an earlier attempt already stored it.
       if (!(err instanceof HoldfastError && err.code === 'OBJECT_EXISTS')) throw err;
@@ -233,7 +236,7 @@ export class BlobWriter {
     const bytes = encodeIndexFile(this.options.masterKey, { supersedes: [], packs });
     const id = fileIdOf<IndexId>(bytes);
     if (this.options.dryRun) return;
-    await this.options.store.put('index', id, bytes, this.signalOption());
+    await this.options.store.put('index', id, bytes, { ...this.signalOption(), sha256: id });
     this.stats.indexesWritten.push(id);
     const indexed = new Set(packs.map((p) => p.packId));
     this.notDurable = this.notDurable.filter((p) => !indexed.has(p.packId));

@@ -5,7 +5,9 @@
  * - request checksums only when required: Ceph RGW rejects streamed uploads that carry the SDK's
  *   default trailing checksums (HTTP 411), and our objects are verified by their names anyway;
  * - path-style requests for custom endpoints, so bucket names need no DNS;
- * - keep-alive agents sized to the store's connection limit, with extra CAs for `--cacert`.
+ * - keep-alive agents sized to the store's connection limit, with extra CAs for `--cacert`;
+ * - a logger that drops the SDK's messages: holdfast reports every failure itself (s3-errors.ts),
+ *   and without one the SDK writes some warnings (a failed streamed upload) to the console.
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
@@ -33,6 +35,9 @@ export interface S3ClientSettings {
   readonly requestTimeoutMs: number;
 }
 
+const ignore = (): void => undefined;
+const SILENT = { trace: ignore, debug: ignore, info: ignore, warn: ignore, error: ignore };
+
 export function createS3Client(settings: S3ClientSettings): {
   client: S3Client;
   destroy(): void;
@@ -51,6 +56,7 @@ export function createS3Client(settings: S3ClientSettings): {
     ...(settings.credentials && { credentials: settings.credentials }),
     ...(settings.profile !== undefined && { profile: settings.profile }),
     maxAttempts: 1,
+    logger: SILENT,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: {

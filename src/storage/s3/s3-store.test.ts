@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { it } from 'node:test';
 import { PutObjectCommand, DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
@@ -92,6 +92,30 @@ describeWithS3('S3Store', (server) => {
     raw.destroy();
     await store.close();
     await fresh.close();
+  });
+
+  void it('streams parts under their SHA-256 and stores them exactly; refuses a body that does not match it', async () => {
+    const store = testS3Store(server, plainBucket, prefix());
+    await store.create();
+    const shared = new Uint8Array(new SharedArrayBuffer(70_000));
+    shared.set(randomBytes(70_000));
+    const parts = [randomBytes(3 * 1024 * 1024 + 17), Buffer.alloc(0), randomBytes(5), shared];
+    const whole = Buffer.concat(parts);
+    const name = createHash('sha256').update(whole).digest('hex');
+    await store.put('pack', name, parts, { sha256: name });
+    assert.ok((await store.get('pack', name)).equals(whole));
+    // The service checks the body against the hash sent (not one the client computed itself):
+    // a wrong one is refused and nothing is stored.
+    const other = testObject(31, 4096);
+    const wrong = createHash('sha256').update('something else').digest('hex');
+    await rejectsWithCode(
+      store.put('pack', other.name, [other.data.subarray(0, 100), other.data.subarray(100)], {
+        sha256: wrong,
+      }),
+      'STORAGE_FAILED',
+    );
+    assert.equal(await store.stat('pack', other.name), undefined);
+    await store.close();
   });
 
   void it('refuses an existing bucket without object lock for retention', async () => {

@@ -40,7 +40,6 @@ import type {
   GetOptions,
   StoreCallOptions,
 } from '../object-store.js';
-import { joinBody } from '../object-store.js';
 import { readBodyInto } from '../body-reader.js';
 import {
   assertValidRange,
@@ -52,6 +51,7 @@ import {
 import { createS3Client, type S3ClientSettings } from './s3-client.js';
 import { isMissing, s3Error, serviceCode, statusOf } from './s3-errors.js';
 import { S3Keys } from './s3-keys.js';
+import { putBody, signPayloadHash } from './s3-put-body.js';
 import type { S3Location } from './s3-location.js';
 import { S3Retention } from './s3-retention.js';
 import { S3Versions } from './s3-versions.js';
@@ -135,12 +135,12 @@ export class S3Store implements ObjectStore {
     // A duplicate version with retention could not be removed again: look before writing one.
     if (versioned && retention && (await this.#versions.findOldest(kind, name, signal, true)))
       throw objectExists(kind, name);
-    const body = joinBody(data);
+    const { body, length } = putBody(data, options.sha256);
     const command = new PutObjectCommand({
       Bucket: this.bucket,
       Key: this.#keys.key(kind, name),
       Body: body,
-      ContentLength: body.byteLength,
+      ContentLength: length,
       ContentType: 'application/octet-stream',
       IfNoneMatch: '*',
       ...(retention && {
@@ -148,6 +148,7 @@ export class S3Store implements ObjectStore {
         ObjectLockRetainUntilDate: retention.until,
       }),
     });
+    if (options.sha256 !== undefined) signPayloadHash(command, options.sha256);
     let versionId: string | undefined;
     try {
       ({ VersionId: versionId } = await this.#request<{ VersionId?: string }>(command, signal));
