@@ -35,9 +35,10 @@ export const CONFIG_NAME = 'config';
 
 /**
  * An object's bytes as given to `put`: one buffer, or parts that are the object laid back to
- * back (a pack's blobs, header and trailer). A store that can write parts as they are (the local
- * store, with vectored writes) does; the others join them. Not joining saves a copy of every pack
- * and the page faults of fresh memory for it, and memory: a pack is held once, in its parts.
+ * back (a pack's blobs, header and trailer). A store that can write parts as they are does (the
+ * local store with vectored writes, the repository server's client, S3 when given the body's
+ * SHA-256); the others join them. Not joining saves a copy of every pack and the page faults of
+ * fresh memory for it, and memory: a pack is held once, in its parts.
  */
 export type ObjectBody = Uint8Array | readonly Uint8Array[];
 
