@@ -104,6 +104,8 @@ describeWithS3('S3Store', (server) => {
     const name = createHash('sha256').update(whole).digest('hex');
     await store.put('pack', name, parts, { sha256: name });
     assert.ok((await store.get('pack', name)).equals(whole));
+    // Again (a retry after a lost answer): the existing object is reported, not a broken upload.
+    await rejectsWithCode(store.put('pack', name, parts, { sha256: name }), 'OBJECT_EXISTS');
     // The service checks the body against the hash sent (not one the client computed itself):
     // a wrong one is refused and nothing is stored.
     const other = testObject(31, 4096);
