@@ -6,6 +6,11 @@
  * however many files or positions use it, writes it to every position, and finishes each file
  * (size, metadata, close) after its last write.
  *
+ * A large file (≥ SPLIT_FROM bytes) is written by every worker at once: the main thread creates
+ * it, splits its blobs into one run of consecutive offsets per worker, each run a batch of its
+ * own, and after the last part sets its size and metadata by path. One worker writing it alone
+ * was the whole of a 1 GiB restore's time after start-up, with the other core idle.
+ *
  * A range that cannot be read, or a blob in it that does not verify, is loaded again through
  * Repository.loadBlob, which tries the other locations the index files give and warns once per
  * pack: a damaged pack costs a slower path, never a wrong byte.
@@ -21,6 +26,7 @@
  * slabs (7 of 18 MiB with 16 MiB packs) hold those ranges' bytes instead. From local packs the
  * workers read ranges themselves, into a buffer each.
  */
+import { open, truncate } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import {
   isHoldfastError,
@@ -29,6 +35,7 @@ import {
   type BlobId,
   type PackId,
 } from '../../core/index.js';
+import { applyMetadata } from '../../sources/index.js';
 import type { Node } from '../format/index.js';
 import type { Repository } from '../repository/index.js';
 import { blobOffsets, type BlobPart } from './file-content.js';
@@ -42,7 +49,13 @@ import {
   type PackRange,
   type WantedBlob,
 } from './pack-reader.js';
-import type { BatchFile, FileMeta, RangeBlob, Targets } from './workers/restore-job.js';
+import {
+  CREATE_FLAGS,
+  type BatchFile,
+  type FileMeta,
+  type RangeBlob,
+  type Targets,
+} from './workers/restore-job.js';
 import { RestoreWorkerPool, type RestoreBatch } from './workers/restore-worker-pool.js';
 import { reviveError } from './workers/serialized-error.js';
 
@@ -54,6 +67,8 @@ export const BATCHES_PER_WORKER = 2;
 export const PACK_READERS = 4;
 /** Ranged reads in flight or waiting for a worker's room, across all batches. */
 export const RANGE_READS = 8;
+/** Files of at least this many bytes are written by all workers at once, a part each. */
+export const SPLIT_FROM = 32 * 1024 * 1024;
 
 /**
  * A file whose content is written and whose descriptor is closed. Metadata has been applied
@@ -87,6 +102,19 @@ interface QueuedFile {
   readonly node: Node;
   readonly size: number;
   readonly parts: readonly BlobPart[];
+  /** Set when these are one part's blobs of a file split among the workers. */
+  readonly split?: SplitFile;
+}
+
+/** A file written in parts by several batches, finished here after the last one. */
+interface SplitFile {
+  readonly path: Buffer;
+  readonly node: Node;
+  readonly size: number;
+  /** Parts without an outcome yet. */
+  remaining: number;
+  /** The first part's error. */
+  error?: Error;
 }
 
 interface PlannedBlob {
@@ -131,6 +159,8 @@ export class FileBatcher {
   add(path: Buffer, node: Node): Promise<void> | undefined {
     const parts = blobOffsets(this.options.repo, node.content ?? [], path);
     const size = parts.reduce((n, p) => n + p.loc.rawLength, 0);
+    if (this.workers > 1 && size >= SPLIT_FROM && parts.length >= this.workers)
+      return this.addSplit(path, node, size, parts);
     this.files.push({ path, node, size, parts });
     this.blobCount += parts.length;
     if (this.files.length >= MAX_FILES || this.blobCount >= MAX_BLOBS) return this.flush();
@@ -146,6 +176,56 @@ export class FileBatcher {
   /** Stops the workers; call once, after the last finish (or after a failure). */
   async close(): Promise<void> {
     await this.pool?.close();
+  }
+
+  /**
+   * Queues a large file as one batch per part (see the module comment), after a batch of the
+   * files queued before it. The file is created here, once: each part's worker opens it without
+   * creating or truncating it, so no part undoes another's writes.
+   */
+  private async addSplit(
+    path: Buffer,
+    node: Node,
+    size: number,
+    parts: readonly BlobPart[],
+  ): Promise<void> {
+    await this.flush();
+    try {
+      await (await open(path, CREATE_FLAGS, 0o600)).close();
+    } catch (err) {
+      await this.options.done({ path, node, size, error: err as Error });
+      return;
+    }
+    const runs = splitRuns(parts, this.workers);
+    const split: SplitFile = { path, node, size, remaining: runs.length };
+    for (const run of runs) {
+      this.files.push({ path, node, size, parts: run, split });
+      this.blobCount += run.length;
+      await this.flush();
+    }
+  }
+
+  /** One part of a split file has its outcome; the last one finishes the file. */
+  private partDone(split: SplitFile, error: Error | undefined): Promise<void> | undefined {
+    if (error !== undefined) split.error ??= error;
+    if (--split.remaining > 0) return undefined;
+    return this.finishSplit(split);
+  }
+
+  /** What a worker does after a file's last write, by path: size, then metadata. */
+  private async finishSplit(split: SplitFile): Promise<void> {
+    const { path, node, size } = split;
+    let error = split.error;
+    if (error === undefined) {
+      try {
+        if (node.sparse === true) await truncate(path, size);
+        if (this.options.applyMetadata)
+          await applyMetadata(path, metadataOf(node), { owner: this.options.owner });
+      } catch (err) {
+        error = err as Error;
+      }
+    }
+    await this.options.done({ path, node, size, ...(error && { error }) });
   }
 
   private async flush(): Promise<void> {
@@ -188,9 +268,11 @@ export class FileBatcher {
     const retries: Promise<void>[] = [];
     const batch = this.workerPool().start(files.map(this.batchFile), {
       onFile: (outcome) => {
-        const { path, node, size } = files[outcome.file]!;
+        const { path, node, size, split } = files[outcome.file]!;
         const error = outcome.error && reviveError(outcome.error);
-        const finishing = this.options.done({ path, node, size, ...(error && { error }) });
+        const finishing = split
+          ? this.partDone(split, error)
+          : this.options.done({ path, node, size, ...(error && { error }) });
         if (finishing !== undefined) track(finished, finishing);
       },
       onRetry: (id, targets) => track(retries, this.loadElsewhere(batch, id as BlobId, targets)),
@@ -209,11 +291,22 @@ export class FileBatcher {
             packId,
             ranges.reduce((n, r) => n + r.length, 0),
           );
-        for (const range of ranges) {
-          throwIfAborted(signal);
-          // The permit covers the read and the wait for room in the worker: the bytes of at
-          // most RANGE_READS ranges are held on this side, whatever the number of batches.
-          await this.reads.run(() => this.sendRange(batch, packId, range, whole, blobs, retries));
+        // A pack taken whole is held until all of this batch's ranges of it are handed over:
+        // leased again range by range, it could leave the cache between two of them (other
+        // batches' packs taking its place) and be fetched again.
+        let held: PackLease | undefined;
+        if (whole) held = await this.packCache.lease(packId).catch(() => undefined);
+        try {
+          for (const range of ranges) {
+            throwIfAborted(signal);
+            // The permit covers the read and the wait for room in the worker: the bytes of at
+            // most RANGE_READS ranges are held on this side, whatever the number of batches.
+            await this.reads.run(() =>
+              this.sendRange(batch, packId, range, whole, blobs, retries, held),
+            );
+          }
+        } finally {
+          held?.release();
         }
       }
     };
@@ -240,6 +333,8 @@ export class FileBatcher {
     whole: boolean,
     blobs: ReadonlyMap<BlobId, PlannedBlob>,
     retries: Promise<void>[],
+    /** The whole pack, when the batch holds it (see run). */
+    held?: PackLease,
   ): Promise<void> {
     const { repo, signal } = this.options;
     const blobsOf = (starts?: number[]): RangeBlob[] =>
@@ -269,8 +364,8 @@ export class FileBatcher {
     let starts: number[] | undefined;
     let lease: PackLease | undefined;
     try {
-      if (whole || this.packCache.wants(packId, range.length)) {
-        lease = await this.packCache.lease(packId);
+      if (held !== undefined || whole || this.packCache.wants(packId, range.length)) {
+        lease = held?.share() ?? (await this.packCache.lease(packId));
         if (lease.memory !== undefined)
           PackCache.checkSpan(packId, lease.bytes, range.offset, [[0, range.length]]);
         else {
@@ -316,7 +411,7 @@ export class FileBatcher {
     size: f.size,
     sparse: f.node.sparse === true,
     parts: f.parts.length,
-    ...(this.options.applyMetadata && { meta: metaOf(f.node) }),
+    ...(f.split ? { part: true as const } : this.options.applyMetadata && { meta: metaOf(f.node) }),
   });
 
   /**
@@ -355,6 +450,27 @@ function metaOf(node: Node): FileMeta {
       xattrs: xattrs.map((x) => ({ name: new Uint8Array(x.name), value: new Uint8Array(x.value) })),
     }),
   };
+}
+
+/**
+ * A file's blobs in `count` runs of consecutive offsets with about as many bytes each (fewer runs
+ * when single blobs are larger than a run's share).
+ */
+function splitRuns(parts: readonly BlobPart[], count: number): BlobPart[][] {
+  const total = parts.reduce((n, p) => n + p.loc.rawLength, 0);
+  const runs: BlobPart[][] = [];
+  let run: BlobPart[] = [];
+  let bytes = 0;
+  for (const p of parts) {
+    run.push(p);
+    bytes += p.loc.rawLength;
+    if (runs.length < count - 1 && bytes >= (total * (runs.length + 1)) / count) {
+      runs.push(run);
+      run = [];
+    }
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
 }
 
 /** Keeps `p` to await later; until then its rejection must not count as unhandled. */

@@ -57,6 +57,12 @@ export interface PackLease {
   readonly memory: SharedArrayBuffer | undefined;
   /** Ends the lease; later calls do nothing. */
   readonly release: () => void;
+  /**
+   * Another lease of the same pack, valid after this one ends: how a batch holds a pack for all
+   * of its ranges while each range's lease ends with its worker's report. Leasing the pack again
+   * instead could find it dropped from the cache and fetch it again.
+   */
+  readonly share: () => PackLease;
 }
 
 /** One pack: kept, being fetched, or leased. */
@@ -122,15 +128,23 @@ export class PackCache {
       this.unref(entry);
       throw err;
     }
+    return this.leaseOf(entry);
+  }
+
+  /** A lease of a fetched entry whose reference the caller has taken. */
+  private leaseOf(entry: Entry): PackLease {
     let released = false;
-    const held = entry;
     return {
       bytes: entry.bytes!,
       memory: entry.slab,
       release: () => {
         if (released) return;
         released = true;
-        this.unref(held);
+        this.unref(entry);
+      },
+      share: () => {
+        entry.refs++;
+        return this.leaseOf(entry);
       },
     };
   }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import {
   lstat,
@@ -20,7 +20,7 @@ import { CountingStore } from '../../storage/testing/counting-store.js';
 import { encodeTree, type Node } from '../format/index.js';
 import { MasterIndex } from '../index/index.js';
 import { Repository } from '../repository/index.js';
-import { BATCHES_PER_WORKER, MAX_FILES } from './file-batcher.js';
+import { BATCHES_PER_WORKER, MAX_FILES, SPLIT_FROM } from './file-batcher.js';
 import { coalesce } from './pack-reader.js';
 import { Restorer, type RestoreOptions } from './restorer.js';
 import { OPEN_PACKS } from './workers/pack-files.js';
@@ -74,7 +74,7 @@ class Fixture {
     readonly warnings: string[],
   ) {}
 
-  static async create(kind: StoreKind, tmp: string): Promise<Fixture> {
+  static async create(kind: StoreKind, tmp: string, packSize = 4 * MiB): Promise<Fixture> {
     const store =
       kind === 'memory' ? new MemoryStore() : new LocalStore(await mkdtemp(join(tmp, 'repo-')));
     const warnings: string[] = [];
@@ -82,7 +82,7 @@ class Fixture {
     await Repository.init(store, 'pw', {
       owner,
       kdfCost: cheap,
-      packSize: 4 * MiB,
+      packSize,
       compression: 'off',
     });
     // Opened again for its logger (init takes none).
@@ -120,7 +120,7 @@ async function restore(
   repo: Repository,
   tree: BlobId,
   target: string,
-  options: Pick<RestoreOptions, 'onProgress' | 'verify'> = {},
+  options: Pick<RestoreOptions, 'onProgress' | 'verify' | 'workers'> = {},
 ) {
   return new Restorer({ repo, tree, target, owner: false, ...options }).restore();
 }
@@ -256,6 +256,33 @@ for (const kind of ['memory', 'local'] as const)
         const read = counting.bytesRead('pack');
         assert.ok(read <= packBytes * 1.25, `${read} bytes read, ${packBytes} in packs`);
         assert.ok(counting.count('get', 'pack') >= dataPacks.size, 'every data pack was read');
+      });
+
+    // More packs in flight than the cache keeps (16 MiB packs: 4), as when parts of a large file
+    // are read at once: a pack stays held until all its ranges are handed over.
+    if (kind === 'memory')
+      void it('fetches each pack of a large file once, its parts read at once', async () => {
+        const f = await Fixture.create(kind, tmp, 16 * MiB);
+        const data: Buffer[] = [];
+        const ids: BlobId[] = [];
+        for (let i = 0; i < 160; i++) {
+          data.push(randomBytes(MiB));
+          ids.push(await f.blob(data[i]!));
+        }
+        const tree = await f.tree([f.file('large', ids)]);
+        await f.flush();
+        const counting = new CountingStore(f.store);
+        const repo = await Repository.open(counting, 'pw');
+        await repo.loadIndex();
+        counting.reset();
+        const target = join(tmp, 'large-once');
+        const result = await restore(repo, tree, target, { workers: 2 });
+        assert.deepEqual(result.errors, []);
+        assert.ok(Buffer.concat(data).equals(await readFile(join(target, 'large'))));
+        let packBytes = 0;
+        for await (const p of f.store.list('pack')) packBytes += p.size;
+        const read = counting.bytesRead('pack');
+        assert.ok(read <= packBytes * 1.02, `${read} bytes read, ${packBytes} in packs`);
       });
 
     // A pack a batch fetched whole serves the short ranges of the batches after it.
@@ -456,6 +483,78 @@ for (const kind of ['memory', 'local'] as const)
         assert.equal(result.files, 1);
         assert.deepEqual(await readFile(join(target, 'a-head')), head);
       });
+
+    void it('writes a large file in parts on all workers, then its size and metadata', async () => {
+      const f = await Fixture.create(kind, tmp);
+      // 1 MiB blobs, one run of them per worker. The sparse file's second half is all zeros, so
+      // its part writes nothing and only the size set after the last part makes it whole.
+      const blobs = Math.ceil(SPLIT_FROM / MiB) + 4;
+      const data: Buffer[] = [];
+      const ids: BlobId[] = [];
+      for (let i = 0; i < blobs; i++) {
+        data.push(i < blobs / 2 ? randomBytes(MiB) : Buffer.alloc(MiB));
+        ids.push(await f.blob(data[i]!));
+      }
+      const content = Buffer.concat(data);
+      const times = { mtimeNs: 1_234_567_890_123_456_789n, atimeNs: 1_300_000_000_987_654_321n };
+      const meta = { mode: 0o640, ...times };
+      const tree = await f.tree([
+        node('large', 'file', { content: ids, ...meta }),
+        node('sparse', 'file', { content: ids, sparse: true, ...meta }),
+        node('reversed', 'file', { content: [...ids].reverse(), ...meta }),
+      ]);
+      await f.flush();
+      for (const verify of [false, true]) {
+        const target = join(tmp, `split-${verify}`);
+        // A longer file in the way: created again once, not by each part.
+        await mkdir(target, { recursive: true });
+        await writeFile(join(target, 'large'), Buffer.alloc(content.length + MiB, 1));
+        const result = await restore(f.repo, tree, target, { verify, workers: 2 });
+        assert.deepEqual(result.errors, []);
+        assert.equal(result.files, 3);
+        assert.equal(result.bytes, 3 * content.length);
+        for (const name of ['large', 'sparse', 'reversed']) {
+          const what = `${name}, verify: ${verify}`;
+          const st = await lstat(join(target, name), { bigint: true });
+          assert.equal(Number(st.mode) & 0o7777, 0o640, what);
+          assert.equal(st.mtimeNs, times.mtimeNs, what);
+          assert.equal(st.atimeNs, times.atimeNs, what);
+          assert.equal(st.size, BigInt(content.length), what);
+        }
+        assert.ok(content.equals(await readFile(join(target, 'large'))));
+        assert.ok(content.equals(await readFile(join(target, 'sparse'))));
+        const reversed = Buffer.concat([...data].reverse());
+        assert.ok(reversed.equals(await readFile(join(target, 'reversed'))));
+      }
+    });
+
+    void it('reports a large file once when one of its parts fails', async () => {
+      const f = await Fixture.create(kind, tmp);
+      const ids: BlobId[] = [];
+      const data: Buffer[] = [];
+      const count = Math.ceil(SPLIT_FROM / MiB) + 2;
+      for (let i = 0; i < count; i++) {
+        data.push(randomBytes(MiB));
+        ids.push(await f.blob(data[i]!));
+      }
+      await f.writer().flush(); // the small file's blob in a pack of its own
+      const small = await f.blob(bytesOf('small', 1000));
+      const tree = await f.tree([f.file('large', ids), f.file('small', [small])]);
+      await f.flush();
+      // The last blob's pack: in the second part.
+      await f.store.delete('pack', f.repo.locate(ids[count - 1]!)!.packId);
+      const target = join(tmp, 'split-missing');
+      const result = await restore(f.repo, tree, target, { workers: 2 });
+      assert.deepEqual(
+        result.errors.map((e) => e.path),
+        [join(target, 'large')],
+      );
+      assert.equal(result.files, 1);
+      assert.deepEqual(await readFile(join(target, 'small')), bytesOf('small', 1000));
+      // The first part landed whole.
+      const head = (await readFile(join(target, 'large'))).subarray(0, 4 * MiB);
+      assert.ok(head.equals(Buffer.concat(data.slice(0, 4))));
+    });
 
     void it('applies mode and times, in the workers and after --verify', async () => {
       const f = await Fixture.create(kind, tmp);

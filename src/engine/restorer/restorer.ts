@@ -39,6 +39,8 @@ export interface RestoreOptions {
   readonly verify?: boolean;
   /** Restore ownership (uid/gid); only meaningful as root. */
   readonly owner: boolean;
+  /** Worker threads that write files (default: one per core). */
+  readonly workers?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: { files: number; bytes: number; path: string }) => void;
 }
@@ -83,6 +85,7 @@ export class Restorer {
       done: (file) => this.finishFile(file),
       applyMetadata: options.verify !== true,
       owner: options.owner,
+      ...(options.workers !== undefined && { workers: options.workers }),
       ...(options.signal && { signal: options.signal }),
     });
   }

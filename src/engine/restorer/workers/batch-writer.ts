@@ -22,6 +22,7 @@ import { unsealBlob, type BlobKeys } from '../../format/index.js';
 import { PackFiles } from './pack-files.js';
 import { writeBlob } from './positional-write.js';
 import {
+  CREATE_FLAGS,
   type BatchStart,
   type BlobResolution,
   type FileMeta,
@@ -37,14 +38,19 @@ import {
 } from './restore-job.js';
 import { serializeError } from './serialized-error.js';
 
-// Created for writing only; truncated so that a sparse file's skipped blocks read as zero.
-const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC;
+// A part of a file (BatchFile.part): the main thread created and truncated it already, and the
+// other parts' writes may have landed.
+const PART_FLAGS = constants.O_WRONLY;
 
 interface OpenFile {
   readonly path: Buffer;
   readonly size: number;
   readonly sparse: boolean;
   readonly meta: FsMetadata | undefined;
+  /** Opened with these flags: CREATE_FLAGS, or PART_FLAGS for one part of a file. */
+  readonly flags: number;
+  /** One part of a file (BatchFile.part): not sized here. */
+  readonly part: boolean;
   remaining: number;
   fd?: number;
   error?: SerializedError;
@@ -106,6 +112,8 @@ export class BatchWriter {
       size: f.size,
       sparse: f.sparse,
       meta: f.meta && metadataOf(f.meta),
+      flags: f.part ? PART_FLAGS : CREATE_FLAGS,
+      part: f.part === true,
       remaining: f.parts,
       pending: 0,
     }));
@@ -246,7 +254,7 @@ export class BatchWriter {
       const file = batch.files[index]!;
       if (file.writeFailed !== true) {
         try {
-          file.fd ??= openSync(file.path, CREATE_FLAGS, 0o600);
+          file.fd ??= openSync(file.path, file.flags, 0o600);
           if (mayDefer && !file.sparse && this.asyncBytes + data.length <= ASYNC_WRITE_BYTES)
             this.writeLater(batch, index, data, targets[t + 1]!);
           else writeBlob(file.fd, data, targets[t + 1]!, file.sparse);
@@ -328,9 +336,9 @@ export class BatchWriter {
     const file = batch.files[index]!;
     let error = file.error;
     try {
-      file.fd ??= openSync(file.path, CREATE_FLAGS, 0o600);
+      file.fd ??= openSync(file.path, file.flags, 0o600);
       if (error === undefined) {
-        if (file.sparse) ftruncateSync(file.fd, file.size);
+        if (file.sparse && !file.part) ftruncateSync(file.fd, file.size);
         if (file.meta) applyFileMetadata(file.fd, file.path, file.meta, { owner: this.owner });
       }
     } catch (err) {

@@ -4,13 +4,22 @@
  * A batch of files belongs to one worker from start to end: the worker creates each file at its
  * first write, writes every blob delivered for it at its offsets, and once the file's last blob
  * has arrived sets a sparse file's size, applies metadata through the open descriptor and closes
- * it. The main thread plans, reads pack ranges and sends them — or, when the packs are files on
- * this machine, sends where to read them and the worker reads them itself; the worker opens,
+ * it. A large file is split into parts, one per worker, each part a batch of its own (`part`).
+ * The main thread plans, reads pack ranges and sends them — or, when the packs are files on this
+ * machine, sends where to read them and the worker reads them itself; the worker opens,
  * decompresses and verifies each blob there (unsealBlob), so the plaintext never crosses back.
  *
  * Paths travel as latin1 strings (lossless for raw path bytes; a small Buffer would clone its
  * whole pool slab). Range bytes are transferred, never copied.
  */
+import { constants } from 'node:fs';
+
+/**
+ * How a restored file is opened first: for writing only, created, and truncated so that a sparse
+ * file's skipped blocks read as zero.
+ */
+export const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC;
+
 export interface RestoreWorkerSetup {
   readonly masterKey: Uint8Array;
   readonly idKey: Uint8Array;
@@ -38,6 +47,12 @@ export interface BatchFile {
   readonly parts: number;
   /** Omitted when the main thread applies metadata itself (after `restore --verify`). */
   readonly meta?: FileMeta;
+  /**
+   * One part of a large file whose parts other workers write at the same time: the main thread
+   * created the file and finishes it (size, metadata) after its last part, so the worker opens
+   * it without creating or truncating it and only closes it at the end.
+   */
+  readonly part?: true;
 }
 
 /** Starts a batch: the files it restores, in the order outcomes refer to them. */
