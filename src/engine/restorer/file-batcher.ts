@@ -293,20 +293,29 @@ export class FileBatcher {
           );
         // A pack taken whole is held until all of this batch's ranges of it are handed over:
         // leased again range by range, it could leave the cache between two of them (other
-        // batches' packs taking its place) and be fetched again.
-        let held: PackLease | undefined;
-        if (whole) held = await this.packCache.lease(packId).catch(() => undefined);
-        try {
-          for (const range of ranges) {
-            throwIfAborted(signal);
-            // The permit covers the read and the wait for room in the worker: the bytes of at
-            // most RANGE_READS ranges are held on this side, whatever the number of batches.
-            await this.reads.run(() =>
-              this.sendRange(batch, packId, range, whole, blobs, retries, held),
-            );
+        // batches' packs taking its place) and be fetched again. Ranges out of a slab need no
+        // read permit (their bytes are the slab's, which the cache bounds), so a reader never
+        // waits for a permit while its lease keeps a slab that the permits' holders may wait
+        // for; ranges copied out of a pack kept in memory of its own still take one.
+        const held = whole ? await this.packCache.lease(packId).catch(() => undefined) : undefined;
+        if (held !== undefined) {
+          try {
+            for (const range of ranges) {
+              throwIfAborted(signal);
+              const send = (): Promise<void> =>
+                this.sendRange(batch, packId, range, whole, blobs, retries, held);
+              await (held.memory !== undefined ? send() : this.reads.run(send));
+            }
+          } finally {
+            held.release();
           }
-        } finally {
-          held?.release();
+          continue;
+        }
+        for (const range of ranges) {
+          throwIfAborted(signal);
+          // The permit covers the read and the wait for room in the worker: the bytes of at
+          // most RANGE_READS ranges are held on this side, whatever the number of batches.
+          await this.reads.run(() => this.sendRange(batch, packId, range, whole, blobs, retries));
         }
       }
     };
