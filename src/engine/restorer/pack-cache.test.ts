@@ -88,6 +88,25 @@ void describe('PackCache', () => {
     assert.equal(counting.gets('pack', nameOf(0)), 2, 'fetched again after it was dropped');
   });
 
+  void it('keeps the slab of a shared lease until every share is released', async () => {
+    const store = await storeOf(SLABS + 1);
+    const cache = new PackCache(store, PACK_SIZE);
+    const held = await cache.lease(nameOf(0));
+    const shared = held.share();
+    const others: PackLease[] = [];
+    // The rest of the slabs, and every later pack, push pack 0 out of the kept packs.
+    for (let i = 1; i < SLABS; i++) others.push(await cache.lease(nameOf(i)));
+    held.release();
+    assert.throws(() => held.share(), /after its release/);
+    const waiting = cache.lease(nameOf(SLABS));
+    assert.equal(await settled(waiting), false, 'the shared lease still holds its slab');
+    assert.ok(shared.bytes.equals(packBytes(0)), 'and its pack');
+    shared.release();
+    const next = await waiting;
+    assert.equal(next.memory, held.memory, 'then the slab is reused');
+    for (const l of [...others, next]) l.release();
+  });
+
   void it('keeps a pack too large for a slab in memory of its own', async () => {
     const store = new MemoryStore();
     const large = packBytes(7, PACK_SIZE + SLAB_SLACK + 1);

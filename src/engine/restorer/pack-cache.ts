@@ -58,9 +58,10 @@ export interface PackLease {
   /** Ends the lease; later calls do nothing. */
   readonly release: () => void;
   /**
-   * Another lease of the same pack, valid after this one ends: how a batch holds a pack for all
-   * of its ranges while each range's lease ends with its worker's report. Leasing the pack again
-   * instead could find it dropped from the cache and fetch it again.
+   * Another lease of the same pack, valid after this one ends (only while this one is held):
+   * how a batch holds a pack for all of its ranges while each range's lease ends with its
+   * worker's report. Leasing the pack again instead could find it dropped from the cache and
+   * fetch it again.
    */
   readonly share: () => PackLease;
 }
@@ -143,6 +144,8 @@ export class PackCache {
         this.unref(entry);
       },
       share: () => {
+        // After the release the slab may hold another pack already.
+        if (released) throw new Error('PackCache: a lease shared after its release');
         entry.refs++;
         return this.leaseOf(entry);
       },
