@@ -373,7 +373,7 @@ export class FileBatcher {
     let starts: number[] | undefined;
     let lease: PackLease | undefined;
     try {
-      if (held !== undefined || whole || this.packCache.wants(packId, range.length)) {
+      if (whole || this.packCache.wants(packId, range.length)) {
         lease = held?.share() ?? (await this.packCache.lease(packId));
         if (lease.memory !== undefined)
           PackCache.checkSpan(packId, lease.bytes, range.offset, [[0, range.length]]);

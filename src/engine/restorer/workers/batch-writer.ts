@@ -42,14 +42,17 @@ import { serializeError } from './serialized-error.js';
 // other parts' writes may have landed.
 const PART_FLAGS = constants.O_WRONLY;
 
+/** A file's descriptor, opened at its first write or, without one, when it is finished. */
+function openFile(file: OpenFile): number {
+  return openSync(file.path, file.part ? PART_FLAGS : CREATE_FLAGS, 0o600);
+}
+
 interface OpenFile {
   readonly path: Buffer;
   readonly size: number;
   readonly sparse: boolean;
   readonly meta: FsMetadata | undefined;
-  /** Opened with these flags: CREATE_FLAGS, or PART_FLAGS for one part of a file. */
-  readonly flags: number;
-  /** One part of a file (BatchFile.part): not sized here. */
+  /** One part of a file (BatchFile.part): opened with PART_FLAGS, not sized here. */
   readonly part: boolean;
   remaining: number;
   fd?: number;
@@ -112,7 +115,6 @@ export class BatchWriter {
       size: f.size,
       sparse: f.sparse,
       meta: f.meta && metadataOf(f.meta),
-      flags: f.part ? PART_FLAGS : CREATE_FLAGS,
       part: f.part === true,
       remaining: f.parts,
       pending: 0,
@@ -254,7 +256,7 @@ export class BatchWriter {
       const file = batch.files[index]!;
       if (file.writeFailed !== true) {
         try {
-          file.fd ??= openSync(file.path, file.flags, 0o600);
+          file.fd ??= openFile(file);
           if (mayDefer && !file.sparse && this.asyncBytes + data.length <= ASYNC_WRITE_BYTES)
             this.writeLater(batch, index, data, targets[t + 1]!);
           else writeBlob(file.fd, data, targets[t + 1]!, file.sparse);
@@ -336,7 +338,7 @@ export class BatchWriter {
     const file = batch.files[index]!;
     let error = file.error;
     try {
-      file.fd ??= openSync(file.path, file.flags, 0o600);
+      file.fd ??= openFile(file);
       if (error === undefined) {
         if (file.sparse && !file.part) ftruncateSync(file.fd, file.size);
         if (file.meta) applyFileMetadata(file.fd, file.path, file.meta, { owner: this.owner });
