@@ -2,9 +2,9 @@
 # - holdfast_native (native/holdfast_native.c, scan_directory.c): the few POSIX calls a faithful
 #   backup needs that Node's fs module does not expose (xattrs, nanosecond utimensat, mknod,
 #   SEEK_DATA/SEEK_HOLE, directory scans);
-# - holdfast_crypto (native/blob_crypto.c): blob ids and seals through the OpenSSL Node links
-#   (its headers ship with Node; its symbols resolve against the running node), into buffers the
-#   caller owns;
+# - holdfast_crypto (native/blob_crypto.c, blob_id_pipeline.c): blob ids and seals through the
+#   OpenSSL Node links (its headers ship with Node; its symbols resolve against the running
+#   node), into buffers the caller owns, and blob ids on a helper thread;
 # - holdfast_chunker (native/cut_search.c): FastCDC's cut-point search.
 {
   'targets': [
@@ -17,7 +17,7 @@
     },
     {
       'target_name': 'holdfast_crypto',
-      'sources': ['native/blob_crypto.c'],
+      'sources': ['native/blob_crypto.c', 'native/blob_id_pipeline.c'],
       'defines': ['NAPI_VERSION=8', 'OPENSSL_API_COMPAT=30000'],
       'cflags_c': ['-std=c11', '-Wall', '-Wextra', '-Wshadow', '-Wno-unused-parameter', '-fvisibility=hidden'],
       'ldflags': ['-Wl,-z,noexecstack', '-Wl,-z,relro', '-Wl,-z,now'],

@@ -11,9 +11,10 @@
  * The algorithms are exactly those of docs/design/repository-format.md, "Encryption" and
  * "Blob ids"; src/engine/crypto/native-crypto.test.ts checks them against node:crypto.
  *
- * Every function but fileIdOfParts is synchronous and re-entrant per thread: the OpenSSL contexts
- * live in the Node environment's instance data, so each worker thread has its own. fileIdOfParts
- * runs in the thread pool with a context of its own.
+ * Every function but fileIdOfParts and the blobId pipeline is synchronous and re-entrant per
+ * thread: the OpenSSL contexts live in the Node environment's instance data, so each worker
+ * thread has its own. fileIdOfParts runs in the thread pool with a context of its own; the
+ * pipeline (blob_id_pipeline.c) on a helper thread of the environment's own.
  */
 #include <node_api.h>
 #include <openssl/core_names.h>
@@ -26,19 +27,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KEY_BYTES 32
+#include "blob_crypto.h"
+
 #define NONCE_BYTES 12
 #define TAG_BYTES 16
 #define MAX_LABEL_BYTES 64
 #define MAX_CONTEXT_BYTES 64
-
-/* One keyed HMAC-SHA256 context: re-initialising it with the same key is two hash blocks
- * cheaper than keying it again, and most calls use the same key as the previous one. */
-typedef struct {
-  EVP_MAC_CTX *ctx;
-  unsigned char key[KEY_BYTES];
-  bool keyed;
-} keyed_mac;
 
 typedef struct {
   EVP_MAC *hmac;
@@ -46,10 +40,12 @@ typedef struct {
   EVP_CIPHER_CTX *cipher;
   keyed_mac id_mac;  /* blob ids: keyed with the id key */
   keyed_mac sub_mac; /* subkeys: keyed with the master key */
+  id_pipeline *ids;  /* blob ids on a helper thread (blob_id_pipeline.c), made on first use */
 } crypto_state;
 
 static void free_state(napi_env env, void *data, void *hint) {
   crypto_state *s = data;
+  free_id_pipeline(s->ids);
   EVP_MAC_CTX_free(s->id_mac.ctx);
   EVP_MAC_CTX_free(s->sub_mac.ctx);
   EVP_CIPHER_CTX_free(s->cipher);
@@ -59,7 +55,7 @@ static void free_state(napi_env env, void *data, void *hint) {
   free(s);
 }
 
-static void throw_openssl(napi_env env, const char *what) {
+void throw_openssl(napi_env env, const char *what) {
   char message[160];
   snprintf(message, sizeof message, "OpenSSL failed: %s", what);
   napi_throw_error(env, "ERR_HOLDFAST_CRYPTO", message);
@@ -71,8 +67,15 @@ static crypto_state *state_of(napi_env env) {
   return s;
 }
 
+id_pipeline *id_pipeline_of(napi_env env) {
+  crypto_state *s = state_of(env);
+  if (s->ids == NULL) s->ids = new_id_pipeline(s->hmac);
+  if (s->ids == NULL) napi_throw_error(env, NULL, "out of memory");
+  return s->ids;
+}
+
 /* A Buffer or TypedArray argument's bytes; throws a TypeError for anything else. */
-static bool get_bytes(napi_env env, napi_value value, const char *what, unsigned char **data,
+bool get_bytes(napi_env env, napi_value value, const char *what, unsigned char **data,
                       size_t *length) {
   bool is_typed = false;
   napi_is_typedarray(env, value, &is_typed);
@@ -94,7 +97,7 @@ static bool get_bytes(napi_env env, napi_value value, const char *what, unsigned
   return false;
 }
 
-static bool get_exact(napi_env env, napi_value value, const char *what, size_t want,
+bool get_exact(napi_env env, napi_value value, const char *what, size_t want,
                       unsigned char **data) {
   size_t length;
   if (!get_bytes(env, value, what, data, &length)) return false;
@@ -126,7 +129,7 @@ static bool get_offset(napi_env env, napi_value value, size_t *out) {
   return true;
 }
 
-static bool get_args(napi_env env, napi_callback_info info, size_t expected, napi_value *argv) {
+bool get_args(napi_env env, napi_callback_info info, size_t expected, napi_value *argv) {
   size_t argc = expected;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc >= expected) return true;
@@ -135,7 +138,7 @@ static bool get_args(napi_env env, napi_callback_info info, size_t expected, nap
 }
 
 /* HMAC-SHA256(key, a || b) into out (32 bytes). */
-static bool mac(crypto_state *s, keyed_mac *m, const unsigned char *key, const unsigned char *a,
+bool keyed_mac_compute(keyed_mac *m, const unsigned char *key, const unsigned char *a,
                 size_t a_len, const unsigned char *b, size_t b_len, unsigned char *out) {
   bool same = m->keyed && CRYPTO_memcmp(m->key, key, KEY_BYTES) == 0;
   size_t out_len = 0;
@@ -148,7 +151,13 @@ static bool mac(crypto_state *s, keyed_mac *m, const unsigned char *key, const u
          EVP_MAC_final(m->ctx, out, &out_len, KEY_BYTES) && out_len == KEY_BYTES;
 }
 
-static const char HEX[] = "0123456789abcdef";
+void hex_id(const unsigned char *digest, char *hex) {
+  static const char HEX[] = "0123456789abcdef";
+  for (int i = 0; i < KEY_BYTES; i++) {
+    hex[2 * i] = HEX[digest[i] >> 4];
+    hex[2 * i + 1] = HEX[digest[i] & 15];
+  }
+}
 
 /* blobId(idKey, typeCode, data): HMAC-SHA256(idKey, typeCode || data) as 64 hex digits. */
 static napi_value js_blob_id(napi_env env, napi_callback_info info) {
@@ -165,15 +174,12 @@ static napi_value js_blob_id(napi_env env, napi_callback_info info) {
   if (!get_bytes(env, argv[2], "data", &data, &length)) return NULL;
   crypto_state *s = state_of(env);
   unsigned char type_byte = (unsigned char)type, digest[KEY_BYTES];
-  if (!mac(s, &s->id_mac, key, &type_byte, 1, data, length, digest)) {
+  if (!keyed_mac_compute(&s->id_mac, key, &type_byte, 1, data, length, digest)) {
     throw_openssl(env, "HMAC-SHA256");
     return NULL;
   }
   char hex[2 * KEY_BYTES];
-  for (int i = 0; i < KEY_BYTES; i++) {
-    hex[2 * i] = HEX[digest[i] >> 4];
-    hex[2 * i + 1] = HEX[digest[i] & 15];
-  }
+  hex_id(digest, hex);
   napi_value result;
   napi_create_string_latin1(env, hex, sizeof hex, &result);
   return result;
@@ -189,7 +195,7 @@ static bool start_cipher(napi_env env, crypto_state *s, napi_value *argv, bool e
       !get_at_most(env, argv[1], "label", MAX_LABEL_BYTES, &label, &label_len) ||
       !get_at_most(env, argv[2], "context", MAX_CONTEXT_BYTES, &context, &context_len))
     return false;
-  if (!mac(s, &s->sub_mac, master, label, label_len, context, context_len, subkey)) {
+  if (!keyed_mac_compute(&s->sub_mac, master, label, label_len, context, context_len, subkey)) {
     throw_openssl(env, "subkey HMAC-SHA256");
     return false;
   }
@@ -349,10 +355,7 @@ static void parts_complete(napi_env env, napi_status status, void *arg) {
     napi_reject_deferred(env, job->deferred, error);
   } else {
     char hex[64];
-    for (size_t i = 0; i < 32; i++) {
-      hex[2 * i] = HEX[job->digest[i] >> 4];
-      hex[2 * i + 1] = HEX[job->digest[i] & 15];
-    }
+    hex_id(job->digest, hex);
     napi_value id;
     napi_create_string_latin1(env, hex, 64, &id);
     napi_resolve_deferred(env, job->deferred, id);
@@ -409,7 +412,7 @@ static napi_value js_file_id_of_parts(napi_env env, napi_callback_info info) {
   return promise;
 }
 
-static keyed_mac new_mac(EVP_MAC *hmac) {
+keyed_mac new_keyed_mac(EVP_MAC *hmac) {
   keyed_mac m = {.ctx = EVP_MAC_CTX_new(hmac), .keyed = false};
   if (m.ctx != NULL) {
     char digest[] = "SHA256";
@@ -433,8 +436,8 @@ NAPI_MODULE_INIT() {
   s->gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
   s->cipher = EVP_CIPHER_CTX_new();
   if (s->hmac != NULL) {
-    s->id_mac = new_mac(s->hmac);
-    s->sub_mac = new_mac(s->hmac);
+    s->id_mac = new_keyed_mac(s->hmac);
+    s->sub_mac = new_keyed_mac(s->hmac);
   }
   if (s->hmac == NULL || s->gcm == NULL || s->cipher == NULL || s->id_mac.ctx == NULL ||
       s->sub_mac.ctx == NULL) {
@@ -448,6 +451,9 @@ NAPI_MODULE_INIT() {
       {"sealInto", NULL, js_seal_into, NULL, NULL, NULL, napi_default, NULL},
       {"openInto", NULL, js_open_into, NULL, NULL, NULL, napi_default, NULL},
       {"fileIdOfParts", NULL, js_file_id_of_parts, NULL, NULL, NULL, napi_default, NULL},
+      {"blobIdStart", NULL, js_blob_id_start, NULL, NULL, NULL, napi_default, NULL},
+      {"blobIdCollect", NULL, js_blob_id_collect, NULL, NULL, NULL, napi_default, NULL},
+      {"blobIdDrain", NULL, js_blob_id_drain, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof properties / sizeof *properties, properties);
   return exports;

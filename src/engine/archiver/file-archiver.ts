@@ -7,7 +7,7 @@
  * is only a warning. Counts files and bytes for the backup's progress and summary.
  */
 import { availableParallelism } from 'node:os';
-import { errnoCode, HoldfastError, Semaphore } from '../../core/index.js';
+import { errnoCode, HoldfastError, Semaphore, type BlobId } from '../../core/index.js';
 import type { FsEntry } from '../../sources/index.js';
 import type { Node } from '../format/index.js';
 import type { BlobWriter, Repository } from '../repository/index.js';
@@ -95,10 +95,23 @@ export class FileArchiver {
       });
       return finished(result.then(saved, failed));
     }
-    if (pool.hasRoom()) return finished(pool.save(path, entry, started).then(saved, failed));
+    const stored = this.storedContent(parent);
+    if (pool.hasRoom())
+      return finished(pool.save(path, entry, started, stored).then(saved, failed));
     const walked = pool.ready();
-    const result = walked.then(() => pool.save(path, entry, started)).then(saved, failed);
+    const result = walked.then(() => pool.save(path, entry, started, stored)).then(saved, failed);
     return { walked, result };
+  }
+
+  /**
+   * The parent's blobs of a changed file that the repository holds, for the worker to name
+   * without sealing them again (FileTask.stored); only for files of several blobs: a
+   * one-blob file that changed has a new id anyway.
+   */
+  private storedContent(parent: Node | undefined): BlobId[] | undefined {
+    const content = parent?.type === 'file' ? parent.content : undefined;
+    if (content === undefined || content.length < 2) return undefined;
+    return content.filter((id) => this.options.repo.index.has(id));
   }
 
   /** Counts a file as done (also for files a taken-over tree keeps without this step). */

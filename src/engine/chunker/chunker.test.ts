@@ -211,3 +211,34 @@ void test('bad key or params are CONFIG_INVALID', () => {
   assert.throws(() => new Chunker(Buffer.alloc(16), SMALL), { code: 'CONFIG_INVALID' });
   assert.throws(() => new Chunker(KEY, { ...SMALL, avgSize: 6000 }), { code: 'CONFIG_INVALID' });
 });
+
+void test("pushEach's views stay intact until its settle, which follows the last visit", () => {
+  const data = randomBytes(2 * 1024 * 1024);
+  const expected = chunkLengths(KEY, SMALL, data);
+  // Reads that end mid-chunk, so a chunk often begins in the chunker's own buffer, which the
+  // rest of a read is kept in once settle returns.
+  for (const readSize of [7_000, 20_011, 150_000]) {
+    const chunker = new Chunker(KEY, SMALL);
+    const read = Buffer.alloc(readSize);
+    const seen: Buffer[] = [];
+    let held: Buffer[] = [];
+    const visit = (chunk: Buffer): void => void held.push(chunk);
+    const settle = (): void => {
+      seen.push(...held.map((view) => Buffer.from(view)));
+      held = [];
+    };
+    for (let off = 0; off < data.length; off += read.length) {
+      const n = data.copy(read, 0, off, off + read.length);
+      chunker.pushEach(read.subarray(0, n), visit, settle);
+      assert.equal(held.length, 0, 'settle ran after the last visit');
+      read.fill(0xaa);
+    }
+    chunker.finishEach(visit, settle);
+    assert.deepEqual(
+      seen.map((c) => c.length),
+      expected,
+      `reads of ${readSize}`,
+    );
+    assert.ok(Buffer.concat(seen).equals(data), `reads of ${readSize}`);
+  }
+});

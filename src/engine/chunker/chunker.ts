@@ -38,17 +38,19 @@ export class Chunker {
   }
 
   /**
-   * push() without copies: calls `visit` with each chunk completed by `data`, as a view that is
-   * valid only during the call (of `data`, or of the chunker's own buffer when the chunk began
-   * in an earlier push). For a caller that consumes each chunk at once (hashes and seals it).
-   * When `visit` throws, the stream is broken off: call reset() before the next one.
+   * push() without copies: calls `visit` with each chunk completed by `data`, as a view (of
+   * `data`, or of the chunker's own buffer when the chunk began in an earlier push) that stays
+   * valid until pushEach returns; `settle` runs after the last visit, while all of them still
+   * are. For a caller that consumes each chunk at once (hashes and seals it), or a chunk behind.
+   * When `visit` or `settle` throws, the stream is broken off: call reset() before the next one.
    */
-  pushEach(data: Buffer, visit: (chunk: Buffer) => void): void {
+  pushEach(data: Buffer, visit: (chunk: Buffer) => void, settle?: () => void): void {
     let start = 0;
     for (let cut = this.finder.findCut(data, 0); cut >= 0; cut = this.finder.findCut(data, start)) {
       visit(this.view(data, start, cut));
       start = cut;
     }
+    settle?.();
     this.keep(data, start);
   }
 
@@ -59,10 +61,14 @@ export class Chunker {
     return last;
   }
 
-  /** finish() without a copy: `visit` sees the final partial chunk, if any, as a view. */
-  finishEach(visit: (chunk: Buffer) => void): void {
+  /**
+   * finish() without a copy: `visit` sees the final partial chunk, if any, as a view valid until
+   * finishEach returns; `settle` runs after it (also when there was none).
+   */
+  finishEach(visit: (chunk: Buffer) => void, settle?: () => void): void {
     try {
       if (this.pendingLength > 0) visit(this.pending!.subarray(0, this.pendingLength));
+      settle?.();
     } finally {
       this.reset();
     }

@@ -10,7 +10,8 @@ import { createHash } from 'node:crypto';
 import type { BlobId } from '../../core/index.js';
 import { blobCrypto } from './native-crypto.js';
 
-const TYPE_CODES = { data: 0, tree: 1 } as const;
+/** The type byte before the plaintext. */
+export const TYPE_CODES = { data: 0, tree: 1 } as const;
 
 export function blobIdOf(idKey: Buffer, type: 'data' | 'tree', plaintext: Uint8Array): BlobId {
   return blobCrypto().blobId(idKey, TYPE_CODES[type], plaintext) as BlobId;

@@ -37,6 +37,15 @@ export interface BlobCryptoAddon {
    * thread pool. The parts may not change until it settles.
    */
   fileIdOfParts(parts: readonly Uint8Array[]): Promise<string>;
+  /**
+   * Queues blobId(idKey, typeCode, data) on this thread's helper thread and returns its ticket.
+   * `data` must stay unchanged until the id is collected or drained; at most 4 outstanding.
+   */
+  blobIdStart(idKey: Uint8Array, typeCode: number, data: Uint8Array): number;
+  /** The id of a started ticket, waiting for the helper; tickets are served in start order. */
+  blobIdCollect(ticket: number): string;
+  /** Waits until the helper reads no caller's bytes any more. */
+  blobIdDrain(): void;
 }
 
 export function blobCrypto(): BlobCryptoAddon {

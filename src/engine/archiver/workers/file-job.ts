@@ -36,6 +36,13 @@ export interface FileTask {
   /** lstat size and mtime from the walk: a difference after reading means the file changed. */
   readonly size: number;
   readonly mtimeNs: bigint;
+  /**
+   * Ids of the file's content in the parent snapshot that the repository holds (a file of more
+   * than one blob that changed): a chunk with one of these ids is not compressed and sealed
+   * again, only named — as BlobWriter would drop it anyway. A large file changed in place (a
+   * database, a disk image) is then read and hashed, not recompressed.
+   */
+  readonly stored?: readonly string[];
 }
 
 export interface FileJob {

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { errnoCode, isHoldfastError } from '../../../core/index.js';
 import { statEntry, type FsEntry } from '../../../sources/index.js';
 import { MemoryStore } from '../../../storage/index.js';
+import { chunkLengths } from '../../chunker/index.js';
 import { Repository, type BlobWriter } from '../../repository/index.js';
 import { FileWorkerPool } from './file-worker-pool.js';
 
@@ -85,6 +86,33 @@ void describe('FileWorkerPool', () => {
       const parts: Buffer[] = [];
       for (const id of saved.content) parts.push(await repo.loadBlob('data', id));
       assert.ok(Buffer.concat(parts).equals(content));
+    } finally {
+      await pool.close();
+    }
+  });
+
+  void it('names the chunks whose ids the task lists as stored, without sealing them', async () => {
+    // Three chunks or more (512 KiB minimum); the caller promises the repository holds the
+    // listed ids. Here it does not, so what was sealed shows in the index: all but those.
+    const content = randomBytes(6 * 1024 * 1024);
+    await writeFile(join(root, 'changed'), content);
+    const changed = await statEntry(Buffer.from(join(root, 'changed')));
+    const { pool, repo, writer } = await newPool();
+    try {
+      let at = 0;
+      const ids = chunkLengths(repo.chunkerKey, repo.chunkerParams, content).map((n) => {
+        at += n;
+        return repo.blobId('data', content.subarray(at - n, at));
+      });
+      assert.ok(ids.length >= 3);
+      const stored = [ids[0]!, ids[2]!];
+      const saved = await pool.save(changed.path, changed, undefined, stored);
+      await writer.flush();
+      assert.deepEqual(saved.content, ids);
+      assert.deepEqual(
+        ids.map((id) => repo.index.has(id)),
+        ids.map((id) => !stored.includes(id)),
+      );
     } finally {
       await pool.close();
     }

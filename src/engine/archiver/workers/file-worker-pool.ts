@@ -103,13 +103,19 @@ export class FileWorkerPool {
    * Saves one file's content. Rejects with a system error (with `code`, as fs would) when the
    * file cannot be read, or with the pool's failure (a worker bug, a storage error, an abort).
    */
-  save(path: Buffer, entry: FsEntry, onStarted?: () => void): Promise<SavedFile> {
+  save(
+    path: Buffer,
+    entry: FsEntry,
+    onStarted?: () => void,
+    stored?: readonly BlobId[],
+  ): Promise<SavedFile> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<SavedFile>((resolve, reject) => {
       const task: FileTask = {
         path: path.toString('latin1'),
         size: entry.size,
         mtimeNs: entry.mtimeNs,
+        ...(stored && stored.length > 0 && { stored }),
       };
       this.queue.push({ task, size: entry.size, onStarted, resolve, reject });
       this.inFlight++;

@@ -2,7 +2,9 @@
  * JobRunner: the body of a file worker. For each file of a job it reads the file with
  * synchronous calls (cheap inside a worker: no promise, no thread-pool hop per read), chunks it,
  * and hashes, compresses and seals every chunk exactly as BlobWriter.save does, so the main
- * thread only has to decide dedup and append sealed bytes to packs.
+ * thread only has to decide dedup and append sealed bytes to packs. A file of several chunks has
+ * their ids computed on a helper thread (BlobIdPipeline) one chunk ahead of the sealing, and
+ * its chunks whose ids the parent snapshot's copy of the file already stored are only named.
  *
  * Blobs are sealed straight into a slab (SlabPool: shared memory the main thread reads them from
  * in place). A report is posted when the next blob does not fit the slab, which is then
@@ -19,7 +21,7 @@ import { errnoCode, describeError, type BlobId } from '../../../core/index.js';
 import { openSourceFileSync } from '../../../sources/fs/open-source-file.js';
 import { Chunker } from '../../chunker/index.js';
 import { compressBlobView } from '../../compression/index.js';
-import { blobIdOf, SEAL_OVERHEAD } from '../../crypto/index.js';
+import { BlobIdPipeline, blobIdOf, SEAL_OVERHEAD } from '../../crypto/index.js';
 import { sealBlobInto } from '../../format/index.js';
 import type { CreditGate } from './credit-gate.js';
 import type {
@@ -58,6 +60,12 @@ export class JobRunner {
   private readonly buffer = Buffer.allocUnsafeSlow(READ_SIZE);
   private readonly minSize: number;
   private readonly sent = new Set<string>();
+  /** The current file's FileTask.stored: chunks with these ids are named, not sealed. */
+  private stored: ReadonlySet<string> | undefined;
+  /** Ids of a large file's chunks, computed on a helper thread while the worker seals. */
+  private readonly ids: BlobIdPipeline;
+  /** Chunks whose id is started and which are not sealed yet, oldest first. */
+  private readonly waiting: Buffer[] = [];
   private readonly slabs: SlabPool;
   /** The slab blobs are being sealed into; taken when the first blob needs it. */
   private slab: Slab | undefined;
@@ -77,6 +85,7 @@ export class JobRunner {
   ) {
     this.masterKey = Buffer.from(setup.masterKey);
     this.idKey = Buffer.from(setup.idKey);
+    this.ids = new BlobIdPipeline(this.idKey);
     this.chunker = new Chunker(Buffer.from(setup.chunkerKey), setup.chunkerParams);
     this.minSize = setup.chunkerParams.minSize;
     this.slabs = new SlabPool(setup.freed, setup.slabBytes, FREE_SLABS);
@@ -101,9 +110,13 @@ export class JobRunner {
       return failed(file, err);
     }
     let outcome: FileOutcome;
+    this.stored = task.stored && new Set(task.stored);
     try {
       outcome = this.readFile(fd, task, file, job);
     } catch (err) {
+      // The helper may still read a chunk of the read buffer: wait for it before reusing it.
+      this.ids.drain();
+      this.waiting.length = 0;
       this.chunker.reset();
       outcome = failed(file, err);
     }
@@ -145,7 +158,10 @@ export class JobRunner {
       if (filled > 0) content.push(this.saveChunk(buffer.subarray(0, filled), job));
     } else {
       if (filled > 0) this.push(buffer.subarray(0, filled), content, job);
-      this.chunker.finishEach((chunk) => content.push(this.saveChunk(chunk, job)));
+      this.chunker.finishEach(
+        (chunk) => this.pipe(chunk, content, job),
+        () => this.settle(content, job),
+      );
     }
     const after = fstatSync(fd, { bigint: true });
     const changedWhileReading =
@@ -154,13 +170,42 @@ export class JobRunner {
   }
 
   private push(data: Buffer, content: BlobId[], job: number): void {
-    this.chunker.pushEach(data, (chunk) => content.push(this.saveChunk(chunk, job)));
+    this.chunker.pushEach(
+      data,
+      (chunk) => this.pipe(chunk, content, job),
+      () => this.settle(content, job),
+    );
   }
 
-  /** Hashes, compresses and seals one chunk; `chunk` may be the read buffer and is not kept. */
+  /**
+   * A chunk of a file that is being cut: its id goes to the helper thread, and the chunk before
+   * it, whose id is then (about) ready, is sealed meanwhile. One chunk behind, so the helper
+   * hashes while this thread seals and searches the next cut; the chunks of one push stay valid
+   * until its settle (Chunker.pushEach), which seals the last.
+   */
+  private pipe(chunk: Buffer, content: BlobId[], job: number): void {
+    this.ids.start('data', chunk);
+    this.waiting.push(chunk);
+    if (this.waiting.length > 1) this.sealNext(content, job);
+  }
+
+  private settle(content: BlobId[], job: number): void {
+    while (this.waiting.length > 0) this.sealNext(content, job);
+  }
+
+  private sealNext(content: BlobId[], job: number): void {
+    const chunk = this.waiting.shift()!;
+    content.push(this.sealChunk(chunk, this.ids.next(), job));
+  }
+
+  /** Hashes, compresses and seals a chunk that is a whole file (small files: no helper hop). */
   private saveChunk(chunk: Buffer, job: number): BlobId {
-    const id = blobIdOf(this.idKey, 'data', chunk);
-    if (this.sent.has(id)) return id;
+    return this.sealChunk(chunk, blobIdOf(this.idKey, 'data', chunk), job);
+  }
+
+  /** Compresses and seals one chunk of id `id`; `chunk` may be the read buffer and is not kept. */
+  private sealChunk(chunk: Buffer, id: BlobId, job: number): BlobId {
+    if (this.sent.has(id) || this.stored?.has(id) === true) return id;
     if (this.sent.size >= SENT_IDS_LIMIT) this.sent.clear();
     this.sent.add(id);
     const compressed = compressBlobView(chunk, this.setup.compression);

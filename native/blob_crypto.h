@@ -1,0 +1,49 @@
+/*
+ * What the holdfast_crypto addon's two files share: blob_crypto.c (the synchronous per-blob
+ * functions, the addon's state) and blob_id_pipeline.c (blob ids on a helper thread).
+ */
+#ifndef HOLDFAST_BLOB_CRYPTO_H
+#define HOLDFAST_BLOB_CRYPTO_H
+
+#include <node_api.h>
+#include <openssl/evp.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define KEY_BYTES 32
+
+/* One keyed HMAC-SHA256 context: re-initialising it with the same key is two hash blocks
+ * cheaper than keying it again, and most calls use the same key as the previous one. */
+typedef struct {
+  EVP_MAC_CTX *ctx;
+  unsigned char key[KEY_BYTES];
+  bool keyed;
+} keyed_mac;
+
+keyed_mac new_keyed_mac(EVP_MAC *hmac);
+/* HMAC-SHA256(key, a || b) into out (KEY_BYTES). Not thread-safe per keyed_mac. */
+bool keyed_mac_compute(keyed_mac *m, const unsigned char *key, const unsigned char *a,
+                       size_t a_len, const unsigned char *b, size_t b_len, unsigned char *out);
+/* A 32-byte digest as 64 lowercase hex digits (no terminator). */
+void hex_id(const unsigned char *digest, char *hex);
+
+void throw_openssl(napi_env env, const char *what);
+bool get_args(napi_env env, napi_callback_info info, size_t expected, napi_value *argv);
+bool get_bytes(napi_env env, napi_value value, const char *what, unsigned char **data,
+               size_t *length);
+bool get_exact(napi_env env, napi_value value, const char *what, size_t want,
+               unsigned char **data);
+
+typedef struct id_pipeline id_pipeline;
+/* The calling environment's pipeline, made (thread included) on first use; NULL: out of memory
+ * (a JavaScript error is then pending). */
+id_pipeline *id_pipeline_of(napi_env env);
+/* Stops the helper thread after the id it is computing, if any, and frees the pipeline. */
+void free_id_pipeline(id_pipeline *p);
+id_pipeline *new_id_pipeline(EVP_MAC *hmac);
+
+napi_value js_blob_id_start(napi_env env, napi_callback_info info);
+napi_value js_blob_id_collect(napi_env env, napi_callback_info info);
+napi_value js_blob_id_drain(napi_env env, napi_callback_info info);
+
+#endif

@@ -1,0 +1,45 @@
+/**
+ * Blob ids computed on a helper thread, in the order they were started (the holdfast_crypto
+ * addon, native/blob_id_pipeline.c), so that a file worker can seal one chunk and search the
+ * next cut while the helper hashes: a large file then keeps two cores busy instead of one. The
+ * ids are exactly blobIdOf's.
+ */
+import type { BlobId } from '../../core/index.js';
+import { TYPE_CODES } from './keyed-hash.js';
+import { blobCrypto } from './native-crypto.js';
+
+/** Ids that may be outstanding at once (the addon's limit). */
+export const BLOB_ID_PIPELINE_DEPTH = 4;
+
+export class BlobIdPipeline {
+  private readonly addon = blobCrypto();
+  private readonly tickets: number[] = [];
+
+  constructor(private readonly idKey: Buffer) {}
+
+  /** Ids started and not yet taken. */
+  get outstanding(): number {
+    return this.tickets.length;
+  }
+
+  /**
+   * Starts the id of `plaintext`, whose bytes must stay unchanged until that id is taken by
+   * next() or drain() returns. Throws when BLOB_ID_PIPELINE_DEPTH ids are outstanding.
+   */
+  start(type: 'data' | 'tree', plaintext: Uint8Array): void {
+    this.tickets.push(this.addon.blobIdStart(this.idKey, TYPE_CODES[type], plaintext));
+  }
+
+  /** The oldest outstanding id, once computed. */
+  next(): BlobId {
+    const ticket = this.tickets.shift();
+    if (ticket === undefined) throw new Error('BlobIdPipeline.next: no id outstanding');
+    return this.addon.blobIdCollect(ticket) as BlobId;
+  }
+
+  /** Forgets the outstanding ids once the helper has finished them: their bytes are free. */
+  drain(): void {
+    this.tickets.length = 0;
+    this.addon.blobIdDrain();
+  }
+}
