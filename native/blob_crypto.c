@@ -13,8 +13,8 @@
  *
  * Every function but fileIdOfParts and the blobId pipeline is synchronous and re-entrant per
  * thread: the OpenSSL contexts live in the Node environment's instance data, so each worker
- * thread has its own. fileIdOfParts runs in the thread pool with a context of its own; the
- * pipeline (blob_id_pipeline.c) on a helper thread of the environment's own.
+ * thread has its own. fileIdOfParts runs in the thread pool with a context of its own; each
+ * pipeline (blob_id_pipeline.c) on a helper thread of its own.
  */
 #include <node_api.h>
 #include <openssl/core_names.h>
@@ -40,12 +40,10 @@ typedef struct {
   EVP_CIPHER_CTX *cipher;
   keyed_mac id_mac;  /* blob ids: keyed with the id key */
   keyed_mac sub_mac; /* subkeys: keyed with the master key */
-  id_pipeline *ids;  /* blob ids on a helper thread (blob_id_pipeline.c), made on first use */
 } crypto_state;
 
 static void free_state(napi_env env, void *data, void *hint) {
   crypto_state *s = data;
-  free_id_pipeline(s->ids);
   EVP_MAC_CTX_free(s->id_mac.ctx);
   EVP_MAC_CTX_free(s->sub_mac.ctx);
   EVP_CIPHER_CTX_free(s->cipher);
@@ -67,12 +65,7 @@ static crypto_state *state_of(napi_env env) {
   return s;
 }
 
-id_pipeline *id_pipeline_of(napi_env env) {
-  crypto_state *s = state_of(env);
-  if (s->ids == NULL) s->ids = new_id_pipeline(s->hmac);
-  if (s->ids == NULL) napi_throw_error(env, NULL, "out of memory");
-  return s->ids;
-}
+EVP_MAC *blob_crypto_hmac(napi_env env) { return state_of(env)->hmac; }
 
 /* A Buffer or TypedArray argument's bytes; throws a TypeError for anything else. */
 bool get_bytes(napi_env env, napi_value value, const char *what, unsigned char **data,
@@ -451,9 +444,11 @@ NAPI_MODULE_INIT() {
       {"sealInto", NULL, js_seal_into, NULL, NULL, NULL, napi_default, NULL},
       {"openInto", NULL, js_open_into, NULL, NULL, NULL, napi_default, NULL},
       {"fileIdOfParts", NULL, js_file_id_of_parts, NULL, NULL, NULL, napi_default, NULL},
+      {"blobIdPipeline", NULL, js_blob_id_pipeline, NULL, NULL, NULL, napi_default, NULL},
       {"blobIdStart", NULL, js_blob_id_start, NULL, NULL, NULL, napi_default, NULL},
       {"blobIdCollect", NULL, js_blob_id_collect, NULL, NULL, NULL, napi_default, NULL},
       {"blobIdDrain", NULL, js_blob_id_drain, NULL, NULL, NULL, napi_default, NULL},
+      {"blobIdClose", NULL, js_blob_id_close, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof properties / sizeof *properties, properties);
   return exports;

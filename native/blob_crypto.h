@@ -34,16 +34,14 @@ bool get_bytes(napi_env env, napi_value value, const char *what, unsigned char *
 bool get_exact(napi_env env, napi_value value, const char *what, size_t want,
                unsigned char **data);
 
-typedef struct id_pipeline id_pipeline;
-/* The calling environment's pipeline, made (thread included) on first use; NULL: out of memory
- * (a JavaScript error is then pending). */
-id_pipeline *id_pipeline_of(napi_env env);
-/* Stops the helper thread after the id it is computing, if any, and frees the pipeline. */
-void free_id_pipeline(id_pipeline *p);
-id_pipeline *new_id_pipeline(EVP_MAC *hmac);
+/* The environment's HMAC implementation (fetched once), to make more contexts of. */
+EVP_MAC *blob_crypto_hmac(napi_env env);
 
+/* blob_id_pipeline.c */
+napi_value js_blob_id_pipeline(napi_env env, napi_callback_info info);
 napi_value js_blob_id_start(napi_env env, napi_callback_info info);
 napi_value js_blob_id_collect(napi_env env, napi_callback_info info);
 napi_value js_blob_id_drain(napi_env env, napi_callback_info info);
+napi_value js_blob_id_close(napi_env env, napi_callback_info info);
 
 #endif

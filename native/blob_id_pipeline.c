@@ -1,20 +1,25 @@
 /*
- * Blob ids on a helper thread: a file worker hands over the HMAC of one chunk and goes on
- * sealing the previous chunk and searching the next cut while the helper hashes.
+ * Blob ids on a helper thread: a backup hands over the HMAC of one chunk and goes on sealing the
+ * previous chunk (and searching the next cut) while the helper hashes.
  *
- * Why: a large file is read, cut, hashed and sealed by one file worker, and the blob id
- * (HMAC-SHA256 of the plaintext, ≈ 0.65 s per GiB with SHA extensions) was the largest of those
- * steps; with the id on a second thread one file can use two cores. Ids are computed in the order
- * they were started, one at a time (the worker starts at most a few ahead).
+ * Why: a large file is read, cut, hashed and sealed by one file worker, and a stream (stdin, a
+ * database dump) by the main thread; the blob id (HMAC-SHA256 of the plaintext, ≈ 0.65 s per GiB
+ * with SHA extensions) was the largest of those steps after compression. With the id on a
+ * second thread one file or stream uses two cores. Ids are computed in the order they were
+ * started, one at a time (callers start at most a few ahead).
  *
- *   blobIdStart(idKey, typeCode, data) -> ticket   queues HMAC-SHA256(idKey, typeCode || data)
- *   blobIdCollect(ticket) -> 64 hex digits         waits for that id; older ones are given up
- *   blobIdDrain()                                  waits for the helper; gives up every ticket
+ *   blobIdPipeline() -> pipeline                         a pipeline with a helper thread of its own
+ *   blobIdStart(pipeline, idKey, typeCode, data) -> n    queues HMAC(idKey, typeCode || data)
+ *   blobIdCollect(pipeline, n) -> 64 hex digits          waits for that id; gives up older ones
+ *   blobIdDrain(pipeline)                                waits for the helper; gives up all
+ *   blobIdClose(pipeline)                                drains, stops the thread
  *
  * `data` is read by the helper until its id is collected or drained: the caller keeps the bytes
- * unchanged until then. At most RING tickets may be outstanding (started, not collected). Each environment (thread) has its
- * own pipeline and helper, made on first use and stopped when the environment goes away. Where
- * no thread can be started the ids are computed in blobIdStart itself, with the same results.
+ * unchanged until then. At most RING tickets may be outstanding (started, not collected or given
+ * up). A pipeline belongs to the thread that made it, and concurrent backups in one process each
+ * have their own. Its thread stops at blobIdClose or when the pipeline is garbage-collected (or
+ * its thread ends); where no thread can be started, or after blobIdClose, blobIdStart computes
+ * the id itself, with the same result.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -23,8 +28,11 @@
 
 #include "blob_crypto.h"
 
-/* Outstanding ids at most: the worker keeps one ahead, so a few is plenty. */
+/* Outstanding ids at most: callers keep one ahead, so a few is plenty. */
 #define RING 4
+
+/* Marks the externals this file makes, so no other external passes for a pipeline. */
+static const napi_type_tag PIPELINE_TAG = {0x686f6c6466617374ULL, 0x626c6f6269647331ULL};
 
 typedef struct {
   const unsigned char *data;
@@ -35,19 +43,19 @@ typedef struct {
   bool failed;
 } id_request;
 
-struct id_pipeline {
+typedef struct {
   pthread_mutex_t lock;
   pthread_cond_t work; /* the helper waits here for requests */
   pthread_cond_t done; /* callers wait here for results */
   pthread_t thread;
-  bool threaded; /* false: the thread could not be started; ids are computed inline */
+  bool threaded; /* false: no thread (not started, or stopped); ids are computed inline */
   bool stopping;
   uint64_t queued;   /* requests started */
   uint64_t finished; /* requests whose digest is ready, in order */
   uint64_t wanted;   /* the oldest ticket not collected or given up: slots from it are taken */
   keyed_mac mac;     /* the helper's own (the caller's thread has its own contexts) */
   id_request ring[RING];
-};
+} id_pipeline;
 
 static void compute(id_pipeline *p, id_request *r) {
   r->failed = !keyed_mac_compute(&p->mac, r->key, &r->type, 1, r->data, r->length, r->digest);
@@ -70,7 +78,7 @@ static void *helper_main(void *arg) {
   return NULL;
 }
 
-id_pipeline *new_id_pipeline(EVP_MAC *hmac) {
+static id_pipeline *new_pipeline(EVP_MAC *hmac) {
   id_pipeline *p = calloc(1, sizeof *p);
   if (p == NULL) return NULL;
   p->mac = new_keyed_mac(hmac);
@@ -85,15 +93,21 @@ id_pipeline *new_id_pipeline(EVP_MAC *hmac) {
   return p;
 }
 
-void free_id_pipeline(id_pipeline *p) {
-  if (p == NULL) return;
-  if (p->threaded) {
-    pthread_mutex_lock(&p->lock);
-    p->stopping = true;
-    pthread_cond_broadcast(&p->work);
-    pthread_mutex_unlock(&p->lock);
-    pthread_join(p->thread, NULL);
-  }
+/* Waits for what was started, then stops the helper: no caller's bytes are read after. */
+static void stop_helper(id_pipeline *p) {
+  if (!p->threaded) return;
+  pthread_mutex_lock(&p->lock);
+  while (p->finished < p->queued) pthread_cond_wait(&p->done, &p->lock);
+  p->stopping = true;
+  pthread_cond_broadcast(&p->work);
+  pthread_mutex_unlock(&p->lock);
+  pthread_join(p->thread, NULL);
+  p->threaded = false;
+}
+
+static void free_pipeline(napi_env env, void *data, void *hint) {
+  id_pipeline *p = data;
+  stop_helper(p);
   pthread_cond_destroy(&p->work);
   pthread_cond_destroy(&p->done);
   pthread_mutex_destroy(&p->lock);
@@ -102,20 +116,50 @@ void free_id_pipeline(id_pipeline *p) {
   free(p);
 }
 
+/* The pipeline an argument holds (an external made by blobIdPipeline), or NULL with a TypeError. */
+static id_pipeline *get_pipeline(napi_env env, napi_value value) {
+  napi_valuetype type;
+  bool tagged = false;
+  void *p = NULL;
+  if (napi_typeof(env, value, &type) != napi_ok || type != napi_external ||
+      napi_check_object_type_tag(env, value, &PIPELINE_TAG, &tagged) != napi_ok || !tagged ||
+      napi_get_value_external(env, value, &p) != napi_ok || p == NULL) {
+    napi_throw_type_error(env, NULL, "pipeline must come from blobIdPipeline()");
+    return NULL;
+  }
+  return p;
+}
+
+napi_value js_blob_id_pipeline(napi_env env, napi_callback_info info) {
+  id_pipeline *p = new_pipeline(blob_crypto_hmac(env));
+  if (p == NULL) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  napi_value result;
+  if (napi_create_external(env, p, free_pipeline, NULL, &result) != napi_ok) {
+    free_pipeline(env, p, NULL);
+    napi_throw_error(env, NULL, "could not make a blob id pipeline");
+    return NULL;
+  }
+  napi_type_tag_object(env, result, &PIPELINE_TAG);
+  return result;
+}
+
 napi_value js_blob_id_start(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  if (!get_args(env, info, 3, argv)) return NULL;
+  napi_value argv[4];
+  if (!get_args(env, info, 4, argv)) return NULL;
+  id_pipeline *p = get_pipeline(env, argv[0]);
+  if (p == NULL) return NULL;
   unsigned char *key, *data;
   size_t length;
   uint32_t type;
-  if (!get_exact(env, argv[0], "idKey", KEY_BYTES, &key)) return NULL;
-  if (napi_get_value_uint32(env, argv[1], &type) != napi_ok || type > 255) {
+  if (!get_exact(env, argv[1], "idKey", KEY_BYTES, &key)) return NULL;
+  if (napi_get_value_uint32(env, argv[2], &type) != napi_ok || type > 255) {
     napi_throw_range_error(env, NULL, "typeCode must be a byte");
     return NULL;
   }
-  if (!get_bytes(env, argv[2], "data", &data, &length)) return NULL;
-  id_pipeline *p = id_pipeline_of(env);
-  if (p == NULL) return NULL;
+  if (!get_bytes(env, argv[3], "data", &data, &length)) return NULL;
   pthread_mutex_lock(&p->lock);
   if (p->queued - p->wanted >= RING) {
     pthread_mutex_unlock(&p->lock);
@@ -143,15 +187,15 @@ napi_value js_blob_id_start(napi_env env, napi_callback_info info) {
 }
 
 napi_value js_blob_id_collect(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  if (!get_args(env, info, 1, argv)) return NULL;
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv)) return NULL;
+  id_pipeline *p = get_pipeline(env, argv[0]);
+  if (p == NULL) return NULL;
   int64_t ticket;
-  if (napi_get_value_int64(env, argv[0], &ticket) != napi_ok || ticket < 0) {
+  if (napi_get_value_int64(env, argv[1], &ticket) != napi_ok || ticket < 0) {
     napi_throw_range_error(env, NULL, "ticket must be a non-negative integer");
     return NULL;
   }
-  id_pipeline *p = id_pipeline_of(env);
-  if (p == NULL) return NULL;
   pthread_mutex_lock(&p->lock);
   /* A ticket not started, or collected or given up already (its slot may hold a newer one). */
   if ((uint64_t)ticket >= p->queued || (uint64_t)ticket < p->wanted) {
@@ -176,11 +220,23 @@ napi_value js_blob_id_collect(napi_env env, napi_callback_info info) {
 }
 
 napi_value js_blob_id_drain(napi_env env, napi_callback_info info) {
-  id_pipeline *p = id_pipeline_of(env);
+  napi_value argv[1];
+  if (!get_args(env, info, 1, argv)) return NULL;
+  id_pipeline *p = get_pipeline(env, argv[0]);
   if (p == NULL) return NULL;
   pthread_mutex_lock(&p->lock);
   while (p->finished < p->queued) pthread_cond_wait(&p->done, &p->lock);
   p->wanted = p->queued;
   pthread_mutex_unlock(&p->lock);
+  return NULL;
+}
+
+napi_value js_blob_id_close(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!get_args(env, info, 1, argv)) return NULL;
+  id_pipeline *p = get_pipeline(env, argv[0]);
+  if (p == NULL) return NULL;
+  stop_helper(p);
+  p->wanted = p->queued;
   return NULL;
 }

@@ -249,7 +249,12 @@ async function backupStream(
   const chunkers = new ChunkerPool(repo.chunkerKey, repo.chunkerParams);
   let saved;
   try {
-    saved = await saveStream(stream, { writer, chunkers, ...(signal && { signal }) });
+    saved = await saveStream(stream, {
+      writer,
+      chunkers,
+      idKey: repo.idKey,
+      ...(signal && { signal }),
+    });
     await command?.completed; // a failing command must not produce a snapshot
   } catch (err) {
     command?.kill();

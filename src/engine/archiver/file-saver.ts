@@ -4,6 +4,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { interrupted, throwIfAborted, type BlobId } from '../../core/index.js';
+import { BlobIdPipeline } from '../crypto/index.js';
 import { openSourceFile, type FsEntry } from '../../sources/index.js';
 import { Chunker, type ChunkerParams } from '../chunker/index.js';
 import type { BlobWriter } from '../repository/index.js';
@@ -90,25 +91,48 @@ async function readAndSave(
   }
 }
 
+export interface StreamSaverContext extends FileSaverContext {
+  /** The repository's id key: the stream's blob ids are computed on a helper thread. */
+  readonly idKey: Buffer;
+}
+
 /**
- * Saves a stream (stdin, a command's output) as one file's content. An abort ends it at once,
- * even while the stream is silent: stdin or a command may never send another byte.
+ * Saves a stream (stdin, a command's output, a database dump) as one file's content. An abort
+ * ends it at once, even while the stream is silent: stdin or a command may never send another
+ * byte. Each chunk's id is computed on a helper thread (BlobIdPipeline) while the chunk before it
+ * is compressed and sealed here: a stream is read by the main thread alone.
  */
 export async function saveStream(
   stream: AsyncIterable<Buffer>,
-  ctx: FileSaverContext,
+  ctx: StreamSaverContext,
 ): Promise<{ content: BlobId[]; bytes: number }> {
   return ctx.chunkers.use(async (chunker) => {
     const content: BlobId[] = [];
+    const ids = new BlobIdPipeline(ctx.idKey);
+    // Chunks whose id is started, oldest first; push() returns copies, so they stay unchanged.
+    const waiting: Buffer[] = [];
+    const saveOldest = async (): Promise<void> => {
+      const chunk = waiting.shift()!;
+      content.push((await ctx.writer.save('data', chunk, ids.next())).id);
+    };
+    const pipe = async (chunk: Buffer): Promise<void> => {
+      ids.start('data', chunk);
+      waiting.push(chunk);
+      if (waiting.length > 1) await saveOldest();
+    };
     let bytes = 0;
-    for await (const data of untilAborted(stream, ctx.signal)) {
-      throwIfAborted(ctx.signal);
-      bytes += data.length;
-      ctx.onBytes?.(data.length);
-      for (const chunk of chunker.push(data))
-        content.push((await ctx.writer.save('data', chunk)).id);
+    try {
+      for await (const data of untilAborted(stream, ctx.signal)) {
+        throwIfAborted(ctx.signal);
+        bytes += data.length;
+        ctx.onBytes?.(data.length);
+        for (const chunk of chunker.push(data)) await pipe(chunk);
+      }
+      for (const chunk of chunker.finish()) await pipe(chunk);
+      while (waiting.length > 0) await saveOldest();
+    } finally {
+      ids.close();
     }
-    for (const chunk of chunker.finish()) content.push((await ctx.writer.save('data', chunk)).id);
     return { content, bytes };
   });
 }
@@ -149,15 +173,9 @@ function nextUnlessAborted<T>(
   return new Promise((resolve, reject) => {
     const onAbort = (): void => reject(interrupted(signal));
     signal.addEventListener('abort', onAbort, { once: true });
-    iterator.next().then(
-      (next) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(next);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
+    void iterator
+      .next()
+      .finally(() => signal.removeEventListener('abort', onAbort))
+      .then(resolve, reject);
   });
 }

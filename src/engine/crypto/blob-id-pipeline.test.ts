@@ -41,15 +41,26 @@ void test('ids in start order, equal to blobIdOf, with up to the depth outstandi
   );
 });
 
-void test('two pipelines with different keys on one thread keep their own ids', () => {
-  const [a, b] = [new BlobIdPipeline(randomBytes(32)), new BlobIdPipeline(randomBytes(32))];
+void test('pipelines on one thread are independent: interleaved, drained and closed', () => {
+  const keys = [randomBytes(32), randomBytes(32)] as const;
+  const [a, b] = [new BlobIdPipeline(keys[0]), new BlobIdPipeline(keys[1])];
   const data = randomBytes(200_000);
   a.start('data', data);
   b.start('data', data);
   a.start('data', data.subarray(1));
-  const [a1, b1, a2] = [a.next(), b.next(), a.next()];
-  assert.notEqual(a1, b1);
-  assert.notEqual(a1, a2);
+  b.start('tree', data);
+  // Taking b's second id gives up none of a's; draining b leaves a's outstanding.
+  assert.equal(b.next(), referenceId(keys[1], 0, data));
+  assert.equal(b.next(), referenceId(keys[1], 1, data));
+  b.start('data', data);
+  b.drain();
+  assert.equal(a.next(), referenceId(keys[0], 0, data));
+  assert.equal(a.next(), referenceId(keys[0], 0, data.subarray(1)));
+  // After close, ids are computed by start itself, still the same.
+  a.close();
+  a.start('tree', data);
+  assert.equal(a.next(), referenceId(keys[0], 1, data));
+  b.close();
 });
 
 void test('more than the depth outstanding, or an id never started, is refused', () => {
@@ -62,15 +73,21 @@ void test('more than the depth outstanding, or an id never started, is refused',
   assert.throws(() => ids.next(), /no id outstanding/);
   // A ticket never started, one collected, and one given up by collecting a newer one name no id.
   const addon = blobCrypto();
+  const p = addon.blobIdPipeline();
   const key = randomBytes(32);
-  const first = addon.blobIdStart(key, 0, data);
-  const second = addon.blobIdStart(key, 0, data);
-  assert.throws(() => addon.blobIdCollect(second + 1), /no such blob id outstanding/);
-  assert.equal(addon.blobIdCollect(second), referenceId(key, 0, data));
-  assert.throws(() => addon.blobIdCollect(second), /no such blob id outstanding/);
-  assert.throws(() => addon.blobIdCollect(first), /no such blob id outstanding/);
-  assert.throws(() => addon.blobIdStart(randomBytes(31), 0, data), /idKey must be 32 bytes/);
-  assert.throws(() => addon.blobIdStart(randomBytes(32), 256, data), /typeCode must be a byte/);
+  const first = addon.blobIdStart(p, key, 0, data);
+  const second = addon.blobIdStart(p, key, 0, data);
+  assert.throws(() => addon.blobIdCollect(p, second + 1), /no such blob id outstanding/);
+  assert.equal(addon.blobIdCollect(p, second), referenceId(key, 0, data));
+  assert.throws(() => addon.blobIdCollect(p, second), /no such blob id outstanding/);
+  assert.throws(() => addon.blobIdCollect(p, first), /no such blob id outstanding/);
+  assert.throws(() => addon.blobIdStart(p, randomBytes(31), 0, data), /idKey must be 32 bytes/);
+  assert.throws(() => addon.blobIdStart(p, key, 256, data), /typeCode must be a byte/);
+  const notOne = [{}, undefined, Buffer.alloc(8)] as unknown as ReturnType<
+    typeof addon.blobIdPipeline
+  >[];
+  for (const other of notOne)
+    assert.throws(() => addon.blobIdStart(other, key, 0, data), /pipeline must come from/);
 });
 
 void test('drain waits for the ids in flight; the pipeline goes on afterwards', () => {

@@ -1,18 +1,20 @@
 /**
  * Blob ids computed on a helper thread, in the order they were started (the holdfast_crypto
- * addon, native/blob_id_pipeline.c), so that a file worker can seal one chunk and search the
- * next cut while the helper hashes: a large file then keeps two cores busy instead of one. The
- * ids are exactly blobIdOf's.
+ * addon, native/blob_id_pipeline.c), so that a backup can seal one chunk and search the next cut
+ * while the helper hashes: a large file or a stream then keeps two cores busy instead of one.
+ * The ids are exactly blobIdOf's. Each pipeline has a thread of its own: close() stops it (a
+ * pipeline that is only dropped stops when it is garbage-collected).
  */
 import type { BlobId } from '../../core/index.js';
 import { TYPE_CODES } from './keyed-hash.js';
-import { blobCrypto } from './native-crypto.js';
+import { blobCrypto, type BlobIdPipelineHandle } from './native-crypto.js';
 
 /** Ids that may be outstanding at once (the addon's limit). */
 export const BLOB_ID_PIPELINE_DEPTH = 4;
 
 export class BlobIdPipeline {
   private readonly addon = blobCrypto();
+  private readonly handle: BlobIdPipelineHandle = this.addon.blobIdPipeline();
   private readonly tickets: number[] = [];
 
   constructor(private readonly idKey: Buffer) {}
@@ -27,19 +29,25 @@ export class BlobIdPipeline {
    * next() or drain() returns. Throws when BLOB_ID_PIPELINE_DEPTH ids are outstanding.
    */
   start(type: 'data' | 'tree', plaintext: Uint8Array): void {
-    this.tickets.push(this.addon.blobIdStart(this.idKey, TYPE_CODES[type], plaintext));
+    this.tickets.push(this.addon.blobIdStart(this.handle, this.idKey, TYPE_CODES[type], plaintext));
   }
 
   /** The oldest outstanding id, once computed. */
   next(): BlobId {
     const ticket = this.tickets.shift();
     if (ticket === undefined) throw new Error('BlobIdPipeline.next: no id outstanding');
-    return this.addon.blobIdCollect(ticket) as BlobId;
+    return this.addon.blobIdCollect(this.handle, ticket) as BlobId;
   }
 
   /** Forgets the outstanding ids once the helper has finished them: their bytes are free. */
   drain(): void {
     this.tickets.length = 0;
-    this.addon.blobIdDrain();
+    this.addon.blobIdDrain(this.handle);
+  }
+
+  /** drain(), then stops the helper thread (ids started later are computed by start itself). */
+  close(): void {
+    this.tickets.length = 0;
+    this.addon.blobIdClose(this.handle);
   }
 }

@@ -37,15 +37,30 @@ export interface BlobCryptoAddon {
    * thread pool. The parts may not change until it settles.
    */
   fileIdOfParts(parts: readonly Uint8Array[]): Promise<string>;
+  /** A blob id pipeline: a helper thread of its own (native/blob_id_pipeline.c). */
+  blobIdPipeline(): BlobIdPipelineHandle;
   /**
-   * Queues blobId(idKey, typeCode, data) on this thread's helper thread and returns its ticket.
-   * `data` must stay unchanged until the id is collected or drained; at most 4 outstanding.
+   * Queues blobId(idKey, typeCode, data) on the pipeline's helper and returns its ticket. `data`
+   * must stay unchanged until the id is collected or drained; at most 4 outstanding.
    */
-  blobIdStart(idKey: Uint8Array, typeCode: number, data: Uint8Array): number;
-  /** The id of a started ticket, waiting for the helper; tickets are served in start order. */
-  blobIdCollect(ticket: number): string;
-  /** Waits until the helper reads no caller's bytes any more. */
-  blobIdDrain(): void;
+  blobIdStart(
+    pipeline: BlobIdPipelineHandle,
+    idKey: Uint8Array,
+    typeCode: number,
+    data: Uint8Array,
+  ): number;
+  /** The id of a started ticket, waiting for the helper; gives up the tickets before it. */
+  blobIdCollect(pipeline: BlobIdPipelineHandle, ticket: number): string;
+  /** Waits until the helper reads no caller's bytes any more; gives up every ticket. */
+  blobIdDrain(pipeline: BlobIdPipelineHandle): void;
+  /** Drains and stops the helper thread; later ids are computed by blobIdStart itself. */
+  blobIdClose(pipeline: BlobIdPipelineHandle): void;
+}
+
+declare const pipelineBrand: unique symbol;
+/** An opaque native pipeline (an external); only the addon's blobId* functions take it. */
+export interface BlobIdPipelineHandle {
+  readonly [pipelineBrand]: true;
 }
 
 export function blobCrypto(): BlobCryptoAddon {
