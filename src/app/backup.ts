@@ -252,7 +252,7 @@ async function backupStream(
     saved = await saveStream(stream, {
       writer,
       chunkers,
-      idKey: repo.idKey,
+      repo,
       ...(signal && { signal }),
     });
     await command?.completed; // a failing command must not produce a snapshot

@@ -87,7 +87,7 @@ export async function saveStreamSnapshot(req: StreamSnapshotRequest): Promise<Sa
     const saved = await saveStream(file.content(), {
       writer,
       chunkers,
-      idKey: repo.idKey,
+      repo,
       ...(signal && { signal }),
       ...(req.onBytes && { onBytes: req.onBytes }),
     });

@@ -7,6 +7,7 @@
 export * from './archiver.js';
 export * from './backup-progress.js';
 export * from './file-saver.js';
+export * from './stream-saver.js';
 export * from './tree-saver.js';
 export * from './node-from-entry.js';
 export * from './backup-targets.js';

@@ -112,6 +112,11 @@ export class BlobWriter {
   constructor(private readonly options: BlobWriterOptions) {}
 
   /** Stores `plaintext` as a blob unless the repository already has it. Never retains `plaintext` after returning. */
+  /** Whether the repository or this session (pending in a pack) holds blob `id`. */
+  has(id: BlobId): boolean {
+    return this.pending.has(id) || this.options.index.has(id);
+  }
+
   async save(type: BlobType, plaintext: Buffer, knownId?: BlobId): Promise<SaveResult> {
     this.throwIfFailed();
     const id = knownId ?? this.options.blobId(type, plaintext);

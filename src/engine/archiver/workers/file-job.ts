@@ -45,9 +45,18 @@ export interface FileTask {
   readonly stored?: readonly string[];
 }
 
+/**
+ * Chunks of a stream that the main thread cut and named (stream-saver.ts), for a worker to
+ * compress and seal; `data` is a view of shared memory (structured clone shares it, it does not
+ * copy it). Reported like a file whose content they are.
+ */
+export interface SealTask {
+  readonly chunks: readonly { readonly id: string; readonly data: Uint8Array }[];
+}
+
 export interface FileJob {
   readonly job: number;
-  readonly files: readonly FileTask[];
+  readonly files: readonly (FileTask | SealTask)[];
 }
 
 /** One blob the worker sealed: `length` bytes from `offset` in slab `slab`. */

@@ -23,7 +23,14 @@ import type { ChunkerParams } from '../../chunker/index.js';
 import type { BlobWriter } from '../../repository/index.js';
 import type { SavedFile } from '../file-saver.js';
 import { CreditGate } from './credit-gate.js';
-import type { FileJob, FileTask, FileWorkerSetup, JobReport, WorkerMessage } from './file-job.js';
+import type {
+  FileJob,
+  FileTask,
+  FileWorkerSetup,
+  JobReport,
+  SealTask,
+  WorkerMessage,
+} from './file-job.js';
 import { FileQueue } from './file-queue.js';
 import { SlabTable } from './slab-table.js';
 
@@ -45,7 +52,7 @@ export interface FileWorkerPoolOptions {
 }
 
 interface PendingFile {
-  readonly task: FileTask;
+  readonly task: FileTask | SealTask;
   readonly size: number;
   readonly onStarted: (() => void) | undefined;
   readonly resolve: (saved: SavedFile) => void;
@@ -118,6 +125,24 @@ export class FileWorkerPool {
         ...(stored && stored.length > 0 && { stored }),
       };
       this.queue.push({ task, size: entry.size, onStarted, resolve, reject });
+      this.inFlight++;
+      this.dispatch();
+    });
+  }
+
+  /**
+   * Compresses and seals chunks named by the caller (a stream's, see stream-saver.ts) and gives
+   * them to the writer; resolves once it has them all. The chunks are views of shared memory,
+   * which a worker reads in place: the caller leaves them unchanged until then.
+   */
+  seal(chunks: readonly { readonly id: BlobId; readonly data: Buffer }[]): Promise<SavedFile> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (chunks.some((c) => !(c.data.buffer instanceof SharedArrayBuffer)))
+      throw new TypeError('FileWorkerPool.seal: chunks must be views of a SharedArrayBuffer');
+    const task: SealTask = { chunks };
+    const size = chunks.reduce((n, c) => n + c.data.length, 0);
+    return new Promise<SavedFile>((resolve, reject) => {
+      this.queue.push({ task, size, onStarted: undefined, resolve, reject });
       this.inFlight++;
       this.dispatch();
     });

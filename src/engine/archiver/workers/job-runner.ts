@@ -32,6 +32,7 @@ import type {
   JobReport,
   NewSlab,
   SealedBlobRef,
+  SealTask,
 } from './file-job.js';
 import { SlabPool, type Slab } from './slab-pool.js';
 
@@ -96,10 +97,23 @@ export class JobRunner {
     job.files.forEach((task, file) => {
       // Not `this.outcomes.push(this.saveFile(...))`: saving may post a report and replace
       // `this.outcomes`, and the outcome belongs in the next report.
-      const outcome = this.saveFile(task, file, job.job);
+      const outcome =
+        'chunks' in task ? this.sealTask(task, file, job.job) : this.saveFile(task, file, job.job);
       this.outcomes.push(outcome);
     });
     this.report(job.job, true);
+  }
+
+  /** A stream's chunks, cut and named by the main thread: compressed and sealed here. */
+  private sealTask(task: SealTask, file: number, job: number): FileOutcome {
+    this.stored = undefined;
+    let bytes = 0;
+    const content = task.chunks.map(({ id, data }) => {
+      bytes += data.byteLength;
+      const chunk = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+      return this.sealChunk(chunk, id as BlobId, job);
+    });
+    return { file, content, bytes, changedWhileReading: false };
   }
 
   private saveFile(task: FileTask, file: number, job: number): FileOutcome {
