@@ -4,6 +4,8 @@
 #   kernel/       the Linux 6.1 source tree from Debian's linux-source-6.1 (real data nobody here wrote)
 #   kernel-2pct/  a copy with ~2% of the files changed, added or removed (seeded, see mutate-tree.mjs)
 #   random-1g/    one 1 GiB incompressible file (AES-256-CTR keystream of a seeded key)
+#   tar-1g/       one 1 GiB compressible file: the first GiB of the kernel's tar stream (text,
+#                 as a database dump or a log is), backed up, changed in place and backed up again
 #   small-200k/   200,000 small files in 200 directories (seeded sizes and contents)
 #
 # BENCH_QUICK=1 uses a subset: the kernel's fs/ and drivers/net/ trees, 128 MiB, 20,000 files.
@@ -17,6 +19,7 @@ prepare_data() {
   [ "${BENCH_LOCAL:-1}" = 1 ] || return 0
   prepare_kernel_changed
   prepare_random
+  prepare_tar
   prepare_small_files
 }
 
@@ -56,6 +59,19 @@ prepare_random() {
   mkdir -p "$BENCH_DATA/random-1g"
   node "$BENCH_DIR/lib/make-random-file.mjs" "$BENCH_DATA/random-1g/random.bin" "$bytes" holdfast-bench-1
   stamp random
+}
+
+prepare_tar() {
+  stamped tar && return
+  local bytes=$((1024 * 1024 * 1024))
+  [ "$BENCH_QUICK" = 1 ] && bytes=$((128 * 1024 * 1024))
+  log "preparing tar-1g/ ($bytes bytes of the kernel's tar stream)"
+  rm -rf "$BENCH_DATA/tar-1g"
+  mkdir -p "$BENCH_DATA/tar-1g"
+  # head closes the pipe early; xz's SIGPIPE is expected, the length is checked instead.
+  { xz -dc "$KERNEL_TARBALL" || true; } | head -c "$bytes" >"$BENCH_DATA/tar-1g/linux.tar"
+  [ "$(stat -c %s "$BENCH_DATA/tar-1g/linux.tar")" = "$bytes" ]
+  stamp tar
 }
 
 prepare_small_files() {

@@ -130,11 +130,6 @@ class ChunkSealer {
   }
 }
 
-/** A chunk copied into a slab, its id started. */
-interface Copied {
-  readonly data: Buffer;
-}
-
 /**
  * The rest of a long stream: chunks are copied into slabs of shared memory, named on the helper
  * thread one chunk ahead, and handed to the file workers a slab (a batch) at a time, unless the
@@ -146,7 +141,8 @@ class PooledSealer {
   private slab: Buffer | undefined;
   private slabUsed = 0;
   private readonly freeSlabs: Buffer[] = [];
-  private readonly waiting: Copied[] = [];
+  /** Chunks copied into the slab whose ids are started, oldest first. */
+  private readonly waiting: Buffer[] = [];
   private batch: { id: BlobId; data: Buffer }[] = [];
   private readonly inFlight: Promise<SavedFile>[] = [];
 
@@ -179,7 +175,7 @@ class PooledSealer {
     view.copy(data);
     this.slabUsed += view.length;
     this.named.ids.start('data', data);
-    this.waiting.push({ data });
+    this.waiting.push(data);
     if (this.waiting.length > 1) this.nameOldest();
   }
 
@@ -209,7 +205,7 @@ class PooledSealer {
   }
 
   private nameOldest(): void {
-    const { data } = this.waiting.shift()!;
+    const data = this.waiting.shift()!;
     const id = this.named.ids.next();
     this.named.content.push(id);
     // Held already: nothing to hand over (what batches in flight hold is dropped by the writer).

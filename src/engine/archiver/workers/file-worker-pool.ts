@@ -4,6 +4,9 @@
  * dedup (BlobWriter's index and pending set decide; workers may seal duplicates, which are
  * dropped), packs, uploads and trees.
  *
+ * `seal` queues a batch of a stream's chunks instead (named by the main thread, in shared
+ * memory: stream-saver.ts), compressed and sealed like a file's and reported as one.
+ *
  * Flow: `save` queues a file; when a worker has room (at most JOBS_PER_WORKER jobs each, so it
  * never idles waiting for the next message) the queue is cut into a job (FileQueue). Reports
  * from one worker are handled strictly in order, blobs before the outcomes of their files.
