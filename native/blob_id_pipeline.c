@@ -15,7 +15,8 @@
  *   blobIdClose(pipeline)                                drains, stops the thread
  *
  * `data` is read by the helper until its id is collected or drained: the caller keeps the bytes
- * unchanged until then. At most RING tickets may be outstanding (started, not collected or given
+ * unchanged until then, and the pipeline holds a reference to it meanwhile, so a pipeline
+ * dropped with ids outstanding never reads freed memory (its finalizer waits for the helper). At most RING tickets may be outstanding (started, not collected or given
  * up). A pipeline belongs to the thread that made it, and concurrent backups in one process each
  * have their own. Its thread stops at blobIdClose or when the pipeline is garbage-collected (or
  * its thread ends); where no thread can be started, or after blobIdClose, blobIdStart computes
@@ -37,6 +38,7 @@ static const napi_type_tag PIPELINE_TAG = {0x686f6c6466617374ULL, 0x626c6f626964
 typedef struct {
   const unsigned char *data;
   size_t length;
+  napi_ref keep; /* the caller's buffer, kept alive until the id is collected or given up */
   unsigned char type;
   unsigned char key[KEY_BYTES];
   unsigned char digest[KEY_BYTES];
@@ -44,6 +46,7 @@ typedef struct {
 } id_request;
 
 typedef struct {
+  napi_env env;
   pthread_mutex_t lock;
   pthread_cond_t work; /* the helper waits here for requests */
   pthread_cond_t done; /* callers wait here for results */
@@ -59,6 +62,16 @@ typedef struct {
 
 static void compute(id_pipeline *p, id_request *r) {
   r->failed = !keyed_mac_compute(&p->mac, r->key, &r->type, 1, r->data, r->length, r->digest);
+}
+
+/* Lets go of the buffers of tickets [from, to): their ids were taken or given up. Caller's
+ * thread only (references belong to it); the helper is past them. */
+static void release(id_pipeline *p, uint64_t from, uint64_t to) {
+  for (uint64_t t = from; t < to; t++) {
+    id_request *r = &p->ring[t % RING];
+    if (r->keep != NULL) napi_delete_reference(p->env, r->keep);
+    r->keep = NULL;
+  }
 }
 
 static void *helper_main(void *arg) {
@@ -78,9 +91,10 @@ static void *helper_main(void *arg) {
   return NULL;
 }
 
-static id_pipeline *new_pipeline(EVP_MAC *hmac) {
+static id_pipeline *new_pipeline(napi_env env, EVP_MAC *hmac) {
   id_pipeline *p = calloc(1, sizeof *p);
   if (p == NULL) return NULL;
+  p->env = env;
   p->mac = new_keyed_mac(hmac);
   if (p->mac.ctx == NULL) {
     free(p);
@@ -108,6 +122,7 @@ static void stop_helper(id_pipeline *p) {
 static void free_pipeline(napi_env env, void *data, void *hint) {
   id_pipeline *p = data;
   stop_helper(p);
+  release(p, p->wanted, p->queued);
   pthread_cond_destroy(&p->work);
   pthread_cond_destroy(&p->done);
   pthread_mutex_destroy(&p->lock);
@@ -131,7 +146,7 @@ static id_pipeline *get_pipeline(napi_env env, napi_value value) {
 }
 
 napi_value js_blob_id_pipeline(napi_env env, napi_callback_info info) {
-  id_pipeline *p = new_pipeline(blob_crypto_hmac(env));
+  id_pipeline *p = new_pipeline(env, blob_crypto_hmac(env));
   if (p == NULL) {
     napi_throw_error(env, NULL, "out of memory");
     return NULL;
@@ -168,6 +183,12 @@ napi_value js_blob_id_start(napi_env env, napi_callback_info info) {
   }
   uint64_t ticket = p->queued;
   id_request *r = &p->ring[ticket % RING];
+  /* Whatever becomes of the caller's objects, the bytes outlive the helper's reading them. */
+  if (napi_create_reference(env, argv[3], 1, &r->keep) != napi_ok) {
+    pthread_mutex_unlock(&p->lock);
+    napi_throw_error(env, NULL, "could not keep the data of a blob id");
+    return NULL;
+  }
   r->data = data;
   r->length = length;
   r->type = (unsigned char)type;
@@ -205,8 +226,10 @@ napi_value js_blob_id_collect(napi_env env, napi_callback_info info) {
   }
   while (p->finished <= (uint64_t)ticket) pthread_cond_wait(&p->done, &p->lock);
   id_request r = p->ring[ticket % RING];
+  uint64_t given_up = p->wanted;
   p->wanted = (uint64_t)ticket + 1;
   pthread_mutex_unlock(&p->lock);
+  release(p, given_up, (uint64_t)ticket + 1);
   if (r.failed) {
     throw_openssl(env, "HMAC-SHA256");
     return NULL;
@@ -226,8 +249,10 @@ napi_value js_blob_id_drain(napi_env env, napi_callback_info info) {
   if (p == NULL) return NULL;
   pthread_mutex_lock(&p->lock);
   while (p->finished < p->queued) pthread_cond_wait(&p->done, &p->lock);
+  uint64_t given_up = p->wanted;
   p->wanted = p->queued;
   pthread_mutex_unlock(&p->lock);
+  release(p, given_up, p->queued);
   return NULL;
 }
 
@@ -237,6 +262,7 @@ napi_value js_blob_id_close(napi_env env, napi_callback_info info) {
   id_pipeline *p = get_pipeline(env, argv[0]);
   if (p == NULL) return NULL;
   stop_helper(p);
+  release(p, p->wanted, p->queued);
   p->wanted = p->queued;
   return NULL;
 }

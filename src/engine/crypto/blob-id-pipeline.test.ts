@@ -129,3 +129,23 @@ void test('a worker thread has a pipeline and helper of its own, and stops clean
   for (const got of results)
     assert.deepEqual(got, [referenceId(key, 0, data), referenceId(key, 1, data)]);
 });
+
+void test('a pipeline dropped while its helper hashes keeps the bytes alive until it stops', async () => {
+  const { setFlagsFromString } = await import('node:v8');
+  const { runInNewContext } = await import('node:vm');
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  for (let i = 0; i < 4; i++) {
+    // 64 MiB take the helper tens of milliseconds: the collection below happens meanwhile.
+    // Were the buffer freed (unmapped) under the helper, the process would crash here.
+    (() => new BlobIdPipeline(randomBytes(32)).start('data', Buffer.alloc(64 << 20, i)))();
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+  }
+  const key = randomBytes(32);
+  const ids = new BlobIdPipeline(key);
+  ids.start('data', Buffer.from('after'));
+  assert.equal(ids.next(), referenceId(key, 0, Buffer.from('after')));
+  ids.close();
+});
