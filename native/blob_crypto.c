@@ -69,7 +69,7 @@ EVP_MAC *blob_crypto_hmac(napi_env env) { return state_of(env)->hmac; }
 
 /* A Buffer or TypedArray argument's bytes; throws a TypeError for anything else. */
 bool get_bytes(napi_env env, napi_value value, const char *what, unsigned char **data,
-                      size_t *length) {
+               size_t *length) {
   bool is_typed = false;
   napi_is_typedarray(env, value, &is_typed);
   if (is_typed) {
@@ -91,7 +91,7 @@ bool get_bytes(napi_env env, napi_value value, const char *what, unsigned char *
 }
 
 bool get_exact(napi_env env, napi_value value, const char *what, size_t want,
-                      unsigned char **data) {
+               unsigned char **data) {
   size_t length;
   if (!get_bytes(env, value, what, data, &length)) return false;
   if (length == want) return true;
@@ -132,7 +132,7 @@ bool get_args(napi_env env, napi_callback_info info, size_t expected, napi_value
 
 /* HMAC-SHA256(key, a || b) into out (32 bytes). */
 bool keyed_mac_compute(keyed_mac *m, const unsigned char *key, const unsigned char *a,
-                size_t a_len, const unsigned char *b, size_t b_len, unsigned char *out) {
+                       size_t a_len, const unsigned char *b, size_t b_len, unsigned char *out) {
   bool same = m->keyed && CRYPTO_memcmp(m->key, key, KEY_BYTES) == 0;
   size_t out_len = 0;
   if (!EVP_MAC_init(m->ctx, same ? NULL : key, same ? 0 : KEY_BYTES, NULL)) return false;

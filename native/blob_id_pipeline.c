@@ -16,11 +16,12 @@
  *
  * `data` is read by the helper until its id is collected or drained: the caller keeps the bytes
  * unchanged until then, and the pipeline holds a reference to it meanwhile, so a pipeline
- * dropped with ids outstanding never reads freed memory (its finalizer waits for the helper). At most RING tickets may be outstanding (started, not collected or given
- * up). A pipeline belongs to the thread that made it, and concurrent backups in one process each
- * have their own. Its thread stops at blobIdClose or when the pipeline is garbage-collected (or
- * its thread ends); where no thread can be started, or after blobIdClose, blobIdStart computes
- * the id itself, with the same result.
+ * dropped with ids outstanding never reads freed memory (its finalizer waits for the helper).
+ * At most RING tickets may be outstanding (started, not collected or given up). A pipeline
+ * belongs to the thread that made it, and concurrent backups in one process each have their own.
+ * Its thread stops at blobIdClose or when the pipeline is garbage-collected (or its thread
+ * ends); where no thread can be started, or after blobIdClose, blobIdStart computes the id
+ * itself, with the same result.
  */
 #include <pthread.h>
 #include <stdint.h>

@@ -120,8 +120,7 @@ export class BlobWriter {
   async save(type: BlobType, plaintext: Buffer, knownId?: BlobId): Promise<SaveResult> {
     this.throwIfFailed();
     const id = knownId ?? this.options.blobId(type, plaintext);
-    if (this.pending.has(id) || this.options.index.has(id))
-      return { id, added: false, storedLength: 0 };
+    if (this.has(id)) return { id, added: false, storedLength: 0 };
     this.pending.add(id);
     // The view is consumed by sealBlob at once, which copies into the sealed buffer.
     const compressed = compressBlobView(plaintext, this.options.compression);
@@ -149,8 +148,7 @@ export class BlobWriter {
   async saveSealed(type: BlobType, blob: SealedBlob): Promise<SaveResult> {
     this.throwIfFailed();
     const { id, sealed } = blob;
-    if (this.pending.has(id) || this.options.index.has(id))
-      return { id, added: false, storedLength: 0 };
+    if (this.has(id)) return { id, added: false, storedLength: 0 };
     this.pending.add(id);
     const packer = this.packerFor(type);
     const compression = blob.compressed ? COMPRESSION_ZSTD : COMPRESSION_NONE;

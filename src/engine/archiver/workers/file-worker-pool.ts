@@ -16,8 +16,9 @@
  * window and zstd scratch (≈ 2 × max chunk size, 16 MiB) ≈ 40 MiB; plus on the main thread the
  * open packs and the uploads in flight (BlobWriter: ≈ 2 × pack size each; their blobs stay in
  * the workers' slabs, which are reused once those packs are stored: SlabTable), and the queue of
- * at most MAX_FILES_QUEUED entries (≈ 0.5 KB each). With 2 workers that is ≈ 80 + 64 + 1 MiB,
- * whatever the size of the files or the speed of the storage.
+ * at most MAX_FILES_QUEUED entries (≈ 0.5 KB each, plus a changed file's parent ids: ≈ 65 B
+ * per blob of it). With 2 workers that is ≈ 80 + 64 + 1 MiB, whatever the size of the files or
+ * the speed of the storage.
  */
 import { MessageChannel, type Worker } from 'node:worker_threads';
 import { HoldfastError, interrupted, startWorkerThread, type BlobId } from '../../../core/index.js';
