@@ -152,22 +152,25 @@ void hex_id(const unsigned char *digest, char *hex) {
   }
 }
 
+bool get_id_args(napi_env env, napi_value *argv, blob_id_args *out) {
+  uint32_t type;
+  if (!get_exact(env, argv[0], "idKey", KEY_BYTES, &out->key)) return false;
+  if (napi_get_value_uint32(env, argv[1], &type) != napi_ok || type > 255) {
+    napi_throw_range_error(env, NULL, "typeCode must be a byte");
+    return false;
+  }
+  out->type = (unsigned char)type;
+  return get_bytes(env, argv[2], "data", &out->data, &out->length);
+}
+
 /* blobId(idKey, typeCode, data): HMAC-SHA256(idKey, typeCode || data) as 64 hex digits. */
 static napi_value js_blob_id(napi_env env, napi_callback_info info) {
   napi_value argv[3];
-  if (!get_args(env, info, 3, argv)) return NULL;
-  unsigned char *key, *data;
-  size_t length;
-  uint32_t type;
-  if (!get_exact(env, argv[0], "idKey", KEY_BYTES, &key)) return NULL;
-  if (napi_get_value_uint32(env, argv[1], &type) != napi_ok || type > 255) {
-    napi_throw_range_error(env, NULL, "typeCode must be a byte");
-    return NULL;
-  }
-  if (!get_bytes(env, argv[2], "data", &data, &length)) return NULL;
+  blob_id_args a;
+  if (!get_args(env, info, 3, argv) || !get_id_args(env, argv, &a)) return NULL;
   crypto_state *s = state_of(env);
-  unsigned char type_byte = (unsigned char)type, digest[KEY_BYTES];
-  if (!keyed_mac_compute(&s->id_mac, key, &type_byte, 1, data, length, digest)) {
+  unsigned char digest[KEY_BYTES];
+  if (!keyed_mac_compute(&s->id_mac, a.key, &a.type, 1, a.data, a.length, digest)) {
     throw_openssl(env, "HMAC-SHA256");
     return NULL;
   }

@@ -34,6 +34,15 @@ bool get_bytes(napi_env env, napi_value value, const char *what, unsigned char *
 bool get_exact(napi_env env, napi_value value, const char *what, size_t want,
                unsigned char **data);
 
+/* The (idKey, typeCode, data) arguments of blobId and blobIdStart, from argv[0..2]. */
+typedef struct {
+  unsigned char *key;
+  unsigned char type;
+  unsigned char *data;
+  size_t length;
+} blob_id_args;
+bool get_id_args(napi_env env, napi_value *argv, blob_id_args *out);
+
 /* The environment's HMAC implementation (fetched once), to make more contexts of. */
 EVP_MAC *blob_crypto_hmac(napi_env env);
 

@@ -166,16 +166,8 @@ napi_value js_blob_id_start(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   if (!get_args(env, info, 4, argv)) return NULL;
   id_pipeline *p = get_pipeline(env, argv[0]);
-  if (p == NULL) return NULL;
-  unsigned char *key, *data;
-  size_t length;
-  uint32_t type;
-  if (!get_exact(env, argv[1], "idKey", KEY_BYTES, &key)) return NULL;
-  if (napi_get_value_uint32(env, argv[2], &type) != napi_ok || type > 255) {
-    napi_throw_range_error(env, NULL, "typeCode must be a byte");
-    return NULL;
-  }
-  if (!get_bytes(env, argv[3], "data", &data, &length)) return NULL;
+  blob_id_args a;
+  if (p == NULL || !get_id_args(env, argv + 1, &a)) return NULL;
   pthread_mutex_lock(&p->lock);
   if (p->queued - p->wanted >= RING) {
     pthread_mutex_unlock(&p->lock);
@@ -190,10 +182,10 @@ napi_value js_blob_id_start(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "could not keep the data of a blob id");
     return NULL;
   }
-  r->data = data;
-  r->length = length;
-  r->type = (unsigned char)type;
-  memcpy(r->key, key, KEY_BYTES);
+  r->data = a.data;
+  r->length = a.length;
+  r->type = a.type;
+  memcpy(r->key, a.key, KEY_BYTES);
   if (p->threaded) {
     p->queued++;
     pthread_cond_signal(&p->work);

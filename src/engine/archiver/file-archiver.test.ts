@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { statEntry } from '../../sources/index.js';
 import { MemoryStore } from '../../storage/index.js';
-import { chunkLengths } from '../chunker/index.js';
+import { chunkIds } from '../../testing/chunk-ids.js';
 import type { Node } from '../format/index.js';
 import { Repository } from '../repository/index.js';
 import { newCounters } from './backup-progress.js';
@@ -32,11 +32,7 @@ void test('a changed file gets sealed again what its parent names but the reposi
     const path = join(root, 'f');
     await writeFile(path, content);
     const entry = await statEntry(Buffer.from(path));
-    let at = 0;
-    const ids = chunkLengths(repo.chunkerKey, repo.chunkerParams, content).map((n) => {
-      at += n;
-      return repo.blobId('data', content.subarray(at - n, at));
-    });
+    const ids = chunkIds(repo, content);
     assert.ok(ids.length >= 2);
     // A parent from before the file changed (another mtime) naming the same blobs, none of
     // which this repository holds.

@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { MemoryStore } from '../../storage/index.js';
+import { chunkIds } from '../../testing/chunk-ids.js';
 import { chunkLengths } from '../chunker/index.js';
 import { Repository } from '../repository/index.js';
 import { ChunkerPool } from './file-saver.js';
@@ -60,11 +61,7 @@ void test('saveStream stores the chunks of the whole stream under their blob ids
   const chunkers = new ChunkerPool(repo.chunkerKey, repo.chunkerParams);
   const saved = await saveStream(Readable.from(reads), { writer, chunkers, repo });
   await writer.flush();
-  let at = 0;
-  const expected = chunkLengths(repo.chunkerKey, repo.chunkerParams, data).map((n) => {
-    at += n;
-    return repo.blobId('data', data.subarray(at - n, at));
-  });
+  const expected = chunkIds(repo, data);
   assert.ok(expected.length > 4);
   assert.deepEqual(saved.content, expected);
   const blobs = await Promise.all(saved.content.map((id) => repo.loadBlob('data', id)));
@@ -99,14 +96,9 @@ async function saveThroughWorkers(data: Buffer): Promise<number> {
     Object.defineProperty(FileWorkerPool.prototype, 'seal', seal);
   }
   const stats = await writer.flush();
-  let at = 0;
-  const distinct = new Map<string, number>();
-  const expected = chunkLengths(repo.chunkerKey, repo.chunkerParams, data).map((n) => {
-    at += n;
-    const id = repo.blobId('data', data.subarray(at - n, at));
-    distinct.set(id, n);
-    return id;
-  });
+  const expected = chunkIds(repo, data);
+  const lengths = chunkLengths(repo.chunkerKey, repo.chunkerParams, data);
+  const distinct = new Map(expected.map((id, i) => [id, lengths[i]!]));
   assert.ok(distinct.size < expected.length, 'some chunks repeat');
   assert.equal(saved.bytes, data.length);
   assert.deepEqual(saved.content, expected);

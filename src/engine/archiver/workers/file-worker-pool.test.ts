@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { errnoCode, isHoldfastError } from '../../../core/index.js';
 import { statEntry, type FsEntry } from '../../../sources/index.js';
 import { MemoryStore } from '../../../storage/index.js';
-import { chunkLengths } from '../../chunker/index.js';
+import { chunkIds } from '../../../testing/chunk-ids.js';
 import { Repository, type BlobWriter } from '../../repository/index.js';
 import { FileWorkerPool } from './file-worker-pool.js';
 
@@ -99,11 +99,7 @@ void describe('FileWorkerPool', () => {
     const changed = await statEntry(Buffer.from(join(root, 'changed')));
     const { pool, repo, writer } = await newPool();
     try {
-      let at = 0;
-      const ids = chunkLengths(repo.chunkerKey, repo.chunkerParams, content).map((n) => {
-        at += n;
-        return repo.blobId('data', content.subarray(at - n, at));
-      });
+      const ids = chunkIds(repo, content);
       assert.ok(ids.length >= 3);
       const stored = [ids[0]!, ids[2]!];
       const saved = await pool.save(changed.path, changed, undefined, stored);
