@@ -67,6 +67,19 @@ void describe('backup --stdin and --stdin-from-command', () => {
     assert.deepEqual(latest?.paths, ['/numbers.txt']);
   });
 
+  void it('a long compressible stream, sealed by the file workers, dumps back whole', async () => {
+    // ≈ 69 MB of text: past the 32 MiB the main thread seals, the rest goes to the workers.
+    const argv = ['--stdin-from-command', '--stdin-filename', 'long.txt', '--'];
+    const summary = await repo.backup([...argv, 'seq', '1', '8000000']);
+    const expected = Buffer.from(
+      Array.from({ length: 8_000_000 }, (_, i) => `${i + 1}\n`).join(''),
+    );
+    assert.equal(summary.total_bytes_processed, expected.length);
+    const dumped = await repo.ok(['dump', 'latest', '/long.txt']);
+    assert.ok(dumped.stdoutBytes.equals(expected), 'dump equals the command output');
+    await repo.ok(['check', '--read-data']);
+  });
+
   void it('--stdin with paths, or with --stdin-from-command, is a usage error', async () => {
     const both = await repo.run(['backup', '--stdin', '--stdin-from-command', '--', 'true']);
     assert.equal(both.code, 2, both.stderr);
