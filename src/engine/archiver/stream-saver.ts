@@ -85,9 +85,8 @@ export async function saveStream(
 class ChunkSealer {
   /** The stream's content so far, in order (PooledSealer appends to it too). */
   readonly content: BlobId[] = [];
+  /** Holds the chunks whose id is started; push() returns copies, so they stay unchanged. */
   readonly ids: BlobIdPipeline;
-  /** Chunks whose id is started, oldest first; push() returns copies, so they stay unchanged. */
-  private readonly waiting: Buffer[] = [];
   sealedBytes = 0;
   /** Of the blobs this sealer added, bytes in all and bytes of those that compressed. */
   private addedBytes = 0;
@@ -99,8 +98,7 @@ class ChunkSealer {
 
   async add(chunk: Buffer): Promise<void> {
     this.ids.start('data', chunk);
-    this.waiting.push(chunk);
-    if (this.waiting.length > 1) await this.sealOldest();
+    if (this.ids.outstanding > 1) await this.sealOldest();
   }
 
   /** Whether at least half of what this sealer added compressed (by bytes). */
@@ -110,7 +108,7 @@ class ChunkSealer {
 
   /** Seals the chunks still waiting for their ids. */
   async finish(): Promise<void> {
-    while (this.waiting.length > 0) await this.sealOldest();
+    while (this.ids.outstanding > 0) await this.sealOldest();
   }
 
   /** Stops the helper thread, whatever happened. */
@@ -119,8 +117,7 @@ class ChunkSealer {
   }
 
   private async sealOldest(): Promise<void> {
-    const chunk = this.waiting.shift()!;
-    const id = this.ids.next();
+    const { id, plaintext: chunk } = this.ids.take();
     this.content.push(id);
     this.sealedBytes += chunk.length;
     const { added, storedLength } = await this.ctx.writer.save('data', chunk, id);
@@ -141,8 +138,6 @@ class PooledSealer {
   private slab: Buffer | undefined;
   private slabUsed = 0;
   private readonly freeSlabs: Buffer[] = [];
-  /** Chunks copied into the slab whose ids are started, oldest first. */
-  private readonly waiting: Buffer[] = [];
   private batch: { id: BlobId; data: Buffer }[] = [];
   private readonly inFlight: Promise<SavedFile>[] = [];
 
@@ -175,8 +170,7 @@ class PooledSealer {
     view.copy(data);
     this.slabUsed += view.length;
     this.named.ids.start('data', data);
-    this.waiting.push(data);
-    if (this.waiting.length > 1) this.nameOldest();
+    if (this.named.ids.outstanding > 1) this.nameOldest();
   }
 
   /** Waits while MAX_BATCHES_IN_FLIGHT batches per worker are out. */
@@ -201,12 +195,11 @@ class PooledSealer {
   }
 
   private nameWaiting(): void {
-    while (this.waiting.length > 0) this.nameOldest();
+    while (this.named.ids.outstanding > 0) this.nameOldest();
   }
 
   private nameOldest(): void {
-    const data = this.waiting.shift()!;
-    const id = this.named.ids.next();
+    const { id, plaintext: data } = this.named.ids.take();
     this.named.content.push(id);
     // Held already: nothing to hand over (what batches in flight hold is dropped by the writer).
     if (!this.ctx.writer.has(id)) this.batch.push({ id, data });

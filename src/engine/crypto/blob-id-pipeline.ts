@@ -15,39 +15,47 @@ export const BLOB_ID_PIPELINE_DEPTH = 4;
 export class BlobIdPipeline {
   private readonly addon = blobCrypto();
   private readonly handle: BlobIdPipelineHandle = this.addon.blobIdPipeline();
-  private readonly tickets: number[] = [];
+  /** The started ids' tickets with their plaintexts, oldest first. */
+  private readonly started: { readonly ticket: number; readonly plaintext: Buffer }[] = [];
 
   constructor(private readonly idKey: Buffer) {}
 
   /** Ids started and not yet taken. */
   get outstanding(): number {
-    return this.tickets.length;
+    return this.started.length;
   }
 
   /**
    * Starts the id of `plaintext`, whose bytes must stay unchanged until that id is taken by
-   * next() or drain() returns. Throws when BLOB_ID_PIPELINE_DEPTH ids are outstanding.
+   * next() or take(), or drain() returns. Throws when BLOB_ID_PIPELINE_DEPTH ids are outstanding.
    */
-  start(type: 'data' | 'tree', plaintext: Uint8Array): void {
-    this.tickets.push(this.addon.blobIdStart(this.handle, this.idKey, TYPE_CODES[type], plaintext));
+  start(type: 'data' | 'tree', plaintext: Buffer): void {
+    const ticket = this.addon.blobIdStart(this.handle, this.idKey, TYPE_CODES[type], plaintext);
+    this.started.push({ ticket, plaintext });
   }
 
   /** The oldest outstanding id, once computed. */
   next(): BlobId {
-    const ticket = this.tickets.shift();
-    if (ticket === undefined) throw new Error('BlobIdPipeline.next: no id outstanding');
-    return this.addon.blobIdCollect(this.handle, ticket) as BlobId;
+    return this.take().id;
+  }
+
+  /** The oldest outstanding id, once computed, with the plaintext it was started for. */
+  take(): { readonly id: BlobId; readonly plaintext: Buffer } {
+    const oldest = this.started.shift();
+    if (oldest === undefined) throw new Error('BlobIdPipeline.next: no id outstanding');
+    const id = this.addon.blobIdCollect(this.handle, oldest.ticket) as BlobId;
+    return { id, plaintext: oldest.plaintext };
   }
 
   /** Forgets the outstanding ids once the helper has finished them: their bytes are free. */
   drain(): void {
-    this.tickets.length = 0;
+    this.started.length = 0;
     this.addon.blobIdDrain(this.handle);
   }
 
   /** drain(), then stops the helper thread (ids started later are computed by start itself). */
   close(): void {
-    this.tickets.length = 0;
+    this.started.length = 0;
     this.addon.blobIdClose(this.handle);
   }
 }

@@ -120,18 +120,13 @@ export class FileWorkerPool {
     onStarted?: () => void,
     stored?: readonly BlobId[],
   ): Promise<SavedFile> {
-    if (this.failure) return Promise.reject(this.failure);
-    return new Promise<SavedFile>((resolve, reject) => {
-      const task: FileTask = {
-        path: path.toString('latin1'),
-        size: entry.size,
-        mtimeNs: entry.mtimeNs,
-        ...(stored && stored.length > 0 && { stored }),
-      };
-      this.queue.push({ task, size: entry.size, onStarted, resolve, reject });
-      this.inFlight++;
-      this.dispatch();
-    });
+    const task: FileTask = {
+      path: path.toString('latin1'),
+      size: entry.size,
+      mtimeNs: entry.mtimeNs,
+      ...(stored && stored.length > 0 && { stored }),
+    };
+    return this.enqueue(task, entry.size, onStarted);
   }
 
   /**
@@ -140,13 +135,21 @@ export class FileWorkerPool {
    * which a worker reads in place: the caller leaves them unchanged until then.
    */
   seal(chunks: readonly { readonly id: BlobId; readonly data: Buffer }[]): Promise<SavedFile> {
-    if (this.failure) return Promise.reject(this.failure);
     if (chunks.some((c) => !(c.data.buffer instanceof SharedArrayBuffer)))
       throw new TypeError('FileWorkerPool.seal: chunks must be views of a SharedArrayBuffer');
-    const task: SealTask = { chunks };
     const size = chunks.reduce((n, c) => n + c.data.length, 0);
+    return this.enqueue({ chunks }, size, undefined);
+  }
+
+  /** Queues a task for the next job a worker has room for; settles with its outcome. */
+  private enqueue(
+    task: FileTask | SealTask,
+    size: number,
+    onStarted: (() => void) | undefined,
+  ): Promise<SavedFile> {
+    if (this.failure) return Promise.reject(this.failure);
     return new Promise<SavedFile>((resolve, reject) => {
-      this.queue.push({ task, size, onStarted: undefined, resolve, reject });
+      this.queue.push({ task, size, onStarted, resolve, reject });
       this.inFlight++;
       this.dispatch();
     });

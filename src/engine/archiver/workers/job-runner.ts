@@ -63,10 +63,11 @@ export class JobRunner {
   private readonly sent = new Set<string>();
   /** The current file's FileTask.stored: chunks with these ids are named, not sealed. */
   private stored: ReadonlySet<string> | undefined;
-  /** Ids of a large file's chunks, computed on a helper thread while the worker seals. */
+  /**
+   * Ids of a large file's chunks, computed on a helper thread while the worker seals; it holds
+   * the chunks whose id is started and which are not sealed yet.
+   */
   private readonly ids: BlobIdPipeline;
-  /** Chunks whose id is started and which are not sealed yet, oldest first. */
-  private readonly waiting: Buffer[] = [];
   private readonly slabs: SlabPool;
   /** The slab blobs are being sealed into; taken when the first blob needs it. */
   private slab: Slab | undefined;
@@ -130,7 +131,6 @@ export class JobRunner {
     } catch (err) {
       // The helper may still read a chunk of the read buffer: wait for it before reusing it.
       this.ids.drain();
-      this.waiting.length = 0;
       this.chunker.reset();
       outcome = failed(file, err);
     }
@@ -199,17 +199,16 @@ export class JobRunner {
    */
   private pipe(chunk: Buffer, content: BlobId[], job: number): void {
     this.ids.start('data', chunk);
-    this.waiting.push(chunk);
-    if (this.waiting.length > 1) this.sealNext(content, job);
+    if (this.ids.outstanding > 1) this.sealNext(content, job);
   }
 
   private settle(content: BlobId[], job: number): void {
-    while (this.waiting.length > 0) this.sealNext(content, job);
+    while (this.ids.outstanding > 0) this.sealNext(content, job);
   }
 
   private sealNext(content: BlobId[], job: number): void {
-    const chunk = this.waiting.shift()!;
-    content.push(this.sealChunk(chunk, this.ids.next(), job));
+    const { id, plaintext } = this.ids.take();
+    content.push(this.sealChunk(plaintext, id, job));
   }
 
   /** Hashes, compresses and seals a chunk that is a whole file (small files: no helper hop). */
