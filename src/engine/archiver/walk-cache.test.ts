@@ -14,6 +14,8 @@ import {
 } from 'node:fs/promises';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import type { BlobId, SnapshotId } from '../../core/index.js';
 import { MemoryStore } from '../../storage/index.js';
@@ -92,6 +94,50 @@ void describe('walk cache encoding', () => {
       );
     const longer = Buffer.concat([plain, Buffer.from([0])]);
     assert.equal(WalkCache.decode(longer, SNAPSHOT, CONTEXT), undefined);
+  });
+});
+
+void describe('walk recorder', () => {
+  void it('encodes as many records as fill several blocks, each given back', () => {
+    const recorder = new WalkRecorder();
+    const paths: Buffer[] = [];
+    for (let i = 0; i < 3000; i++) {
+      // Long enough (≈ 100 bytes a record) for the records to span several 64 KiB blocks.
+      const path = Buffer.from(`/src/${'d'.repeat(i % 40)}/${i}`);
+      paths.push(path);
+      recorder.add(path, record(i % 256, (i % 16).toString(16)));
+    }
+    assert.equal(recorder.size, 3000);
+    const cache = WalkCache.decode(recorder.encode(SNAPSHOT, CONTEXT), SNAPSHOT, CONTEXT);
+    assert.ok(cache);
+    assert.equal(cache.size, 3000);
+    for (const [i, path] of paths.entries())
+      assert.deepEqual(cache.get(path), record(i % 256, (i % 16).toString(16)), `${i}`);
+  });
+
+  void it('keeps no reference to the buffers paths and digests are views of', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const recorder = new WalkRecorder();
+    // A path and a digest cut out of larger buffers, as Node's small-buffer pool does; in a
+    // function of its own so that no variable of this one still holds the last buffer.
+    const addViews = (i: number): WeakRef<ArrayBuffer> => {
+      const big = Buffer.alloc(64 * 1024, 0x61);
+      big.write(`/dir${i}`, 100);
+      recorder.add(big.subarray(100, 105), {
+        digest: big.subarray(1000, 1032),
+        tree: 'ab'.repeat(32) as BlobId,
+      });
+      return new WeakRef(big.buffer);
+    };
+    const refs = Array.from({ length: 8 }, (_, i) => addViews(i));
+    // WeakRefs made in this turn hold their targets until it ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    const alive = refs.filter((ref) => ref.deref() !== undefined).length;
+    assert.equal(alive, 0, `${alive} of 8 buffers still referenced`);
+    const cache = WalkCache.decode(recorder.encode(SNAPSHOT, CONTEXT), SNAPSHOT, CONTEXT);
+    assert.equal(cache?.get(Buffer.from('/dir7'))?.digest.toString(), 'a'.repeat(32));
   });
 });
 

@@ -109,10 +109,22 @@ export class WalkCache {
   }
 }
 
-/** Collects the records of the backup running now; bounded by MAX_WALK_RECORDS. */
+/** Bytes of encoded records per block of a WalkRecorder. */
+const RECORD_BLOCK = 64 * 1024;
+
+/**
+ * Collects the records of the backup running now, already encoded, in blocks of RECORD_BLOCK
+ * bytes; bounded by MAX_WALK_RECORDS.
+ *
+ * Encoded at once rather than kept as given: a path is a small Buffer, and Node cuts small
+ * Buffers out of shared 8 KiB pools, so keeping the path kept its whole pool alive — on the
+ * kernel tree's 5,000 directories, ≈ 40 MiB of memory for ≈ 0.5 MiB of records.
+ */
 export class WalkRecorder {
-  private readonly paths: Buffer[] = [];
-  private readonly records: WalkRecord[] = [];
+  private readonly blocks: Buffer[] = [];
+  private block = Buffer.allocUnsafeSlow(RECORD_BLOCK);
+  private used = 0;
+  private count = 0;
   private overflowed = false;
 
   /** False once more directories than MAX_WALK_RECORDS were recorded: nothing is saved then. */
@@ -121,30 +133,39 @@ export class WalkRecorder {
   }
 
   get size(): number {
-    return this.records.length;
+    return this.count;
   }
 
   add(path: Buffer, record: WalkRecord): void {
-    if (this.records.length >= MAX_WALK_RECORDS) {
+    if (this.count >= MAX_WALK_RECORDS) {
       this.overflowed = true;
       return;
     }
-    this.paths.push(path);
-    this.records.push(record);
+    const need = 4 + path.length + 2 * ID_BYTES;
+    if (this.block.length - this.used < need) {
+      this.blocks.push(this.block.subarray(0, this.used));
+      this.block = Buffer.allocUnsafeSlow(Math.max(RECORD_BLOCK, need));
+      this.used = 0;
+    }
+    let at = this.block.writeUInt32LE(path.length, this.used);
+    at += path.copy(this.block, at);
+    at += record.digest.copy(this.block, at, 0, ID_BYTES);
+    at += this.block.write(record.tree, at, ID_BYTES, 'hex');
+    this.used = at;
+    this.count++;
   }
 
   encode(snapshot: SnapshotId, context: Buffer): Buffer {
-    const parts: Buffer[] = [MAGIC, Buffer.from(snapshot, 'hex'), context];
     const count = Buffer.alloc(4);
-    count.writeUInt32LE(this.records.length);
-    parts.push(count);
-    for (const [i, record] of this.records.entries()) {
-      const path = this.paths[i]!;
-      const length = Buffer.alloc(4);
-      length.writeUInt32LE(path.length);
-      parts.push(length, path, record.digest, Buffer.from(record.tree, 'hex'));
-    }
-    return Buffer.concat(parts);
+    count.writeUInt32LE(this.count);
+    return Buffer.concat([
+      MAGIC,
+      Buffer.from(snapshot, 'hex'),
+      context,
+      count,
+      ...this.blocks,
+      this.block.subarray(0, this.used),
+    ]);
   }
 }
 

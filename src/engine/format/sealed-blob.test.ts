@@ -88,3 +88,11 @@ void test('unsealBlob rejects a wrong recorded length and content under a foreig
     (e) => isHoldfastError(e, 'INTEGRITY') && /does not match its id/.test(e.message),
   );
 });
+
+void test('a small sealed blob has a buffer of its own, not a slice of a shared pool', () => {
+  // It waits in its pack until the pack is stored: a slice would keep the whole pool alive.
+  const small = Buffer.from('a small tree');
+  const sealed = sealBlob(keys.masterKey, 'tree', blobIdOf(keys.idKey, 'tree', small), small);
+  assert.equal(sealed.buffer.byteLength, sealed.length);
+  assert.equal(sealed.byteOffset, 0);
+});

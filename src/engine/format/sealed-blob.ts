@@ -18,14 +18,19 @@ function blobContext(type: BlobType, id: BlobId): Buffer {
   return ctx;
 }
 
-/** The sealed blob in a new buffer (nonce || ciphertext || tag). */
+/**
+ * The sealed blob in a new buffer (nonce || ciphertext || tag) of its own: a sealed blob waits
+ * in its pack until the pack is stored, and a small one cut out of Node's shared 8 KiB pool
+ * (Buffer.allocUnsafe) would keep the whole pool alive that long — a tree pack's thousands of
+ * small trees held ≈ 8 KiB each.
+ */
 export function sealBlob(
   masterKey: Buffer,
   type: BlobType,
   id: BlobId,
   stored: Uint8Array,
 ): Buffer {
-  const out = Buffer.allocUnsafe(stored.length + SEAL_OVERHEAD);
+  const out = Buffer.allocUnsafeSlow(stored.length + SEAL_OVERHEAD);
   sealBlobInto(masterKey, type, id, stored, out, 0);
   return out;
 }
