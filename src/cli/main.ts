@@ -1,7 +1,17 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
+#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.arena_max=2:${GLIBC_TUNABLES} node --max-semi-space-size=2
 /**
  * The holdfast binary: connects run() to the real process — argv, stdio, environment, and
  * SIGINT/SIGTERM, which abort the running operation (exit 130); a second signal exits at once.
+ *
+ * The first line gives glibc's malloc two arenas (heaps) for all threads instead of up to 8 per
+ * core, one per thread that ever found its arena locked. Each arena keeps what is freed into it
+ * for its own next allocations (more so with the thresholds below), so a buffer a worker freed
+ * was of no use to the main thread's next one, and the peak was about the sum of every arena's
+ * own. Measured on the kernel tree (docs/benchmarks.md, part R): peak RSS of a backup −10 to −15
+ * MiB, of a restore −25 to −30, with no change in time; one arena cost `check` 15 MiB more. It
+ * is set before node starts because glibc fixes the limit once threads have made their arenas
+ * (the V8 platform's threads do before any of our code runs; mallopt from here removed only part
+ * of the difference). A value the user gives in GLIBC_TUNABLES comes later and wins.
  *
  * The first line caps the main thread's young generation at two 2 MiB semi-spaces (V8's default
  * here: 16 MiB each). What the main thread allocates per file and per blob dies young or lives

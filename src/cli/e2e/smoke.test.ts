@@ -68,24 +68,42 @@ void describe('the holdfast binary', () => {
     assert.equal(dump.stdout, 'through a real pipe\n');
   });
 
-  void it('run as a program, its first line gives node its memory settings', async () => {
+  /**
+   * Runs the binary as a program, with `extraEnv`, and reads node's command line and environment
+   * while it waits on its standard input.
+   */
+  async function runAsProgram(
+    extraEnv: Record<string, string>,
+  ): Promise<{ argv: string[]; environ: string[] }> {
     // What a shell does with `holdfast` on the PATH (npm link, npm install -g): exec the file.
     // The other tests run `node BINARY`, which skips the first line.
     const child = spawn(BINARY, ['backup', '--stdin', '--stdin-filename', 'held-open'], {
-      env: { ...cleanEnv(), ...env },
+      env: { ...cleanEnv(), ...env, ...extraEnv },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const exited = waitForExit(child);
     // /usr/bin/env execs node in place: the same pid, then node's command line.
     let argv: string[] = [];
+    let environ: string[] = [];
     for (let i = 0; i < 200 && !argv.some((a) => a.endsWith('holdfast.js')); i++) {
       await sleep(25);
       argv = (await readFile(`/proc/${child.pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+      environ = (await readFile(`/proc/${child.pid}/environ`, 'utf8').catch(() => '')).split('\0');
     }
     child.stdin?.end('read while the process was looked at\n');
     const result = await exited;
     assert.equal(result.code, 0, result.stderr);
+    return { argv, environ };
+  }
+
+  void it('run as a program, its first line gives node and malloc their memory settings', async () => {
+    const { argv, environ } = await runAsProgram({});
     assert.ok(argv.includes('--max-semi-space-size=2'), `node ran as: ${argv.join(' ')}`);
+    // glibc parses the variable in place, so /proc shows it up to the first separator: ours.
+    assert.ok(environ.includes('GLIBC_TUNABLES=glibc.malloc.arena_max=2'), environ.join(' '));
+    // With a user's own tunables ours still come first; theirs follow and, applied later, win.
+    const own = await runAsProgram({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=4' });
+    assert.ok(own.environ.includes('GLIBC_TUNABLES=glibc.malloc.arena_max=2'));
   });
 
   void it('exit codes reach the shell', async () => {
