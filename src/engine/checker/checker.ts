@@ -18,7 +18,12 @@ import {
   type SnapshotId,
 } from '../../core/index.js';
 import { fileIdOf } from '../crypto/index.js';
-import { decodeIndexFile, type IndexFileContent, type PackEntry } from '../format/index.js';
+import {
+  openIndexFile,
+  type IndexPlaintext,
+  type IndexRecords,
+  type PackEntry,
+} from '../format/index.js';
 import type { Repository } from '../repository/index.js';
 import { findAffected } from './affected.js';
 import { walkSnapshots } from './tree-visitor.js';
@@ -55,29 +60,28 @@ export async function checkRepository(options: CheckOptions): Promise<CheckResul
   const errors: CheckProblem[] = [];
   const warnings: CheckProblem[] = [];
   const damaged = new Set<string>();
-  const indexed = new Map<PackId, PackEntry[]>();
+  // Each pack's entries as the index files hold them (46 bytes per blob, not an object each):
+  // a pack's objects are made only while it is checked.
+  const indexed = new Map<PackId, IndexRecords[]>();
 
   // 1. Index files, each on its own so one damaged file does not hide the others. Files that a
   // later file supersedes are ignored, as every reader ignores them.
   const indexNames: string[] = [];
   for await (const info of repo.store.list('index', signal ? { signal } : {}))
     indexNames.push(info.name);
-  const decoded: { name: string; content: IndexFileContent }[] = [];
+  const decoded: { name: string; file: IndexPlaintext }[] = [];
   const unreadable: CheckProblem[] = [];
   await mapLimit(indexNames, 8, async (name) => {
     try {
       const bytes = await repo.store.get('index', name);
       if (fileIdOf(bytes) !== name) throw new Error('content does not match its name');
-      decoded.push({
-        name,
-        content: decodeIndexFile(repo.masterKeyForCheck(), bytes, `index ${name}`),
-      });
+      decoded.push({ name, file: openIndexFile(repo.masterKeyForCheck(), bytes, `index ${name}`) });
     } catch (err) {
       if (err instanceof HoldfastError && err.code === 'NOT_FOUND') return; // replaced by a prune meanwhile
       unreadable.push({ object: `index ${name}`, message: describeError(err) });
     }
   });
-  const superseded = new Set<string>(decoded.flatMap((d) => d.content.supersedes));
+  const superseded = new Set<string>(decoded.flatMap((d) => d.file.supersedes));
   // A damaged file that another supersedes is ignored by every reader: only a warning (on
   // object-locked storage it cannot be deleted before its retention ends).
   for (const u of unreadable) {
@@ -86,11 +90,12 @@ export async function checkRepository(options: CheckOptions): Promise<CheckResul
     else errors.push(u);
   }
   const pendingDeletion = new Set<string>();
-  for (const { name, content } of decoded) {
+  for (const { name, file } of decoded) {
     if (superseded.has(name)) continue;
-    for (const p of content.packs)
-      indexed.set(p.packId, [...(indexed.get(p.packId) ?? []), ...p.entries]);
-    for (const d of content.deletions ?? []) for (const p of d.packs) pendingDeletion.add(p);
+    file.eachPack((packId, records) =>
+      indexed.set(packId, [...(indexed.get(packId) ?? []), records]),
+    );
+    for (const d of file.deletions()) for (const p of d.packs) pendingDeletion.add(p);
   }
   await repo.loadIndex(signal).catch(() => undefined);
   options.onProgress?.({ phase: 'index', done: indexNames.length, total: indexNames.length });
@@ -105,7 +110,7 @@ export async function checkRepository(options: CheckOptions): Promise<CheckResul
         object: `pack ${packId}`,
         message: 'listed in the index but missing from storage',
       });
-      for (const e of indexed.get(packId)!) damaged.add(e.id);
+      for (const e of entriesOf(indexed.get(packId)!)) damaged.add(e.id);
     }
   }
   for (const name of stored.keys()) {
@@ -171,7 +176,7 @@ export async function checkRepository(options: CheckOptions): Promise<CheckResul
 async function readData(
   options: CheckOptions,
   packs: readonly PackId[],
-  indexed: ReadonlyMap<PackId, PackEntry[]>,
+  indexed: ReadonlyMap<PackId, readonly IndexRecords[]>,
   damaged: Set<string>,
 ): Promise<{ errors: CheckProblem[]; packsRead: number; blobsChecked: number }> {
   const { repo, signal } = options;
@@ -200,7 +205,7 @@ async function readData(
     // As many packs fetched (or named) at once as the workers hold, so none waits for input.
     await mapLimit(packs, pool.capacity, async (packId) => {
       throwIfAborted(signal);
-      const entries = indexed.get(packId)!;
+      const entries = entriesOf(indexed.get(packId)!);
       const result = await checkOnePack(packId, entries);
       if ('outcome' in result) {
         errors.push(...result.outcome.problems);
@@ -217,4 +222,11 @@ async function readData(
     await pool.close();
   }
   return { errors, packsRead, blobsChecked };
+}
+
+/** A pack's entries as objects, in the order its index files list them. */
+function entriesOf(lists: readonly IndexRecords[]): PackEntry[] {
+  return lists.flatMap((records) =>
+    Array.from({ length: records.count }, (_, i) => records.entry(i)),
+  );
 }

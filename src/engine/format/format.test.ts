@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { isHoldfastError, type BlobId, type IndexId, type PackId } from '../../core/index.js';
 import { decodeIndexFile, encodeIndexFile, openIndexFile } from './index-file.js';
+import { IndexRecords } from './index-records.js';
 import { decodePackHeader, encodePackHeader } from './pack-header.js';
 import type { PackEntry } from './pack-entry.js';
 import { openFile, sealFile } from './sealed-file.js';
@@ -76,6 +77,27 @@ void test('index file round trip with supersedes, and truncation is detected', (
     () => decodeIndexFile(master, bytes.subarray(0, bytes.length - 1), 'i'),
     (e) => isHoldfastError(e, 'INTEGRITY'),
   );
+});
+
+void test('packs with their entries kept encoded are written as the same entries', () => {
+  const kept = entries(7);
+  const records = IndexRecords.encode(kept);
+  assert.equal(records.count, 7);
+  assert.deepEqual(
+    Array.from({ length: 7 }, (_, i) => records.entry(i)),
+    kept,
+  );
+  const packs = [
+    { packId: id(9) as PackId, entries: entries(3) },
+    { packId: id(10) as PackId, records },
+    { packId: id(11) as PackId, records: IndexRecords.encode([]) },
+  ];
+  const decoded = decodeIndexFile(master, encodeIndexFile(master, { supersedes: [], packs }), 'i');
+  assert.deepEqual(decoded.packs, [
+    { packId: id(9), entries: entries(3) },
+    { packId: id(10), entries: kept },
+    { packId: id(11), entries: [] },
+  ]);
 });
 
 void test('an opened index file gives counts and supersedes, checks everything, decodes alike', () => {

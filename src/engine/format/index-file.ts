@@ -21,9 +21,9 @@ import {
   type IndexId,
   type PackId,
 } from '../../core/index.js';
-import { BLOB_TYPE_CODES, blobTypeFromCode } from './blob-type.js';
+import { blobTypeFromCode } from './blob-type.js';
 import type { CompressionCode, PackEntry } from './pack-entry.js';
-import { IndexRecords, INDEX_ENTRY_BYTES as ENTRY_BYTES } from './index-records.js';
+import { IndexRecords, INDEX_ENTRY_BYTES as ENTRY_BYTES, writeEntry } from './index-records.js';
 import { openFile, sealFile } from './sealed-file.js';
 
 export const INDEX_VERSION = 1;
@@ -31,6 +31,12 @@ export const INDEX_VERSION = 1;
 export interface IndexedPack {
   readonly packId: PackId;
   readonly entries: readonly PackEntry[];
+}
+
+/** A pack whose entries are kept encoded (IndexRecords.encode): written as they are. */
+export interface RecordedPack {
+  readonly packId: PackId;
+  readonly records: IndexRecords;
 }
 
 /** Packs prune unindexed; deletable once none of `sessions` (lock session ids, hex) is alive. */
@@ -45,11 +51,16 @@ export interface IndexFileContent {
   readonly deletions?: readonly PendingDeletion[];
 }
 
+/** What encodeIndexFile takes: packs as objects, or with their entries already encoded. */
+export interface IndexFileInput extends Omit<IndexFileContent, 'packs'> {
+  readonly packs: readonly (IndexedPack | RecordedPack)[];
+}
+
 const SESSION_BYTES = 16;
 
-export function encodeIndexFile(masterKey: Buffer, content: IndexFileContent): Buffer {
+export function encodeIndexFile(masterKey: Buffer, content: IndexFileInput): Buffer {
   let size = 1 + 4 + 32 * content.supersedes.length + 4;
-  for (const p of content.packs) size += 32 + 4 + p.entries.length * ENTRY_BYTES;
+  for (const p of content.packs) size += 32 + 4 + entryCount(p) * ENTRY_BYTES;
   const deletions = content.deletions ?? [];
   size += 4;
   for (const d of deletions)
@@ -62,14 +73,13 @@ export function encodeIndexFile(masterKey: Buffer, content: IndexFileContent): B
   pos = buf.writeUInt32LE(content.packs.length, pos);
   for (const p of content.packs) {
     pos += idToBytes(p.packId).copy(buf, pos);
-    pos = buf.writeUInt32LE(p.entries.length, pos);
+    pos = buf.writeUInt32LE(entryCount(p), pos);
+    if ('records' in p) {
+      pos += p.records.copyTo(buf, pos);
+      continue;
+    }
     for (const e of p.entries) {
-      buf[pos] = BLOB_TYPE_CODES[e.type];
-      buf[pos + 1] = e.compression;
-      buf.writeUInt32LE(e.offset, pos + 2);
-      buf.writeUInt32LE(e.length, pos + 6);
-      buf.writeUInt32LE(e.rawLength, pos + 10);
-      idToBytes(e.id).copy(buf, pos + 14);
+      writeEntry(buf, pos, e);
       pos += ENTRY_BYTES;
     }
   }
@@ -81,6 +91,10 @@ export function encodeIndexFile(masterKey: Buffer, content: IndexFileContent): B
     for (const s of d.sessions) pos += Buffer.from(s, 'hex').copy(buf, pos);
   }
   return sealFile(masterKey, 'index', buf);
+}
+
+function entryCount(p: IndexedPack | RecordedPack): number {
+  return 'records' in p ? p.records.count : p.entries.length;
 }
 
 export function decodeIndexFile(masterKey: Buffer, bytes: Buffer, what: string): IndexFileContent {

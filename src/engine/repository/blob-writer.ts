@@ -12,9 +12,10 @@ import {
   COMPRESSION_NONE,
   COMPRESSION_ZSTD,
   encodeIndexFile,
+  IndexRecords,
   sealBlob,
   type BlobType,
-  type IndexedPack,
+  type RecordedPack,
 } from '../format/index.js';
 import { bodyLength, type CachingStore, type ObjectStore } from '../../storage/index.js';
 import type { MasterIndex } from '../index/index.js';
@@ -90,7 +91,11 @@ export class BlobWriter {
   private readonly packers = new Map<BlobType, Packer>();
   private readonly pending = new Set<string>();
   private readonly uploads = new Set<Promise<void>>();
-  private unindexed: IndexedPack[] = [];
+  /**
+   * Packs stored that no index file lists yet, their entries encoded (46 bytes per blob: up to
+   * PACKS_PER_INDEX packs of small files are 100,000s of blobs).
+   */
+  private unindexed: RecordedPack[] = [];
   /**
    * Packs whose put began and that no index written durably lists yet: what the journal holds.
    * A pack is noted before its put, not after: a put whose answer was lost (a timeout after the
@@ -98,7 +103,7 @@ export class BlobWriter {
    * may have stored the pack, and adoption stats every noted pack, so a pack never stored costs
    * one `stat`.
    */
-  private notDurable: IndexedPack[] = [];
+  private notDurable: RecordedPack[] = [];
   private failure: Error | undefined;
   readonly stats: WriterStats = {
     dataBlobs: 0,
@@ -111,12 +116,12 @@ export class BlobWriter {
 
   constructor(private readonly options: BlobWriterOptions) {}
 
-  /** Stores `plaintext` as a blob unless the repository already has it. Never retains `plaintext` after returning. */
   /** Whether the repository or this session (pending in a pack) holds blob `id`. */
   has(id: BlobId): boolean {
     return this.pending.has(id) || this.options.index.has(id);
   }
 
+  /** Stores `plaintext` as a blob unless the repository already has it. Never retains `plaintext` after returning. */
   async save(type: BlobType, plaintext: Buffer, knownId?: BlobId): Promise<SaveResult> {
     this.throwIfFailed();
     const id = knownId ?? this.options.blobId(type, plaintext);
@@ -209,7 +214,7 @@ export class BlobWriter {
     // Named and stored as parts: joining them would copy every pack once more (ObjectBody).
     const packId = await fileIdOfParts<PackId>(parts);
     if (packer.type === 'tree' && !this.options.dryRun) this.options.cache?.markTreePack(packId);
-    const pack: IndexedPack = { packId, entries };
+    const pack: RecordedPack = { packId, records: IndexRecords.encode(entries) };
     this.notDurable.push(pack);
     await this.noteUnindexed();
     try {
