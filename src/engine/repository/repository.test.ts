@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { isHoldfastError } from '../../core/index.js';
+import { isHoldfastError, type BlobId } from '../../core/index.js';
 import { MemoryStore } from '../../storage/index.js';
+import { encodeTree, type Tree } from '../format/index.js';
 import { Repository } from './repository.js';
 
 const owner = { username: 'u', hostname: 'h' };
@@ -68,4 +69,21 @@ void test('data and tree blobs never share a pack', async () => {
   const packs = [];
   for await (const p of store.list('pack')) packs.push(p.name);
   assert.equal(packs.length, 2);
+});
+
+void test('trees read at once, small and larger than the reused buffer, each decode to their own', async () => {
+  const { store, repo } = await fresh();
+  const writer = repo.writer();
+  const hexIds = (n: number): BlobId[] =>
+    Array.from({ length: n }, () => randomBytes(32).toString('hex') as BlobId);
+  // 20,000 ids: ≈ 1.3 MB of JSON, more than the reader's 1 MiB buffer holds.
+  const trees: Tree[] = [1, 3, 50, 20_000, 7, 400].map((n) => ({ parts: hexIds(n) }));
+  const saved = await Promise.all(trees.map((t) => writer.save('tree', encodeTree(t))));
+  await writer.flush();
+  const reopened = await Repository.open(store, 'pw');
+  await reopened.loadIndex();
+  for (let round = 0; round < 2; round++) {
+    const loaded = await Promise.all(saved.map((s) => reopened.loadTree(s.id)));
+    assert.deepEqual(loaded, trees);
+  }
 });

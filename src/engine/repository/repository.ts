@@ -279,8 +279,9 @@ export class Repository {
     return this.keys;
   }
 
-  async loadTree(id: BlobId, signal?: AbortSignal): Promise<Tree> {
-    return decodeTree(await this.loadBlob('tree', id, signal));
+  /** A tree, decoded straight from the reader's reused buffer (BlobReader.loadDecoded). */
+  loadTree(id: BlobId, signal?: AbortSignal): Promise<Tree> {
+    return this.blobs.loadDecoded('tree', id, decodeTree, signal);
   }
 
   writer(
