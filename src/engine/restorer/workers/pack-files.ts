@@ -4,15 +4,22 @@
  * allocation, no thread-pool hop and no transfer; the few packs a batch reads from stay open
  * (packs are write-once, so an open descriptor never sees a change).
  *
- * Memory: one buffer as large as the most a range has needed so far, per worker. Only the parts
- * of a range that hold wanted blobs are read (segments), one after the other: packs shuffle blob
- * order, so a range's wanted parts are a fraction of its span (≤ MAX_RANGE, or one larger blob).
+ * Memory: one buffer at least as large as the most a range has needed so far, per worker. Only
+ * the parts of a range that hold wanted blobs are read (segments), one after the other: packs
+ * shuffle blob order, so a range's wanted parts are a fraction of its span (≤ MAX_RANGE, or one
+ * larger blob).
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 
 /** Pack descriptors kept open per worker; a batch reads from a handful of packs at a time. */
 export const OPEN_PACKS = 16;
 const MIN_BUFFER = 1024 * 1024;
+/**
+ * The buffer at least doubles when it grows, up to this (pack-reader's MAX_RANGE): grown to each
+ * new largest read instead, a 1 GiB file's restore made seven buffers of 1 to 10 MiB per worker,
+ * each one left to the worker's collector, which let them pile up (≈ 49 MiB in one worker).
+ */
+const GROW_UP_TO = 8 * 1024 * 1024;
 
 export class PackFiles {
   /** Open descriptors by path, least recently used first. */
@@ -27,8 +34,10 @@ export class PackFiles {
    */
   read(path: string, offset: number, segments: readonly (readonly [number, number])[]): Buffer {
     const total = segments.reduce((n, [, length]) => n + length, 0);
-    if (this.buffer.length < total)
-      this.buffer = Buffer.allocUnsafeSlow(Math.max(total, MIN_BUFFER));
+    if (this.buffer.length < total) {
+      const doubled = Math.min(2 * this.buffer.length, GROW_UP_TO);
+      this.buffer = Buffer.allocUnsafeSlow(Math.max(total, MIN_BUFFER, doubled));
+    }
     const fd = this.descriptor(path);
     let at = 0;
     for (const [start, length] of segments) {
