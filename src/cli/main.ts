@@ -8,7 +8,7 @@
  * for its own next allocations (more so with the thresholds below), so a buffer a worker freed
  * was of no use to the main thread's next one, and the peak was about the sum of every arena's
  * own. Measured on the kernel tree (docs/benchmarks.md, part R): peak RSS of a backup −10 to −15
- * MiB, of a restore −25 to −30, with no change in time; one arena cost `check` 15 MiB more. It
+ * MiB, of a restore −15 to −20, with no change in time; one arena cost `check` 15 MiB more. It
  * is set before node starts because glibc fixes the limit once threads have made their arenas
  * (the V8 platform's threads do before any of our code runs; mallopt from here removed only part
  * of the difference). A value the user gives in GLIBC_TUNABLES comes later and wins.

@@ -2,7 +2,8 @@
  * IndexRecords: one pack's entries in an Index file, read in place from the file's plaintext
  * (layout in index-file.ts): loading a large index adds them to the master index without an
  * object, a hex id string and a key conversion per entry. Only files already checked through
- * (`openIndexFile`) hand these out, so the type and compression codes are known to be valid.
+ * (`openIndexFile`) hand these out, or `encode` from entries a writer made, so the type and
+ * compression codes are known to be valid.
  */
 import { idFromBytes, idToBytes, type BlobId } from '../../core/index.js';
 import { BLOB_TYPE_CODES, blobTypeFromCode, type BlobType } from './blob-type.js';

@@ -102,14 +102,14 @@ export class BlobReader {
       for (const alt of this.ctx.alternatives.get(id)) {
         if (sameLocation(alt, loc) || contradicts(alt, loc)) continue;
         try {
-          const plain = await this.readAt(type, id, alt, decode, scratch, signal);
+          const result = await this.readAt(type, id, alt, decode, scratch, signal);
           if (!this.fallbackPacks.has(loc.packId)) {
             this.fallbackPacks.add(loc.packId);
             this.ctx.logger.warn(
               `pack ${loc.packId} does not hold what the index says (${describeError(err)}); reading other copies; run "holdfast check"`,
             );
           }
-          return plain;
+          return result;
         } catch (again) {
           if (!isRecoverable(again)) throw again;
         }
