@@ -52,3 +52,14 @@ export function transferable(bytes: Uint8Array): ArrayBuffer {
   new Uint8Array(copy).set(bytes);
   return copy;
 }
+
+/**
+ * A copy of `bytes` in a buffer of its own. For small buffers kept long: Node cuts a Buffer under
+ * 4 KiB out of a shared 8 KiB pool (Buffer.allocUnsafe, Buffer.concat), and a slice kept keeps
+ * its whole pool alive — thousands of kept paths held thousands of pools.
+ */
+export function ownBytes(bytes: Uint8Array): Buffer {
+  const own = Buffer.allocUnsafeSlow(bytes.length);
+  own.set(bytes);
+  return own;
+}
