@@ -30,6 +30,8 @@ export interface AccessOptions {
   readonly signal?: AbortSignal;
   readonly logger?: Logger;
   readonly clock?: Clock;
+  /** Worker threads of each backup, restore and check (default: one per core). */
+  readonly workerThreads?: number;
 }
 
 export async function openRepository(

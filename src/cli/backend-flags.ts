@@ -3,7 +3,7 @@
  * options (layers below cli/ never read process.env): the standard AWS variables for s3:, and
  * --connections, --limit-upload, --limit-download, --storage-retries for every network backend.
  */
-import { HoldfastError } from '../core/index.js';
+import { parseCount } from './count-flag.js';
 import type { StoreOptions } from '../storage/index.js';
 import type { Io } from './io.js';
 
@@ -40,26 +40,11 @@ export function s3StoreOptions(env: Io['env']): StoreOptions {
 }
 
 export function transferOptions(flags: TransferFlags): StoreOptions {
-  const count = (
-    text: string | undefined,
-    flag: string,
-    max: number,
-    min = 1,
-  ): number | undefined => {
-    if (text === undefined) return undefined;
-    const n = Number(text);
-    if (text.trim() === '' || !Number.isInteger(n) || n < min || n > max)
-      throw new HoldfastError(
-        'USAGE',
-        `invalid ${flag} "${text}": expected a whole number from ${min} to ${max}`,
-      );
-    return n;
-  };
-  const connections = count(flags.connections, '--connections', 256);
-  const up = count(flags.limitUpload, '--limit-upload', 1024 * 1024 * 1024);
-  const down = count(flags.limitDownload, '--limit-download', 1024 * 1024 * 1024);
+  const connections = parseCount(flags.connections, '--connections', 256);
+  const up = parseCount(flags.limitUpload, '--limit-upload', 1024 * 1024 * 1024);
+  const down = parseCount(flags.limitDownload, '--limit-download', 1024 * 1024 * 1024);
   // 100 retries at the 10 s cap is about a quarter of an hour: longer outages are for a scheduler.
-  const retries = count(flags.storageRetries, '--storage-retries', 100, 0);
+  const retries = parseCount(flags.storageRetries, '--storage-retries', 100, 0);
   return {
     ...(connections !== undefined && { connections }),
     ...(retries !== undefined && { retries }),

@@ -20,6 +20,7 @@ import {
 } from '../engine/index.js';
 import type { StoreOptions } from '../storage/index.js';
 import { s3StoreOptions, transferOptions, type TransferFlags } from './backend-flags.js';
+import { parseCount } from './count-flag.js';
 import { cacheRoot, type CacheFlags } from './cache-flags.js';
 import type { Io } from './io.js';
 import { readPassword, type PasswordFlags } from './password.js';
@@ -34,7 +35,12 @@ export interface GlobalFlags extends PasswordFlags, TransferFlags, CacheFlags {
   readonly retryLock?: string;
   /** PEM file of CA certificates to trust for TLS backends (rest:, s3:). */
   readonly cacert?: string;
+  /** Worker threads of a backup, restore or check (env HOLDFAST_THREADS). */
+  readonly threads?: string;
 }
+
+/** Most worker threads --threads accepts: far beyond any gain, short of a typo's thousands. */
+const MAX_THREADS = 256;
 
 /** Where repositories live when neither --repo nor HOLDFAST_REPOSITORY says otherwise. */
 export function defaultRepository(env: Io['env']): string {
@@ -84,12 +90,21 @@ export class Context {
   /** Store settings, logger, signal and (unless `cache: false`) the cache root for openRepository. */
   async accessOptions(options: { cache?: boolean } = {}): Promise<AccessOptions> {
     const cacheDir = options.cache === false ? undefined : cacheRoot(this.flags, this.io.env);
+    const workerThreads = this.workerThreads();
     return {
       store: await this.storeOptions(),
       ...(this.signal && { signal: this.signal }),
       logger: this.logger(),
       ...(cacheDir !== undefined && { cacheDir }),
+      ...(workerThreads !== undefined && { workerThreads }),
     };
+  }
+
+  /** --threads, else HOLDFAST_THREADS; undefined leaves the default (one per core). */
+  workerThreads(): number | undefined {
+    const flag = this.flags.threads;
+    if (flag !== undefined) return parseCount(flag, '--threads', MAX_THREADS);
+    return parseCount(this.io.env.HOLDFAST_THREADS, 'HOLDFAST_THREADS', MAX_THREADS);
   }
 
   /**

@@ -10,6 +10,13 @@ import { Worker, type Transferable } from 'node:worker_threads';
  */
 const WORKER_YOUNG_GENERATION_MB = 8;
 
+/** Worker threads this process has started (all pools): what tests check a thread bound with. */
+let started = 0;
+
+export function workerThreadsStarted(): number {
+  return started;
+}
+
 /**
  * A worker running the module at `entry` (a compiled worker entry beside its pool in dist/);
  * `transferList` moves objects in `workerData` (a MessagePort) to it.
@@ -19,6 +26,7 @@ export function startWorkerThread(
   workerData: unknown,
   transferList: readonly Transferable[] = [],
 ): Worker {
+  started++;
   return new Worker(entry, {
     workerData,
     transferList: [...transferList],

@@ -6,7 +6,6 @@
  * A file that cannot be read is reported and left out (the snapshot is partial); a vanished one
  * is only a warning. Counts files and bytes for the backup's progress and summary.
  */
-import { availableParallelism } from 'node:os';
 import { errnoCode, HoldfastError, Semaphore, type BlobId } from '../../core/index.js';
 import type { FsEntry } from '../../sources/index.js';
 import type { Node } from '../format/index.js';
@@ -24,7 +23,7 @@ export interface FileArchiverOptions {
   readonly onEvent?: (event: BackupEvent) => void;
   /** Files read concurrently on the main thread (only with `workers: 0`). */
   readonly fileConcurrency?: number;
-  /** File worker threads; default os.availableParallelism(). 0 reads files on the main thread. */
+  /** File worker threads (default: the repository's `workerThreads`); 0 reads on the main thread. */
   readonly workers?: number;
 }
 
@@ -50,7 +49,7 @@ export class FileArchiver {
 
   /** Starts the worker pool (unless `workers: 0`); call once before the first `archive`. */
   start(): void {
-    const workers = this.options.workers ?? availableParallelism();
+    const workers = this.options.workers ?? this.options.repo.workerThreads;
     if (workers > 0) this.pool = this.newPool(workers);
   }
 

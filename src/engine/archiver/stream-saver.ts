@@ -15,7 +15,6 @@
  * handing the chunks' own buffers over instead left them to the workers' garbage collection,
  * ≈ 150 MiB more at the peak of a 1 GiB stream), plus the pool's own bound (FileWorkerPool).
  */
-import { availableParallelism } from 'node:os';
 import { interrupted, throwIfAborted, type BlobId } from '../../core/index.js';
 import { BlobIdPipeline, SEAL_OVERHEAD } from '../crypto/index.js';
 import type { Repository } from '../repository/index.js';
@@ -30,7 +29,10 @@ const MAX_BATCHES_IN_FLIGHT = 2;
 
 export interface StreamSaverContext extends FileSaverContext {
   readonly repo: Repository;
-  /** File workers for the part past POOLED_FROM; default os.availableParallelism(), 0: none. */
+  /**
+   * File workers for the part past POOLED_FROM (default: the repository's `workerThreads`);
+   * 0: none.
+   */
   readonly workers?: number;
 }
 
@@ -238,7 +240,7 @@ class PooledSealer {
   }
 
   private workers(): number {
-    return this.ctx.workers ?? availableParallelism();
+    return this.ctx.workers ?? this.ctx.repo.workerThreads;
   }
 }
 

@@ -3,10 +3,10 @@
  * every snapshot opens and every tree and blob it references is resolvable. With `readData`, it
  * downloads packs (all, or a subset), checks each pack's hash against its name, its header
  * against the index, and decrypts and re-hashes every blob (pack-check.ts), on worker threads
- * (workers/), one per core; from a local repository the workers read the pack files themselves. Every damaged object is named, and
- * so are the snapshots and files it affects.
+ * (workers/), the repository's `workerThreads` of them; from a local repository the workers read
+ * the pack files themselves. Every damaged object is named, and so are the snapshots and files it
+ * affects.
  */
-import { availableParallelism } from 'node:os';
 import {
   describeError,
   HoldfastError,
@@ -34,7 +34,7 @@ export interface CheckOptions {
   readonly readData?: boolean;
   /** Fraction (0,1] of packs to read with readData; packs are chosen at random. */
   readonly readDataSubset?: number;
-  /** Pack check workers for readData (default: one per core). */
+  /** Pack check workers for readData (default: the repository's `workerThreads`). */
   readonly workers?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: { phase: string; done: number; total: number }) => void;
@@ -185,7 +185,7 @@ async function readData(
   let blobsChecked = 0;
   const pool = new PackCheckPool({
     keys: repo.blobKeys(),
-    size: options.workers ?? availableParallelism(),
+    size: options.workers ?? options.repo.workerThreads,
     ...(signal && { signal }),
   });
   const files = repo.store.files;

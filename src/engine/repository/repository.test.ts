@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { test } from 'node:test';
 import { isHoldfastError, type BlobId } from '../../core/index.js';
 import { MemoryStore } from '../../storage/index.js';
@@ -86,4 +87,14 @@ void test('trees read at once, small and larger than the reused buffer, each dec
     const loaded = await Promise.all(saved.map((s) => reopened.loadTree(s.id)));
     assert.deepEqual(loaded, trees);
   }
+});
+
+void test('workerThreads: one per core unless given; a count below 1 is refused', async () => {
+  const { store } = await fresh();
+  assert.equal((await Repository.open(store, 'pw')).workerThreads, availableParallelism());
+  assert.equal((await Repository.open(store, 'pw', { workerThreads: 3 })).workerThreads, 3);
+  for (const bad of [0, -1, 1.5, Number.NaN])
+    await assert.rejects(Repository.open(store, 'pw', { workerThreads: bad }), (e) =>
+      isHoldfastError(e, 'USAGE'),
+    );
 });

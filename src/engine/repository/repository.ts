@@ -2,6 +2,7 @@
  * Repository: an opened, unlocked repository — its config, master key, in-memory index, and the
  * read paths for blobs and snapshots. Writing goes through a BlobWriter from `writer()`.
  */
+import { availableParallelism } from 'node:os';
 import {
   HoldfastError,
   systemClock,
@@ -62,6 +63,8 @@ export interface OpenOptions {
   readonly signal?: AbortSignal;
   readonly logger?: Logger;
   readonly clock?: Clock;
+  /** Worker threads each backup, restore or check starts (default: one per core). */
+  readonly workerThreads?: number;
   /**
    * Puts a local cache around the store once the repository id is known (from the config); the
    * config and keys are read before, uncached. Undefined, or a factory returning undefined: no cache.
@@ -102,6 +105,13 @@ export class Repository {
     readonly keyId: KeyId,
     readonly clock: Clock,
     readonly logger: Logger,
+    /**
+     * Worker threads each backup, restore or check starts to hash, compress, seal, open and
+     * verify blobs: one per core by default. Each holds a V8 heap and its own buffers (≈ 35–40
+     * MiB at a backup's peak, docs/benchmarks.md), so fewer bound memory, and leave cores to
+     * others (a database being dumped), at the cost of speed.
+     */
+    readonly workerThreads: number,
     cache?: OpenOptions['cache'],
   ) {
     this.objectLock = config.object_lock
@@ -163,7 +173,15 @@ export class Repository {
       await store.retention.prepare(signal);
     }
     await store.create(signal);
-    const repo = new Repository(store, config, masterKey, key.id, clock, silentLogger);
+    const repo = new Repository(
+      store,
+      config,
+      masterKey,
+      key.id,
+      clock,
+      silentLogger,
+      availableParallelism(),
+    );
     // Key before config: a repository is only "found" once its config exists, and by then a key opens it.
     await repo.store.put('key', key.id, key.bytes, signal);
     await repo.store.put('config', 'config', sealJson(masterKey, 'config', config), signal);
@@ -175,6 +193,9 @@ export class Repository {
     password: string,
     options: OpenOptions = {},
   ): Promise<Repository> {
+    const threads = options.workerThreads;
+    if (threads !== undefined && !(Number.isSafeInteger(threads) && threads >= 1))
+      throw new HoldfastError('USAGE', `worker threads must be a whole number ≥ 1, not ${threads}`);
     const signal = options.signal ? { signal: options.signal } : {};
     const configInfo = await store.stat('config', 'config', signal);
     if (!configInfo) {
@@ -194,6 +215,7 @@ export class Repository {
       unlocked.keyId,
       options.clock ?? systemClock,
       options.logger ?? silentLogger,
+      options.workerThreads ?? availableParallelism(),
       options.cache,
     );
   }

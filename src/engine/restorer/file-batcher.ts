@@ -27,7 +27,6 @@
  * workers read ranges themselves, into a buffer each.
  */
 import { open, truncate } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import {
   isHoldfastError,
   Semaphore,
@@ -92,7 +91,7 @@ export interface FileBatcherOptions {
   readonly applyMetadata: boolean;
   /** Restore numeric owners (root only). */
   readonly owner: boolean;
-  /** Restore workers (default: one per core). */
+  /** Restore workers (default: the repository's `workerThreads`). */
   readonly workers?: number;
   readonly signal?: AbortSignal;
 }
@@ -138,7 +137,7 @@ export class FileBatcher {
   private readonly packCache: PackCache;
 
   constructor(private readonly options: FileBatcherOptions) {
-    this.workers = Math.max(1, options.workers ?? availableParallelism());
+    this.workers = Math.max(1, options.workers ?? options.repo.workerThreads);
     this.packCache = new PackCache(
       options.repo.store,
       options.repo.config.pack_size,

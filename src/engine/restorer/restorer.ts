@@ -40,7 +40,7 @@ export interface RestoreOptions {
   readonly verify?: boolean;
   /** Restore ownership (uid/gid); only meaningful as root. */
   readonly owner: boolean;
-  /** Worker threads that write files (default: one per core). */
+  /** Worker threads that write files (default: the repository's `workerThreads`). */
   readonly workers?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: { files: number; bytes: number; path: string }) => void;
