@@ -23,7 +23,7 @@
  * (RANGE_READS + workers × 4) × MAX_RANGE, plus one larger blob per read and one blob being
  * written per worker: 128 MiB with 2 workers. From network storage, the ranges of packs a batch
  * needs much of come out of whole packs (PackCache), which the workers read in place: its
- * slabs (7 of 18 MiB with 16 MiB packs) hold those ranges' bytes instead. From local packs the
+ * slabs (5 of 18 MiB with 16 MiB packs) hold those ranges' bytes instead. From local packs the
  * workers read ranges themselves, into a buffer each.
  */
 import { open, truncate } from 'node:fs/promises';
