@@ -30,7 +30,7 @@ export interface AccessOptions {
   readonly signal?: AbortSignal;
   readonly logger?: Logger;
   readonly clock?: Clock;
-  /** Worker threads of each backup, restore and check (default: one per core). */
+  /** Worker threads of each backup, restore and check (default: one per core, ≤ 8). */
   readonly workerThreads?: number;
 }
 

@@ -100,7 +100,7 @@ export class Context {
     };
   }
 
-  /** --threads, else HOLDFAST_THREADS; undefined leaves the default (one per core). */
+  /** --threads, else HOLDFAST_THREADS; undefined leaves the default (one per core, ≤ 8). */
   workerThreads(): number | undefined {
     const flag = this.flags.threads;
     if (flag !== undefined) return parseCount(flag, '--threads', MAX_THREADS);

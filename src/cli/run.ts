@@ -76,7 +76,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     .option('--connections <n>', 'requests in flight at once to network storage (default 5)')
     .option(
       '--threads <n>',
-      'worker threads of a backup, restore or check (env HOLDFAST_THREADS; default one per CPU; fewer use less memory)',
+      'worker threads of a backup, restore or check (env HOLDFAST_THREADS; default one per CPU, at most 8; fewer use less memory)',
     )
     .option('--limit-upload <KiB/s>', 'limit uploads to this many KiB per second')
     .option('--limit-download <KiB/s>', 'limit downloads to this many KiB per second')

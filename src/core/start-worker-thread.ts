@@ -1,4 +1,8 @@
-/** Starting a pool's worker thread the same way everywhere, with a small young generation. */
+/**
+ * Starting a pool's worker thread the same way everywhere, with a small young generation, and how
+ * many of them by default.
+ */
+import { availableParallelism } from 'node:os';
 import { Worker, type Transferable } from 'node:worker_threads';
 
 /**
@@ -9,6 +13,21 @@ import { Worker, type Transferable } from 'node:worker_threads';
  * scavenges).
  */
 const WORKER_YOUNG_GENERATION_MB = 8;
+
+/**
+ * The most worker threads a backup, restore or check starts by default, whatever the number of
+ * cores. Their main thread's own work is 17–20 % of the CPU of each (kernel tree: backup 1.75–2.2
+ * of 8.6–11.9 s, restore 1.2 of 6.6–7.1, `check --read-data` 0.6 of 3.0–3.2), so past ≈ 4–5
+ * workers it is the main thread that bounds them, while each worker holds 30–45 MiB at the peak
+ * (docs/benchmarks.md, part S): 8 leaves room for cheaper files and more I/O wait and bounds a
+ * 64-core host at ≈ 300 MiB of workers instead of ≈ 2.5 GiB. `--threads` sets up to 256.
+ */
+export const DEFAULT_WORKER_THREADS_MAX = 8;
+
+/** One worker thread per core, at most DEFAULT_WORKER_THREADS_MAX. */
+export function defaultWorkerThreads(): number {
+  return Math.min(availableParallelism(), DEFAULT_WORKER_THREADS_MAX);
+}
 
 /** Worker threads this process has started (all pools): what tests check a thread bound with. */
 let started = 0;

@@ -2,8 +2,8 @@
  * Repository: an opened, unlocked repository — its config, master key, in-memory index, and the
  * read paths for blobs and snapshots. Writing goes through a BlobWriter from `writer()`.
  */
-import { availableParallelism } from 'node:os';
 import {
+  defaultWorkerThreads,
   HoldfastError,
   systemClock,
   type BlobId,
@@ -63,7 +63,7 @@ export interface OpenOptions {
   readonly signal?: AbortSignal;
   readonly logger?: Logger;
   readonly clock?: Clock;
-  /** Worker threads each backup, restore or check starts (default: one per core). */
+  /** Worker threads each backup, restore or check starts (default: one per core, ≤ 8). */
   readonly workerThreads?: number;
   /**
    * Puts a local cache around the store once the repository id is known (from the config); the
@@ -107,9 +107,9 @@ export class Repository {
     readonly logger: Logger,
     /**
      * Worker threads each backup, restore or check starts to hash, compress, seal, open and
-     * verify blobs: one per core by default. Each holds a V8 heap and its own buffers (≈ 35–40
-     * MiB at a backup's peak, docs/benchmarks.md), so fewer bound memory, and leave cores to
-     * others (a database being dumped), at the cost of speed.
+     * verify blobs: one per core, at most 8, by default (defaultWorkerThreads). Each holds a V8
+     * heap and its own buffers (30–45 MiB at the peak, docs/benchmarks.md part S), so fewer bound
+     * memory and leave cores to others (a database being dumped), at the cost of speed.
      */
     readonly workerThreads: number,
     cache?: OpenOptions['cache'],
@@ -180,7 +180,7 @@ export class Repository {
       key.id,
       clock,
       silentLogger,
-      availableParallelism(),
+      defaultWorkerThreads(),
     );
     // Key before config: a repository is only "found" once its config exists, and by then a key opens it.
     await repo.store.put('key', key.id, key.bytes, signal);
@@ -215,7 +215,7 @@ export class Repository {
       unlocked.keyId,
       options.clock ?? systemClock,
       options.logger ?? silentLogger,
-      options.workerThreads ?? availableParallelism(),
+      options.workerThreads ?? defaultWorkerThreads(),
       options.cache,
     );
   }

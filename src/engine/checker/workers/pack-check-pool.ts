@@ -1,5 +1,5 @@
 /**
- * PackCheckPool: the worker threads that check whole packs for `check --read-data`, one per core,
+ * PackCheckPool: the worker threads that check whole packs for `check --read-data` (workerThreads),
  * so that hashing, opening and re-hashing every blob uses every core while the main thread only
  * fetches packs (or, from a local repository, names their files). Each worker takes at most
  * QUEUED packs at a time, which bounds the pack bytes held: QUEUED × workers packs handed over,
