@@ -92,9 +92,11 @@ export async function checkRepository(options: CheckOptions): Promise<CheckResul
   const pendingDeletion = new Set<string>();
   for (const { name, file } of decoded) {
     if (superseded.has(name)) continue;
-    file.eachPack((packId, records) =>
-      indexed.set(packId, [...(indexed.get(packId) ?? []), records]),
-    );
+    file.eachPack((packId, records) => {
+      const lists = indexed.get(packId);
+      if (lists === undefined) indexed.set(packId, [records]);
+      else lists.push(records);
+    });
     for (const d of file.deletions()) for (const p of d.packs) pendingDeletion.add(p);
   }
   await repo.loadIndex(signal).catch(() => undefined);

@@ -185,7 +185,6 @@ export class Restorer {
     return restoredAny;
   }
 
-  /** Creates a directory that is created lazily; stays fresh only if it did not exist. */
   /**
    * A directory whose metadata is applied once everything below it is restored. Its path is kept
    * in a buffer of its own (ownBytes): kept as the slice of a shared pool it is, the paths of a
@@ -195,6 +194,7 @@ export class Restorer {
     this.dirsToFinish.push({ path: ownBytes(path), node });
   }
 
+  /** Creates a directory that is created lazily; stays fresh only if it did not exist. */
   private makeDir(path: Buffer, fresh: boolean, exists: boolean): boolean {
     if (exists) return fresh;
     return makeDirectory(path) || fresh;

@@ -10,16 +10,17 @@
  * larger blob).
  */
 import { closeSync, openSync, readSync } from 'node:fs';
+import { MAX_RANGE } from '../pack-reader.js';
 
 /** Pack descriptors kept open per worker; a batch reads from a handful of packs at a time. */
 export const OPEN_PACKS = 16;
 const MIN_BUFFER = 1024 * 1024;
 /**
- * The buffer at least doubles when it grows, up to this (pack-reader's MAX_RANGE): grown to each
- * new largest read instead, a 1 GiB file's restore made seven buffers of 1 to 10 MiB per worker,
- * each one left to the worker's collector, which let them pile up (≈ 49 MiB in one worker).
+ * The buffer at least doubles when it grows, up to the largest range: grown to each new largest
+ * read instead, a 1 GiB file's restore made seven buffers of 1 to 10 MiB per worker, each one
+ * left to the worker's collector, which let them pile up (≈ 49 MiB in one worker).
  */
-const GROW_UP_TO = 8 * 1024 * 1024;
+const GROW_UP_TO = MAX_RANGE;
 
 export class PackFiles {
   /** Open descriptors by path, least recently used first. */
