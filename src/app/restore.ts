@@ -16,6 +16,9 @@ export interface RestoreRequest {
   readonly include?: PathTest;
   readonly exclude?: PathTest;
   readonly verify?: boolean;
+  /** Where packs downloaded whole are spooled (RestoreOptions.spoolDirs). */
+  readonly spoolDirs?: readonly string[];
+  readonly onWarning?: (message: string) => void;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: { files: number; bytes: number; path: string }) => void;
 }
@@ -39,6 +42,8 @@ export async function runRestore(req: RestoreRequest): Promise<RestoreResult> {
     target: req.target,
     ...((include || exclude) && { select }),
     ...(req.verify && { verify: true }),
+    ...(req.spoolDirs && { spoolDirs: req.spoolDirs }),
+    ...(req.onWarning && { onWarning: req.onWarning }),
     owner: process.getuid?.() === 0,
     ...(req.signal && { signal: req.signal }),
     ...(req.onProgress && { onProgress: req.onProgress }),

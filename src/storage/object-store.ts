@@ -88,6 +88,26 @@ export interface GetOptions extends StoreCallOptions {
    * faults, per object. Decorators that keep or share what they return must not pass it down.
    */
   readonly into?: Uint8Array;
+  /**
+   * Where a store that receives objects as streams may write a whole object (no `range`) instead
+   * of into memory: piece by piece, in order, each write awaited before the next piece is read,
+   * so that an object as large as a pack never sits in this process's memory. Such a store then
+   * resolves with an empty Buffer once the last piece is written; the others ignore `sink` and
+   * resolve with the bytes. A retried call writes from offset 0 again. Used for whole packs a
+   * restore keeps on disk (PackSpool); decorators that keep or share what they return must not
+   * pass it down.
+   */
+  readonly sink?: ByteSink;
+}
+
+/** Receives an object's bytes as they arrive (GetOptions `sink`). */
+export interface ByteSink {
+  /**
+   * Takes `chunk`, which is `offset` bytes into the object; the chunk's memory may be reused once
+   * the promise settles. Must not reject: a sink that cannot keep a piece remembers so itself,
+   * and the store goes on (its failure is not the storage's, and must not be retried as one).
+   */
+  write(chunk: Uint8Array, offset: number): Promise<void>;
 }
 
 export interface PutOptions extends StoreCallOptions {

@@ -1,4 +1,5 @@
 /** `holdfast restore SNAPSHOT --target DIR`: restore files with all their metadata. */
+import { tmpdir } from 'node:os';
 import type { Command } from 'commander';
 import { runRestore } from '../../app/index.js';
 import type { RestoreResult } from '../../engine/index.js';
@@ -67,6 +68,8 @@ export const registerRestore: RegisterCommand = (program, kit) => {
               ...(inc && { include: (p: string, d: boolean) => inc.matches(p, d) }),
               ...(exc && { exclude: (p: string, d: boolean) => exc.matches(p, d) }),
               ...(opts.verify && { verify: true }),
+              spoolDirs: spoolDirs(ctx.io.env.TMPDIR, ctx.cacheRoot()),
+              onWarning: (message) => ctx.warn(message),
               ...(ctx.signal && { signal: ctx.signal }),
               ...(reportsProgress(ctx) && {
                 onProgress: ({ files, bytes, path }) => {
@@ -120,3 +123,14 @@ export const registerRestore: RegisterCommand = (program, kit) => {
       },
     );
 };
+
+/**
+ * Where a restore from network storage spools the packs it downloads whole (PackSpool): $TMPDIR
+ * (else the system's temporary directory), or the cache directory when that one is memory
+ * (tmpfs) — both on this machine, both meant for data that can be thrown away.
+ */
+function spoolDirs(tmp: string | undefined, cacheRoot: string | undefined): string[] {
+  const dirs = [tmp !== undefined && tmp.length > 0 ? tmp : tmpdir()];
+  if (cacheRoot !== undefined) dirs.push(cacheRoot);
+  return dirs;
+}

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, type ChildProcess } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { watch } from 'node:fs';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
@@ -70,6 +71,31 @@ void describe('repository server', () => {
     // The password is never shown, whatever the command prints.
     const r = await repo.run(['snapshots', '--verbose']);
     assert.doesNotMatch(r.stdout + r.stderr, /client-password/);
+  });
+
+  void it('restores packs taken whole through a spool in TMPDIR, removed at the end', async () => {
+    const repo = new CliRepo(server.location('spool'));
+    await repo.init();
+    await repo.backup([data]);
+    const spoolParent = join(tmp, 'spool-parent');
+    await mkdir(spoolParent);
+    // The spool lives for the restore only: seen being made, gone afterwards.
+    const made: string[] = [];
+    const watcher = watch(spoolParent, (_, name) => {
+      if (name !== null) made.push(name);
+    });
+    const target = join(tmp, 'restore-spool');
+    try {
+      await repo.ok(['restore', 'latest', '--target', target], { env: { TMPDIR: spoolParent } });
+    } finally {
+      watcher.close();
+    }
+    assert.equal(await rsyncDifferences(data, join(target, data)), '');
+    assert.ok(
+      made.some((name) => name.startsWith(`holdfast-spool-`)),
+      `a spool was made in TMPDIR (saw ${JSON.stringify(made)})`,
+    );
+    assert.deepEqual(await readdir(spoolParent), [], 'and removed');
   });
 
   void it('reports a wrong server password as exit 1 with a hint, not a retry storm', async () => {

@@ -22,9 +22,10 @@
  * stay within its window (WORKER_WINDOW). So content memory stays below
  * (RANGE_READS + workers × 4) × MAX_RANGE, plus one larger blob per read and one blob being
  * written per worker: 128 MiB with 2 workers. From network storage, the ranges of packs a batch
- * needs much of come out of whole packs (PackCache), which the workers read in place: its
- * slabs (5 of 18 MiB with 16 MiB packs) hold those ranges' bytes instead. From local packs the
- * workers read ranges themselves, into a buffer each.
+ * needs much of come out of whole packs (PackCache): spooled to disk, the workers read them from
+ * there as from local packs; kept in memory, they read them in place, and its slabs (5 of 18 MiB
+ * with 16 MiB packs) hold those ranges' bytes instead. From local packs the workers read ranges
+ * themselves, into a buffer each.
  */
 import { open, truncate } from 'node:fs/promises';
 import {
@@ -93,6 +94,10 @@ export interface FileBatcherOptions {
   readonly owner: boolean;
   /** Restore workers (default: the repository's `workerThreads`). */
   readonly workers?: number;
+  /** Where whole packs from network storage are spooled (PackCacheOptions.spoolDirs). */
+  readonly spoolDirs?: readonly string[];
+  /** Told about what the restore works around (a spool it cannot write). */
+  readonly onWarning?: (message: string) => void;
   readonly signal?: AbortSignal;
 }
 
@@ -138,11 +143,11 @@ export class FileBatcher {
 
   constructor(private readonly options: FileBatcherOptions) {
     this.workers = Math.max(1, options.workers ?? options.repo.workerThreads);
-    this.packCache = new PackCache(
-      options.repo.store,
-      options.repo.config.pack_size,
-      options.signal,
-    );
+    this.packCache = new PackCache(options.repo.store, options.repo.config.pack_size, {
+      ...(options.signal && { signal: options.signal }),
+      ...(options.spoolDirs && { spoolDirs: options.spoolDirs }),
+      ...(options.onWarning && { onWarning: options.onWarning }),
+    });
   }
 
   /** Files open at once stay below this (MAX_FILES per running batch). */
@@ -172,9 +177,13 @@ export class FileBatcher {
     while (this.running.size > 0) await Promise.race(this.running);
   }
 
-  /** Stops the workers; call once, after the last finish (or after a failure). */
+  /** Stops the workers, then removes spooled packs; call once, after the last finish (or after a failure). */
   async close(): Promise<void> {
-    await this.pool?.close();
+    try {
+      await this.pool?.close();
+    } finally {
+      await this.packCache.close();
+    }
   }
 
   /**
@@ -295,7 +304,8 @@ export class FileBatcher {
         // batches' packs taking its place) and be fetched again. Ranges out of a slab need no
         // read permit (their bytes are the slab's, which the cache bounds), so a reader never
         // waits for a permit while its lease keeps a slab that the permits' holders may wait
-        // for; ranges copied out of a pack kept in memory of its own still take one.
+        // for; nor do ranges of a spooled copy (the worker reads them); ranges copied out of a
+        // pack kept in memory of its own still take one.
         const held = whole ? await this.packCache.lease(packId).catch(() => undefined) : undefined;
         if (held !== undefined) {
           try {
@@ -303,7 +313,8 @@ export class FileBatcher {
               throwIfAborted(signal);
               const send = (): Promise<void> =>
                 this.sendRange(batch, packId, range, whole, blobs, retries, held);
-              await (held.memory !== undefined ? send() : this.reads.run(send));
+              const inPlace = held.memory !== undefined || held.file !== undefined;
+              await (inPlace ? send() : this.reads.run(send));
             }
           } finally {
             held.release();
@@ -356,16 +367,7 @@ export class FileBatcher {
       }));
     const files = repo.store.files;
     if (files !== undefined) {
-      const file = files.path('pack', packId);
-      const segments = segmentsOf(range, LOCAL_GAP);
-      const starts = packedStarts(range, segments);
-      await batch.sendRead({
-        pack: packId,
-        file,
-        offset: range.offset,
-        segments,
-        blobs: blobsOf(starts),
-      });
+      await this.sendRead(batch, packId, range, files.path('pack', packId), blobsOf);
       return;
     }
     let bytes: Buffer | undefined;
@@ -374,12 +376,14 @@ export class FileBatcher {
     try {
       if (whole || this.packCache.wants(packId, range.length)) {
         lease = held?.share() ?? (await this.packCache.lease(packId));
-        if (lease.memory !== undefined)
-          PackCache.checkSpan(packId, lease.bytes, range.offset, [[0, range.length]]);
+        if (lease.file !== undefined) {
+          // A spooled copy: the worker reads the range from it, as from a local repository.
+        } else if (lease.memory !== undefined)
+          PackCache.checkSpan(packId, lease.bytes!, range.offset, [[0, range.length]]);
         else {
           // A pack kept in memory of its own: only the parts holding blobs are copied out.
           const segments = segmentsOf(range, LOCAL_GAP);
-          bytes = PackCache.copySegments(packId, lease.bytes, range.offset, segments);
+          bytes = PackCache.copySegments(packId, lease.bytes!, range.offset, segments);
           starts = packedStarts(range, segments);
           lease.release();
           lease = undefined;
@@ -399,19 +403,41 @@ export class FileBatcher {
         track(retries, this.loadElsewhere(batch, b.id, blobs.get(b.id)!.targets));
       return;
     }
+    if (lease?.file !== undefined) {
+      await this.sendRead(batch, packId, range, lease.file, blobsOf, lease.release);
+      return;
+    }
     if (lease !== undefined) {
       // Blobs read in place from the shared pack: their starts are offsets in the pack.
       const inPack = range.blobs.map((b) => b.loc.offset);
       const shared = {
         pack: packId,
         memory: lease.memory!,
-        length: lease.bytes.length,
+        length: lease.length,
         blobs: blobsOf(inPack),
       };
       await batch.sendShared(shared, lease.release);
       return;
     }
     await batch.sendRange(packId, bytes!, blobsOf(starts));
+  }
+
+  /**
+   * Has the batch's worker read `range` from `file` (the pack's own, or a spooled copy whose
+   * lease `release` ends), only the parts of it that hold blobs.
+   */
+  private sendRead(
+    batch: RestoreBatch,
+    packId: PackId,
+    range: PackRange,
+    file: string,
+    blobsOf: (starts?: number[]) => RangeBlob[],
+    release?: () => void,
+  ): Promise<void> {
+    const segments = segmentsOf(range, LOCAL_GAP);
+    const starts = packedStarts(range, segments);
+    const read = { pack: packId, file, offset: range.offset, segments, blobs: blobsOf(starts) };
+    return batch.sendRead(read, release);
   }
 
   private readonly batchFile = (f: QueuedFile): BatchFile => ({

@@ -5,17 +5,34 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { describe, it } from 'node:test';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
 import { isHoldfastError, type PackId } from '../../core/index.js';
 import { MemoryStore } from '../../storage/index.js';
 import { CountingStore } from '../../storage/testing/counting-store.js';
 import { seededBytes } from '../../storage/testing/seeded-random.js';
-import { CACHE_BYTES, FETCHES, PackCache, SLAB_SLACK, type PackLease } from './pack-cache.js';
+import { startRestServer } from '../../testing/rest-server.js';
+import { RestStore } from '../../storage/rest/rest-store.js';
+import {
+  CACHE_BYTES,
+  FETCHES,
+  PackCache,
+  SLAB_SLACK,
+  SPOOL_BYTES,
+  type PackLease,
+} from './pack-cache.js';
 
 const MiB = 1024 * 1024;
 const PACK_SIZE = 4 * MiB;
 const KEPT = CACHE_BYTES / PACK_SIZE;
 const SLABS = KEPT + FETCHES;
+const SPOOLED = SPOOL_BYTES / PACK_SIZE;
+
+let parent: string;
+before(async () => (parent = await mkdtemp(join(tmpdir(), 'holdfast-pack-cache-test-'))));
+after(() => rm(parent, { recursive: true, force: true }));
 
 /** A pack-sized object whose bytes say which one it is (made once per pack and length). */
 const made = new Map<string, Buffer>();
@@ -55,7 +72,7 @@ void describe('PackCache', () => {
     for (let i = 0; i < SLABS; i++) {
       const lease = await cache.lease(nameOf(i));
       assert.ok(lease.memory instanceof SharedArrayBuffer, `pack ${i} is in a slab`);
-      assert.ok(lease.bytes.equals(packBytes(i)), `pack ${i} whole`);
+      assert.ok(lease.bytes!.equals(packBytes(i)), `pack ${i} whole`);
       leases.push(lease);
     }
     assert.equal(new Set(leases.map((l) => l.memory)).size, SLABS, 'a slab per pack');
@@ -69,9 +86,9 @@ void describe('PackCache', () => {
     leases[0]!.release(); // a second release changes nothing
     const next = await waiting;
     assert.equal(next.memory, freed, 'the released slab is reused');
-    assert.ok(next.bytes.equals(packBytes(SLABS)), 'and holds the new pack whole');
+    assert.ok(next.bytes!.equals(packBytes(SLABS)), 'and holds the new pack whole');
     // Packs still leased were not touched by the reuse.
-    for (let i = 1; i < SLABS; i++) assert.ok(leases[i]!.bytes.equals(packBytes(i)), `pack ${i}`);
+    for (let i = 1; i < SLABS; i++) assert.ok(leases[i]!.bytes!.equals(packBytes(i)), `pack ${i}`);
     for (const l of [...leases, next]) l.release();
   });
 
@@ -100,7 +117,7 @@ void describe('PackCache', () => {
     assert.throws(() => held.share(), /after its release/);
     const waiting = cache.lease(nameOf(SLABS));
     assert.equal(await settled(waiting), false, 'the shared lease still holds its slab');
-    assert.ok(shared.bytes.equals(packBytes(0)), 'and its pack');
+    assert.ok(shared.bytes!.equals(packBytes(0)), 'and its pack');
     shared.release();
     const next = await waiting;
     assert.equal(next.memory, held.memory, 'then the slab is reused');
@@ -113,7 +130,7 @@ void describe('PackCache', () => {
     await store.put('pack', nameOf(7), large);
     const lease = await new PackCache(store, PACK_SIZE).lease(nameOf(7));
     assert.equal(lease.memory, undefined);
-    assert.ok(lease.bytes.equals(large));
+    assert.ok(lease.bytes!.equals(large));
     lease.release();
   });
 
@@ -135,11 +152,96 @@ void describe('PackCache', () => {
   void it('ends a fetch waiting for a slab when the restore is interrupted', async () => {
     const store = await storeOf(SLABS + 1);
     const abort = new AbortController();
-    const cache = new PackCache(store, PACK_SIZE, abort.signal);
+    const cache = new PackCache(store, PACK_SIZE, { signal: abort.signal });
     for (let i = 0; i < SLABS; i++) await cache.lease(nameOf(i));
     const waiting = cache.lease(nameOf(SLABS));
     assert.equal(await settled(waiting), false);
     abort.abort();
     await assert.rejects(waiting, (err) => isHoldfastError(err, 'INTERRUPTED'));
+  });
+});
+
+void describe('PackCache with a spool', () => {
+  void it('keeps packs as files on disk, in no slab, and removes each once nothing holds it', async () => {
+    const counting = new CountingStore(await storeOf(SPOOLED + 1));
+    const cache = new PackCache(counting, PACK_SIZE, { spoolDirs: [parent] });
+    const leases: PackLease[] = [];
+    // More packs held at once than there are slabs: none waits for memory.
+    for (let i = 0; i < SPOOLED; i++) {
+      const lease = await cache.lease(nameOf(i));
+      assert.equal(lease.memory, undefined, `pack ${i} in no slab`);
+      assert.equal(lease.bytes, undefined);
+      assert.equal(lease.length, packBytes(i).length);
+      assert.ok((await readFile(lease.file!)).equals(packBytes(i)), `pack ${i} whole on disk`);
+      leases.push(lease);
+    }
+    assert.ok(SPOOLED > SLABS);
+    const dir = dirname(leases[0]!.file!);
+    for (const l of leases) l.release();
+    // All of them are kept: leased again, none is downloaded again.
+    for (let i = 0; i < SPOOLED; i++) (await cache.lease(nameOf(i))).release();
+    for (let i = 0; i < SPOOLED; i++) assert.equal(counting.gets('pack', nameOf(i)), 1);
+    // One more pushes the oldest out, and its file goes.
+    (await cache.lease(nameOf(SPOOLED))).release();
+    await new Promise((resolve) => setImmediate(resolve));
+    await assert.rejects(stat(leases[0]!.file!), { code: 'ENOENT' });
+    assert.equal((await readdir(dir)).length, SPOOLED);
+    await cache.close();
+    await assert.rejects(stat(dir), { code: 'ENOENT' }, 'the spool goes with the restore');
+  });
+
+  void it('streams a pack from a store that streams straight into its file', async () => {
+    const server = await startRestServer({ verifyNames: false });
+    const store = new RestStore(server.location('spooled').slice('rest:'.length));
+    try {
+      await store.create();
+      const bytes = packBytes(3);
+      await store.put('pack', nameOf(3), bytes);
+      const cache = new PackCache(store, PACK_SIZE, { spoolDirs: [parent] });
+      const lease = await cache.lease(nameOf(3));
+      assert.equal(lease.memory, undefined);
+      assert.ok((await readFile(lease.file!)).equals(bytes));
+      lease.release();
+      await cache.close();
+    } finally {
+      await store.close();
+      await server.stop();
+    }
+  });
+
+  void it('keeps packs in memory, with one warning, once the spool cannot be written', async () => {
+    const warnings: string[] = [];
+    const store = await storeOf(3);
+    const cache = new PackCache(store, PACK_SIZE, {
+      spoolDirs: [parent],
+      onWarning: (m) => warnings.push(m),
+    });
+    const first = await cache.lease(nameOf(0));
+    assert.ok(first.file !== undefined);
+    await rm(dirname(first.file), { recursive: true });
+    for (const i of [1, 2]) {
+      const lease = await cache.lease(nameOf(i));
+      assert.ok(lease.memory instanceof SharedArrayBuffer, `pack ${i} in memory`);
+      assert.ok(lease.bytes!.equals(packBytes(i)));
+      lease.release();
+    }
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /cannot write packs to .*keeping them in memory instead/);
+    first.release();
+    await cache.close();
+  });
+
+  void it('keeps packs in memory without a word when no place for a spool is on a disk', async () => {
+    const warnings: string[] = [];
+    const cache = new PackCache(await storeOf(1), PACK_SIZE, {
+      spoolDirs: [join(parent, 'missing')],
+      onWarning: (m) => warnings.push(m),
+    });
+    const lease = await cache.lease(nameOf(0));
+    assert.ok(lease.memory instanceof SharedArrayBuffer);
+    assert.equal(lease.file, undefined);
+    lease.release();
+    await cache.close();
+    assert.deepEqual(warnings, []);
   });
 });

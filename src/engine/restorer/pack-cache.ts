@@ -4,7 +4,7 @@
  * batch of files needs are spread over most of each pack it touches, and the batches after it
  * need other blobs of the same packs: a kernel-tree restore that fetched each batch's ranges
  * downloaded 5.0 GB for 257 MB of blobs. Fetching such a pack whole once, and handing every
- * later range out of memory, downloads it once.
+ * later range out of the kept copy, downloads it once.
  *
  * A pack is fetched whole when a batch's ranges of it span much of it (a selective restore that
  * needs a few blobs of a pack still reads just those), and only packs of ≤ MAX_PACK bytes. Once a
@@ -12,20 +12,27 @@
  * a pack being fetched whole downloaded it twice (a kernel-tree restore from S3 read 182 MiB of
  * such ranges besides its 256 MiB of whole packs).
  *
- * Packs live in slabs: SharedArrayBuffers, reused from pack to pack, which the store writes the
- * download into (ObjectStore `into`) and the restore workers read blobs from in place. A range
- * holds a lease on its pack's slab until its worker has handled it; a slab is reused once its
- * pack is neither kept, nor being fetched, nor leased. Copying each range out of the pack into
- * fresh memory, as before, cost the main thread of a kernel-tree restore ≈ 0.8 s of page faults
- * and much of its 1.8 s of garbage collection. A pack that does not fit a slab (a blob larger
- * than SLAB_SLACK ended it) is kept in memory of its own, and its ranges are copied out.
+ * Where kept packs live: in a spool on this machine's disk when there is one (PackSpool), as a
+ * file the restore workers read their ranges from like a local repository's packs, so that the
+ * process holds none of their bytes; otherwise in memory. Into the spool a pack is streamed as it
+ * arrives (ObjectStore `sink`); into memory it is downloaded into a slab — a SharedArrayBuffer
+ * reused from pack to pack, which the store writes the download into (ObjectStore `into`) and the
+ * workers read blobs from in place. A range holds a lease on its pack (its file or its slab)
+ * until its worker has handled it; a pack's file is removed, or its slab reused, once it is
+ * neither kept, nor being fetched, nor leased. A pack that does not fit a slab (a blob larger
+ * than SLAB_SLACK ended it) is downloaded into memory of its own, and its ranges copied out. If
+ * the spool cannot be written (a full disk), the rest of the restore keeps packs in memory.
  *
- * Bounds: at most `limit` packs are kept (least recently used go first), at most FETCHES are
- * downloaded at once, and at most `limit` + FETCHES slabs exist; a fetch waits for a slab when
- * all are in use (leases end as the workers go on, which needs no slab). Memory: that many
- * slabs, 5 of 16 MiB packs, plus a pack too large for one while it is kept.
+ * Bounds: at most SPOOL_BYTES of packs are kept in the spool, or CACHE_BYTES in memory (least
+ * recently used go first); at most FETCHES are downloaded at once; in memory at most those kept
+ * + FETCHES slabs exist, and a fetch waits for a slab when all are in use (leases end as the
+ * workers go on, which needs no slab). Memory with a spool: a 1 MiB staging buffer per download;
+ * without: 5 slabs of 18 MiB for 16 MiB packs, plus a pack too large for one while it is kept.
+ * Measured on a kernel-tree restore from a repository server: peak 185–191 MiB with the spool,
+ * 252–256 MiB with the slabs, in the same time and with the same 253 MiB downloaded.
  */
 import {
+  describeError,
   HoldfastError,
   Semaphore,
   throwIfAborted,
@@ -33,6 +40,7 @@ import {
   type PackId,
 } from '../../core/index.js';
 import { rangePastEnd, type ObjectStore } from '../../storage/index.js';
+import { PackSpool, type SpoolFile } from './pack-spool.js';
 
 /** Packs larger than this (a repository made with a large --pack-size) are read by range. */
 export const MAX_PACK = 32 * 1024 * 1024;
@@ -41,6 +49,11 @@ export const MAX_PACK = 32 * 1024 * 1024;
  * server downloaded 252 MiB of packs with 3 or 4 kept, 273 MiB with 2.
  */
 export const CACHE_BYTES = 48 * 1024 * 1024;
+/**
+ * Disk for kept packs (PackSpool): 8 packs of the default 16 MiB. Disk is not the process's
+ * memory, so more are kept than in memory, and fewer are downloaded again.
+ */
+export const SPOOL_BYTES = 128 * 1024 * 1024;
 /**
  * Whole packs downloaded at once. Batches mostly need the same few packs, so more would only
  * hold memory (and a network store's connections) for packs the walk reaches later. Two 16 MiB
@@ -56,10 +69,14 @@ export const SLAB_SLACK = 2 * 1024 * 1024;
 
 /** A pack handed out for reading; `release` once its bytes are no longer read. */
 export interface PackLease {
-  /** The whole pack. */
-  readonly bytes: Buffer;
+  /** The pack's length in bytes. */
+  readonly length: number;
+  /** The whole pack when it is kept in memory; undefined when it is in `file`. */
+  readonly bytes: Buffer | undefined;
   /** The slab `bytes` is a view of (from its start), or undefined for a pack kept on its own. */
   readonly memory: SharedArrayBuffer | undefined;
+  /** The spooled copy of the whole pack (PackSpool), or undefined when it is in memory. */
+  readonly file: string | undefined;
   /** Ends the lease; later calls do nothing. */
   readonly release: () => void;
   /**
@@ -71,12 +88,25 @@ export interface PackLease {
   readonly share: () => PackLease;
 }
 
+export interface PackCacheOptions {
+  readonly signal?: AbortSignal;
+  /**
+   * Where a spool for kept packs may go, in order of preference (PackSpool.open); without it, or
+   * when none of them is on a disk, packs are kept in memory.
+   */
+  readonly spoolDirs?: readonly string[];
+  /** Told once when the spool cannot be written and packs are kept in memory from then on. */
+  readonly onWarning?: (message: string) => void;
+}
+
 /** One pack: kept, being fetched, or leased. */
 interface Entry {
   /** Settles when the pack is fetched; rejects as the fetch did. */
   ready: Promise<void>;
+  length: number;
   bytes: Buffer | undefined;
   slab: SharedArrayBuffer | undefined;
+  file: string | undefined;
   /** Kept (in the map) + being fetched + leases; the slab is free again at 0. */
   refs: number;
 }
@@ -84,24 +114,44 @@ interface Entry {
 export class PackCache {
   /** Least recently used first. */
   private readonly packs = new Map<PackId, Entry>();
-  private readonly limit: number;
+  /** Packs kept: SPOOL_BYTES' worth while there is a spool, CACHE_BYTES' in memory. */
+  private limit: number;
+  private readonly memoryLimit: number;
   private readonly fetches = new Semaphore(FETCHES);
+  /** Opened at the first download; undefined once it failed (or when there is none). */
+  private spool: Promise<PackSpool | undefined> | undefined;
+  private spoolFailed = false;
   private readonly slabSize: number;
   private readonly maxSlabs: number;
   private slabCount = 0;
   private readonly freeSlabs: SharedArrayBuffer[] = [];
   private readonly slabWaiters: ((slab: SharedArrayBuffer | Error) => void)[] = [];
 
+  private readonly signal: AbortSignal | undefined;
+
   constructor(
     private readonly store: ObjectStore,
     /** The repository's pack size (its target; packs are close to it, never far above). */
     private readonly packSize: number,
-    private readonly signal?: AbortSignal,
+    private readonly options: PackCacheOptions = {},
   ) {
-    this.limit = Math.max(1, Math.floor(CACHE_BYTES / packSize));
+    this.memoryLimit = Math.max(1, Math.floor(CACHE_BYTES / packSize));
+    this.limit = options.spoolDirs
+      ? Math.max(1, Math.floor(SPOOL_BYTES / packSize))
+      : this.memoryLimit;
     this.slabSize = packSize + SLAB_SLACK;
-    this.maxSlabs = this.limit + FETCHES;
+    this.maxSlabs = this.memoryLimit + FETCHES;
+    const signal = (this.signal = options.signal);
     signal?.addEventListener('abort', () => this.failWaiters(interrupted(signal)), { once: true });
+  }
+
+  /**
+   * Removes the spool and every pack in it. Call once no range is read any more (the workers
+   * have stopped); the cache is unusable afterwards.
+   */
+  async close(): Promise<void> {
+    const spool = await this.spool?.catch(() => undefined);
+    await spool?.close();
   }
 
   /**
@@ -141,8 +191,10 @@ export class PackCache {
   private leaseOf(entry: Entry): PackLease {
     let released = false;
     return {
-      bytes: entry.bytes!,
+      length: entry.length,
+      bytes: entry.bytes,
       memory: entry.slab,
+      file: entry.file,
       release: () => {
         if (released) return;
         released = true;
@@ -190,7 +242,14 @@ export class PackCache {
 
   /** Starts fetching a pack into a slab; the entry holds the map's ref and the fetch's. */
   private fetch(packId: PackId): Entry {
-    const entry: Entry = { refs: 2, ready: Promise.resolve(), bytes: undefined, slab: undefined };
+    const entry: Entry = {
+      refs: 2,
+      ready: Promise.resolve(),
+      length: 0,
+      bytes: undefined,
+      slab: undefined,
+      file: undefined,
+    };
     entry.ready = this.fetches
       .run(() => this.download(packId, entry))
       .finally(() => this.unref(entry));
@@ -205,29 +264,96 @@ export class PackCache {
   }
 
   private async download(packId: PackId, entry: Entry): Promise<void> {
+    const spool = await this.openSpool();
+    if (spool !== undefined && (await this.downloadToSpool(spool, packId, entry))) return;
     const slab = await this.takeSlab();
-    entry.slab = slab;
-    const into = new Uint8Array(slab);
-    const options = this.signal ? { signal: this.signal, into } : { into };
-    const got = await this.store.get('pack', packId, undefined, options);
-    if (got.buffer === slab && got.byteOffset === 0) entry.bytes = got;
-    else if (got.length <= slab.byteLength) {
+    let got: Buffer;
+    try {
+      const into = new Uint8Array(slab);
+      got = await this.store.get('pack', packId, undefined, { ...this.signalOption(), into });
+    } catch (err) {
+      this.giveSlab(slab);
+      throw err;
+    }
+    entry.length = got.length;
+    if (got.buffer === slab && got.byteOffset === 0) {
+      entry.slab = slab;
+      entry.bytes = got;
+    } else if (got.length <= slab.byteLength) {
       // A store that does not stream (memory, a cache) answered with memory of its own.
-      into.set(got);
+      new Uint8Array(slab).set(got);
+      entry.slab = slab;
       entry.bytes = Buffer.from(slab, 0, got.length);
     } else {
-      entry.slab = undefined;
       this.giveSlab(slab);
       entry.bytes = got;
     }
   }
 
+  /**
+   * Downloads a pack into a file of the spool: streamed there by a store that streams, written
+   * there from memory by one that does not. False when the spool could not be written: packs
+   * are kept in memory from then on, this one downloaded again. Rejects as the store does.
+   */
+  private async downloadToSpool(spool: PackSpool, packId: PackId, entry: Entry): Promise<boolean> {
+    let file: SpoolFile;
+    try {
+      file = await spool.create(packId);
+    } catch (err) {
+      this.stopSpooling(spool, err);
+      return false;
+    }
+    let got: Buffer;
+    try {
+      got = await this.store.get('pack', packId, undefined, { ...this.signalOption(), sink: file });
+    } catch (err) {
+      await file.discard();
+      throw err;
+    }
+    try {
+      entry.length = await file.finish(got);
+    } catch (err) {
+      await file.discard();
+      this.stopSpooling(spool, err);
+      return false;
+    }
+    entry.file = file.path;
+    return true;
+  }
+
+  /** The spool, opened at the first call; undefined without one, or once it failed. */
+  private async openSpool(): Promise<PackSpool | undefined> {
+    const dirs = this.options.spoolDirs;
+    if (dirs === undefined || this.spoolFailed) return undefined;
+    this.spool ??= PackSpool.open(dirs).then((spool) => {
+      if (spool === undefined) this.limit = this.memoryLimit;
+      return spool;
+    });
+    return this.spool;
+  }
+
+  /** A spool write failed: packs are kept in memory from here on (those spooled stay there). */
+  private stopSpooling(spool: PackSpool, err: unknown): void {
+    if (this.spoolFailed) return;
+    this.spoolFailed = true;
+    this.limit = this.memoryLimit;
+    this.options.onWarning?.(
+      `cannot write packs to ${spool.dir} (${describeError(err)}); keeping them in memory instead`,
+    );
+  }
+
+  private signalOption(): { signal?: AbortSignal } {
+    return this.signal ? { signal: this.signal } : {};
+  }
+
   private unref(entry: Entry): void {
-    if (--entry.refs > 0 || entry.slab === undefined) return;
-    const slab = entry.slab;
+    if (--entry.refs > 0) return;
+    const { slab, file } = entry;
     entry.slab = undefined;
     entry.bytes = undefined;
-    this.giveSlab(slab);
+    entry.file = undefined;
+    if (slab !== undefined) this.giveSlab(slab);
+    if (file !== undefined) void this.spool?.then((spool) => spool?.remove(file));
   }
 
   private async takeSlab(): Promise<SharedArrayBuffer> {

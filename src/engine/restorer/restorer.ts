@@ -7,6 +7,7 @@
  */
 import { mkdirSync, statSync } from 'node:fs';
 import { mkdir, link, rm, lstat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import {
   describeError,
   errnoCode,
@@ -42,6 +43,13 @@ export interface RestoreOptions {
   readonly owner: boolean;
   /** Worker threads that write files (default: the repository's `workerThreads`). */
   readonly workers?: number;
+  /**
+   * Where whole packs downloaded from network storage are spooled, in order of preference: the
+   * first on a disk (not tmpfs) is used (PackSpool). Default: the system's temporary directory.
+   */
+  readonly spoolDirs?: readonly string[];
+  /** Told about what the restore works around (a spool it cannot write). */
+  readonly onWarning?: (message: string) => void;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: { files: number; bytes: number; path: string }) => void;
 }
@@ -86,6 +94,8 @@ export class Restorer {
       done: (file) => this.finishFile(file),
       applyMetadata: options.verify !== true,
       owner: options.owner,
+      spoolDirs: options.spoolDirs ?? [tmpdir()],
+      ...(options.onWarning && { onWarning: options.onWarning }),
       ...(options.workers !== undefined && { workers: options.workers }),
       ...(options.signal && { signal: options.signal }),
     });

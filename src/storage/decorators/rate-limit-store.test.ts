@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { startRestServer } from '../../testing/rest-server.js';
 import { MemoryStore } from '../memory/memory-store.js';
+import { RestStore } from '../rest/rest-store.js';
 import { describeObjectStoreConformance, testObject } from '../testing/conformance.js';
 import { ByteRate, RateLimitStore } from './rate-limit-store.js';
 
@@ -70,5 +72,36 @@ void describe('RateLimitStore', () => {
     assert.deepEqual(t.slept, [1000, 1000, 4000]);
     await store.stat('pack', obj.name);
     assert.equal(t.slept.length, 3);
+  });
+
+  void it('charges an object written to a sink by a streaming store for what reached it', async () => {
+    const server = await startRestServer({ verifyNames: false });
+    const t = fakeTime();
+    const inner = new RestStore(server.location('rate-sink').slice('rest:'.length));
+    const store = new RateLimitStore(inner, {
+      downloadBytesPerSecond: 500,
+      now: t.now,
+      sleep: t.sleep,
+    });
+    try {
+      await store.create();
+      const obj = testObject(2, 300_000);
+      await store.put('pack', obj.name, obj.data);
+      let received = 0;
+      const sink = {
+        write: (chunk: Uint8Array): Promise<void> => {
+          received += chunk.length;
+          return Promise.resolve();
+        },
+      };
+      const back = await store.get('pack', obj.name, undefined, { sink });
+      assert.equal(back.length, 0, 'streamed to the sink');
+      assert.equal(received, obj.data.length, 'through the decorator');
+      // 300,000 bytes at 500 B/s, the first second's budget free: 599 s.
+      assert.deepEqual(t.slept, [599_000]);
+    } finally {
+      await inner.close();
+      await server.stop();
+    }
   });
 });

@@ -93,8 +93,22 @@ export class RateLimitStore implements ObjectStore {
     // The size is known up front for ranges (pack reads, the bulk of a restore); whole objects
     // are charged once they arrived.
     if (range) await this.#download?.take(range.length, options?.signal);
-    const data = await this.#inner.get(kind, name, range, options);
-    if (!range) await this.#download?.take(data.length, options?.signal);
+    const sink = options?.sink;
+    if (range || sink === undefined || this.#download === undefined) {
+      const data = await this.#inner.get(kind, name, range, options);
+      if (!range) await this.#download?.take(data.length, options?.signal);
+      return data;
+    }
+    // Written to a sink: charged for what reached it, or what came back instead.
+    let sunk = 0;
+    const counting = {
+      write: (chunk: Uint8Array, offset: number): Promise<void> => {
+        sunk = Math.max(sunk, offset + chunk.length);
+        return sink.write(chunk, offset);
+      },
+    };
+    const data = await this.#inner.get(kind, name, range, { ...options, sink: counting });
+    await this.#download.take(data.length + sunk, options?.signal);
     return data;
   }
 

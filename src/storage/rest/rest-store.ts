@@ -27,10 +27,11 @@ import {
   type ObjectStore,
   type PutOptions,
   type GetOptions,
+  type ByteSink,
   type StoreCallOptions,
 } from '../object-store.js';
 import { bodyLength } from '../object-store.js';
-import { readBodyInto } from '../body-reader.js';
+import { readBodyInto, readBodyTo } from '../body-reader.js';
 import { assertValidRange, objectNotFound, rangePastEnd, storeClosed } from '../store-errors.js';
 import { statusError, transportError, type ServerErrorBody } from './rest-errors.js';
 import { parseRestLocation } from './rest-location.js';
@@ -133,6 +134,7 @@ export class RestStore implements ObjectStore {
     options: GetOptions = {},
   ): Promise<Buffer> {
     const { signal, into } = options;
+    const sink = range === undefined ? options.sink : undefined;
     if (range) assertValidRange(range);
     this.#enter(signal, kind, name);
     const what = describeObject(kind, name);
@@ -150,7 +152,7 @@ export class RestStore implements ObjectStore {
     const res = await this.#send('GET', objectPath(kind, name), action, { headers, signal });
     if (res.statusCode !== 200 && res.statusCode !== 206)
       throw await this.#statusError(res, action, what, signal);
-    const data = await this.#readBody(res, action, signal, Number.MAX_SAFE_INTEGER, into);
+    const data = await this.#readBody(res, action, signal, Number.MAX_SAFE_INTEGER, into, sink);
     if (!range) return data;
     // A 200 means something between us and the server ignored the Range header.
     const part =
@@ -309,7 +311,8 @@ export class RestStore implements ObjectStore {
   /**
    * The response body, at most `limit` bytes (the rest is dropped with the connection). A body
    * shorter than its Content-Length fails transiently. A declared length is allocated once, so
-   * a pack is not held twice while it arrives, or written into `into` when it fits there.
+   * a pack is not held twice while it arrives, or written into `into` when it fits there, or
+   * written to `sink` (then the result is empty: GetOptions `sink`).
    */
   async #readBody(
     res: IncomingMessage,
@@ -317,9 +320,20 @@ export class RestStore implements ObjectStore {
     signal: AbortSignal | undefined,
     limit = Number.MAX_SAFE_INTEGER,
     into?: Uint8Array,
+    sink?: ByteSink,
   ): Promise<Buffer> {
     const declared = Number(res.headers['content-length'] ?? NaN);
     const known = Number.isSafeInteger(declared) && declared >= 0 && declared <= limit;
+    if (known && sink !== undefined) {
+      let total: number;
+      try {
+        total = await readBodyTo(res, sink, declared);
+      } catch (err) {
+        throw transportError(err, action, this.location, signal);
+      }
+      if (total < declared) throw this.#cutShort(action);
+      return Buffer.alloc(0);
+    }
     const whole = !known
       ? undefined
       : into !== undefined && declared <= into.byteLength
@@ -343,15 +357,18 @@ export class RestStore implements ObjectStore {
       throw transportError(err, action, this.location, signal);
     }
     if (whole) {
-      if (total < whole.length) {
-        throw new HoldfastError(
-          'STORAGE_UNAVAILABLE',
-          `${this.location}: ${action}: the answer was cut short`,
-        );
-      }
+      if (total < whole.length) throw this.#cutShort(action);
       return whole;
     }
     return Buffer.concat(chunks, total);
+  }
+
+  /** A body shorter than its Content-Length: transient (the connection broke). */
+  #cutShort(action: string): HoldfastError {
+    return new HoldfastError(
+      'STORAGE_UNAVAILABLE',
+      `${this.location}: ${action}: the answer was cut short`,
+    );
   }
 
   #listEntry(line: string, action: string): ObjectInfo | 'end' | undefined {

@@ -40,7 +40,7 @@ import type {
   GetOptions,
   StoreCallOptions,
 } from '../object-store.js';
-import { readBodyInto } from '../body-reader.js';
+import { readBodyInto, readBodyTo } from '../body-reader.js';
 import {
   assertValidRange,
   objectExists,
@@ -174,6 +174,7 @@ export class S3Store implements ObjectStore {
     options: GetOptions = {},
   ): Promise<Buffer> {
     const { signal, into } = options;
+    const sink = range === undefined ? options.sink : undefined;
     if (range) assertValidRange(range);
     this.#enter(signal, kind, name);
     if (range?.length === 0) {
@@ -190,6 +191,12 @@ export class S3Store implements ObjectStore {
       ...(range && { Range: `bytes=${range.offset}-${range.offset + range.length - 1}` }),
     });
     const action = `read ${describe(kind, name)}`;
+    const cutShort = (): HoldfastError =>
+      new HoldfastError(
+        'STORAGE_UNAVAILABLE',
+        `could not ${action} at ${this.location}: the answer was cut short`,
+        { hint: 'the storage service is unreachable or overloaded; try again later' },
+      );
     let bytes: Uint8Array;
     let contentRange: string | undefined;
     try {
@@ -199,6 +206,10 @@ export class S3Store implements ObjectStore {
         contentRange = res.ContentRange;
         // Read the body within the slot: the connection is busy until it is drained.
         const declared = res.ContentLength;
+        if (sink !== undefined && res.Body instanceof Readable && declared !== undefined) {
+          if ((await readBodyTo(res.Body, sink, declared)) < declared) throw cutShort();
+          return new Uint8Array(0);
+        }
         if (
           into !== undefined &&
           res.Body instanceof Readable &&
@@ -206,12 +217,7 @@ export class S3Store implements ObjectStore {
           declared <= into.byteLength
         ) {
           const target = into.subarray(0, declared);
-          if ((await readBodyInto(res.Body, target)) < declared)
-            throw new HoldfastError(
-              'STORAGE_UNAVAILABLE',
-              `could not ${action} at ${this.location}: the answer was cut short`,
-              { hint: 'the storage service is unreachable or overloaded; try again later' },
-            );
+          if ((await readBodyInto(res.Body, target)) < declared) throw cutShort();
           return target;
         }
         return (await res.Body?.transformToByteArray()) ?? new Uint8Array(0);

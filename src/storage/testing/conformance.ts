@@ -142,6 +142,41 @@ export function describeObjectStoreConformance(
     );
 
     void it(
+      'writes a whole object to a sink piece by piece when it streams, else gives its bytes',
+      withStore(async (store, fixture) => {
+        const obj = testObject(64, 3 * MiB + 17);
+        await store.put('pack', obj.name, obj.data);
+        const received = Buffer.alloc(obj.data.length);
+        let pieces = 0;
+        let end = 0;
+        const sink = {
+          write: async (chunk: Uint8Array, offset: number): Promise<void> => {
+            // The piece is the store's until the write settles: copied before yielding.
+            received.set(chunk, offset);
+            pieces++;
+            end = Math.max(end, offset + chunk.length);
+            await new Promise((resolve) => setImmediate(resolve));
+          },
+        };
+        const whole = await store.get('pack', obj.name, undefined, { sink });
+        if (whole.length === 0) {
+          assert.equal(end, obj.data.length, 'every byte reached the sink');
+          assert.ok(received.equals(obj.data), 'in its place');
+        } else {
+          assert.ok(whole.equals(obj.data), 'or came back as bytes');
+          assert.equal(pieces, 0, 'and none went to the sink');
+        }
+        if (fixture.writesInto) assert.equal(whole.length, 0, 'a streaming store writes to it');
+        // A range is never written to the sink.
+        const before = pieces;
+        const range = { offset: 1000, length: 70_000 };
+        const part = await store.get('pack', obj.name, range, { sink });
+        assert.ok(part.equals(obj.data.subarray(1000, 71_000)), 'a range comes back as bytes');
+        assert.equal(pieces, before);
+      }),
+    );
+
+    void it(
       'stores parts as the object they make up, back to back',
       withStore(async (store) => {
         // More parts than one vectored write takes (1,024), empty ones, views at odd offsets.

@@ -137,9 +137,13 @@ export class BatchWriter {
     return { ...this.verifyAndPlace(msg, bytes, sharedBytes(msg)), lease: msg.lease };
   }
 
-  /** Reads a range from the pack's file, then as `range`; an unreadable range is all retries. */
+  /**
+   * Reads a range from the pack's file, then as `range`; an unreadable range is all retries. The
+   * report returns the lease of a spooled copy.
+   */
   read(msg: RangeRead): WorkerReport {
     const consumed = readBytes(msg);
+    const lease = msg.lease !== undefined ? { lease: msg.lease } : {};
     let bytes: Buffer;
     try {
       bytes = this.packs.read(msg.file, msg.offset, msg.segments);
@@ -147,9 +151,9 @@ export class BatchWriter {
       // Why it failed is for the main thread's loadBlob to find out and report, pack by pack.
       const batch = this.batch(msg.batch);
       const retry = msg.blobs.map((b) => ({ id: b.id, targets: b.targets }));
-      return this.report(msg.batch, batch, consumed, [], retry);
+      return { ...this.report(msg.batch, batch, consumed, [], retry), ...lease };
     }
-    return this.verifyAndPlace(msg, bytes, consumed);
+    return { ...this.verifyAndPlace(msg, bytes, consumed), ...lease };
   }
 
   private verifyAndPlace(

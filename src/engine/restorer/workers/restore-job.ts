@@ -107,11 +107,11 @@ export function sharedBytes(delivery: Pick<SharedDelivery, 'blobs'>): number {
 }
 
 /**
- * A range the worker reads itself from the pack's file (ObjectStore `files`): the same blobs as
- * a RangeDelivery, of which only `segments` (start relative to `offset`, length) are read, one
- * after the other: the parts that hold the blobs. A blob's `start` is where it lands among the
- * segments read (pack-reader `packedStarts`). A range it cannot read (a missing or short file)
- * has every blob reported in `retry`.
+ * A range the worker reads itself from the pack's file (ObjectStore `files`, or a copy the main
+ * thread spooled: PackSpool): the same blobs as a RangeDelivery, of which only `segments` (start
+ * relative to `offset`, length) are read, one after the other: the parts that hold the blobs. A
+ * blob's `start` is where it lands among the segments read (pack-reader `packedStarts`). A range
+ * it cannot read (a missing or short file) has every blob reported in `retry`.
  */
 export interface RangeRead {
   readonly kind: 'read';
@@ -121,6 +121,8 @@ export interface RangeRead {
   readonly offset: number;
   readonly segments: readonly (readonly [start: number, length: number])[];
   readonly blobs: readonly RangeBlob[];
+  /** For a spooled copy: the report for this message names it, after which the file may go. */
+  readonly lease?: number;
 }
 
 /** The bytes a RangeRead reads (what the main thread counts against the worker's window). */
@@ -177,7 +179,7 @@ export interface WorkerReport {
   readonly retry: readonly { readonly id: string; readonly targets: Targets }[];
   /** Every file of the batch has its outcome. */
   readonly done: boolean;
-  /** The SharedDelivery this report answers: its memory is no longer read. */
+  /** The SharedDelivery or RangeRead this report answers: its memory or file is no longer read. */
   readonly lease?: number;
 }
 

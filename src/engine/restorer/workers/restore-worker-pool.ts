@@ -79,7 +79,7 @@ export class RestoreWorkerPool {
   private readonly setup: RestoreWorkerSetup;
   private readonly onAbort = (): void => this.fail(interrupted(this.options.signal));
   private nextBatch = 1;
-  /** Shared deliveries posted and not yet handled: what ends each one's lease. */
+  /** Shared deliveries and spooled reads posted and not yet handled: what ends each one's lease. */
   private readonly leases = new Map<number, () => void>();
   private nextLease = 1;
   private failure: Error | undefined;
@@ -161,12 +161,30 @@ export class RestoreWorkerPool {
     this.post(slot, { kind: 'shared', batch, lease, ...shared });
   }
 
-  /** @internal Waits until `length` fits the worker's window, then posts the read. */
-  async sendRead(slot: Slot, read: Omit<RangeRead, 'kind'>): Promise<void> {
+  /**
+   * @internal Waits until `length` fits the worker's window, then posts the read. `release`, for
+   * a spooled copy of a pack, runs as sendShared's does.
+   */
+  async sendRead(
+    slot: Slot,
+    read: Omit<RangeRead, 'kind' | 'lease'>,
+    release?: () => void,
+  ): Promise<void> {
     const bytes = readBytes(read);
-    await this.room(slot, bytes);
+    try {
+      await this.room(slot, bytes);
+    } catch (err) {
+      release?.();
+      throw err;
+    }
     slot.posted += bytes;
-    this.post(slot, { kind: 'read', ...read });
+    if (release === undefined) {
+      this.post(slot, { kind: 'read', ...read });
+      return;
+    }
+    const lease = this.nextLease++;
+    this.leases.set(lease, release);
+    this.post(slot, { kind: 'read', ...read, lease });
   }
 
   /** @internal */
@@ -297,11 +315,12 @@ export class RestoreBatch {
   }
 
   /**
-   * Posts one range for the worker to read from the pack's file itself (a local repository),
-   * after waiting for room in the worker's window.
+   * Posts one range for the worker to read from the pack's file itself (a local repository, or
+   * a spooled copy), after waiting for room in the worker's window. `release`, for a spooled
+   * copy, runs once the worker no longer reads the file (as sendShared's).
    */
-  sendRead(read: Omit<RangeRead, 'kind' | 'batch'>): Promise<void> {
-    return this.pool.sendRead(this.slot, { batch: this.id, ...read });
+  sendRead(read: Omit<RangeRead, 'kind' | 'batch' | 'lease'>, release?: () => void): Promise<void> {
+    return this.pool.sendRead(this.slot, { batch: this.id, ...read }, release);
   }
 
   resolve(id: string, targets: Targets, resolution: Resolution): void {

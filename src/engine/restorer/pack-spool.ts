@@ -1,0 +1,216 @@
+/**
+ * PackSpool: a directory on this machine's disk where a restore from network storage keeps the
+ * whole packs it downloaded (PackCache), so that the restore workers read blobs out of them as
+ * they read a local repository's packs (PackFiles) while the process holds none of their bytes.
+ * Kept in memory instead, the packs the next batches still need were the largest part of such a
+ * restore's peak: five slabs of 18 MiB.
+ *
+ * One directory per restore, `holdfast-spool-<pid>-<random>` in the first parent that is not
+ * memory itself (tmpfs, ramfs: spooling there would only move the packs into the page cache's
+ * shared memory, so the restore keeps them in its own instead), made at the first pack and
+ * removed with everything in it at the end. Directories left by a restore that was killed are
+ * removed by the next one that spools into the same parent, once their process is gone and
+ * they have not changed for a while.
+ * Nothing is flushed to the device: a spooled pack lives for seconds and is read back from the
+ * page cache.
+ */
+import {
+  lstat,
+  mkdtemp,
+  open,
+  readdir,
+  rm,
+  statfs,
+  unlink,
+  type FileHandle,
+} from 'node:fs/promises';
+import { join } from 'node:path';
+import { describeError, type PackId } from '../../core/index.js';
+import type { ByteSink } from '../../storage/index.js';
+
+/** statfs(2) `f_type` of file systems whose files are memory. */
+const MEMORY_FILE_SYSTEMS = new Set([0x01021994 /* tmpfs */, 0x858458f6 /* ramfs */]);
+const PREFIX = 'holdfast-spool-';
+/**
+ * Pieces of a download are gathered to this size before a write: a network store hands over
+ * 16–64 KiB at a time, and a thread-pool write per piece would cost more than the copy.
+ */
+const STAGE_BYTES = 1024 * 1024;
+/**
+ * A directory of a process that is not running here is left alone until it has not changed for
+ * this long: a restore in another PID namespace (a container sharing the parent) is not visible
+ * to kill(2), but its spool changes with every pack.
+ */
+const ORPHAN_AGE_MS = 15 * 60 * 1000;
+
+export class PackSpool {
+  /** Names files uniquely: a pack dropped and fetched again is a new file (see write). */
+  private sequence = 0;
+
+  private constructor(readonly dir: string) {}
+
+  /**
+   * A spool in the first of `parents` that exists, is writable and is on a disk, or undefined
+   * when none is (the caller keeps packs in memory). Never throws.
+   */
+  static async open(parents: readonly string[]): Promise<PackSpool | undefined> {
+    for (const parent of parents) {
+      try {
+        if (MEMORY_FILE_SYSTEMS.has(Number((await statfs(parent)).type))) continue;
+        await removeOrphans(parent);
+        return new PackSpool(await mkdtemp(join(parent, `${PREFIX}${process.pid}-`)));
+      } catch {
+        // Missing, not writable, or not a directory: try the next.
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * A new file for a pack, to download into (SpoolFile). Each call makes a file of its own, so a
+   * pack fetched again while a worker still reads the earlier copy never truncates or removes
+   * what that worker reads. Rejects as creating the file does.
+   */
+  async create(packId: PackId): Promise<SpoolFile> {
+    const path = join(this.dir, `${packId}.${this.sequence++}`);
+    const handle = await open(path, 'wx', 0o600);
+    return new SpoolFile(
+      path,
+      handle,
+      this.stages.pop() ?? Buffer.allocUnsafeSlow(STAGE_BYTES),
+      (stage) => this.stages.push(stage),
+    );
+  }
+
+  /** Staging buffers of finished files, for the next ones (downloads run a few at a time). */
+  private readonly stages: Buffer[] = [];
+
+  /**
+   * Removes a spooled pack nothing will read by path any more. A worker may still hold it open
+   * (PackFiles keeps a few descriptors), which keeps its blocks until that descriptor closes.
+   */
+  remove(path: string): void {
+    unlink(path).catch(() => undefined);
+  }
+
+  /** Removes the directory and every pack in it; the spool is unusable afterwards. */
+  async close(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Removes spool directories in `parent` whose restore is gone (see ORPHAN_AGE_MS). */
+async function removeOrphans(parent: string): Promise<void> {
+  for (const name of await readdir(parent)) {
+    if (!name.startsWith(PREFIX)) continue;
+    const pid = Number(name.slice(PREFIX.length).split('-')[0]);
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || isRunning(pid)) continue;
+    const path = join(parent, name);
+    const stat = await lstat(path).catch(() => undefined);
+    if (stat === undefined || !stat.isDirectory() || Date.now() - stat.mtimeMs < ORPHAN_AGE_MS)
+      continue;
+    await rm(path, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+/**
+ * One pack's file in the spool, written as a download arrives: a ByteSink for a streaming store
+ * (ObjectStore.get `sink`), which never rejects; `finish` reports what failed.
+ */
+export class SpoolFile implements ByteSink {
+  /** The first write that failed; later pieces are dropped. */
+  private failure: unknown;
+  /** Where the staged bytes go in the file, and how many there are. */
+  private stagedAt = 0;
+  private staged = 0;
+  private end = 0;
+  private closed = false;
+
+  constructor(
+    readonly path: string,
+    private readonly handle: FileHandle,
+    private readonly stage: Buffer,
+    private readonly giveBack: (stage: Buffer) => void,
+  ) {}
+
+  async write(chunk: Uint8Array, offset: number): Promise<void> {
+    if (this.failure !== undefined) return;
+    // The stage went back to the spool at close: a late piece must not touch it.
+    if (this.closed) this.failure = new Error(`${this.path}: written after it was closed`);
+    if (this.failure !== undefined) return;
+    try {
+      // A retried download starts over at 0: what is staged goes to its own place first.
+      if (offset !== this.stagedAt + this.staged) await this.flush(offset);
+      if (this.staged + chunk.length > this.stage.length) await this.flush(offset);
+      if (chunk.length >= this.stage.length) {
+        await this.writeAll(chunk, offset);
+        this.stagedAt = offset + chunk.length;
+      } else {
+        this.stage.set(chunk, this.staged);
+        this.staged += chunk.length;
+      }
+      this.end = Math.max(this.end, offset + chunk.length);
+    } catch (err) {
+      this.failure = err;
+    }
+  }
+
+  /**
+   * Writes `rest` (what a store that does not stream answered with) after what arrived, closes
+   * the file and resolves with the pack's length; rejects with the first write's failure.
+   */
+  async finish(rest: Uint8Array): Promise<number> {
+    if (this.failure === undefined && rest.length > 0) await this.write(rest, this.end);
+    if (this.failure === undefined)
+      try {
+        await this.flush(this.end);
+      } catch (err) {
+        this.failure = err;
+      }
+    await this.close();
+    if (this.failure !== undefined)
+      throw this.failure instanceof Error ? this.failure : new Error(describeError(this.failure));
+    return this.end;
+  }
+
+  /** Closes and removes the file (a failed download). */
+  async discard(): Promise<void> {
+    await this.close().catch(() => undefined);
+    await unlink(this.path).catch(() => undefined);
+  }
+
+  private async flush(next: number): Promise<void> {
+    if (this.staged > 0) await this.writeAll(this.stage.subarray(0, this.staged), this.stagedAt);
+    this.staged = 0;
+    this.stagedAt = next;
+  }
+
+  private async writeAll(bytes: Uint8Array, position: number): Promise<void> {
+    for (let done = 0; done < bytes.length;) {
+      const { bytesWritten } = await this.handle.write(
+        bytes,
+        done,
+        bytes.length - done,
+        position + done,
+      );
+      done += bytesWritten;
+    }
+  }
+
+  private async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.giveBack(this.stage);
+    await this.handle.close();
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it runs under another user.
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
