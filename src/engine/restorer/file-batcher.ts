@@ -177,7 +177,10 @@ export class FileBatcher {
     while (this.running.size > 0) await Promise.race(this.running);
   }
 
-  /** Stops the workers, then removes spooled packs; call once, after the last finish (or after a failure). */
+  /**
+   * Stops the workers, then removes spooled packs; call once, after the last finish (or after a
+   * failure).
+   */
   async close(): Promise<void> {
     try {
       await this.pool?.close();
@@ -376,11 +379,10 @@ export class FileBatcher {
     try {
       if (whole || this.packCache.wants(packId, range.length)) {
         lease = held?.share() ?? (await this.packCache.lease(packId));
-        if (lease.file !== undefined) {
-          // A spooled copy: the worker reads the range from it, as from a local repository.
-        } else if (lease.memory !== undefined)
+        // A spooled copy needs nothing here: the worker reads the range from its file (below).
+        if (lease.memory !== undefined)
           PackCache.checkSpan(packId, lease.bytes!, range.offset, [[0, range.length]]);
-        else {
+        else if (lease.file === undefined) {
           // A pack kept in memory of its own: only the parts holding blobs are copied out.
           const segments = segmentsOf(range, LOCAL_GAP);
           bytes = PackCache.copySegments(packId, lease.bytes!, range.offset, segments);

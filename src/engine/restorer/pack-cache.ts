@@ -107,7 +107,7 @@ interface Entry {
   bytes: Buffer | undefined;
   slab: SharedArrayBuffer | undefined;
   file: string | undefined;
-  /** Kept (in the map) + being fetched + leases; the slab is free again at 0. */
+  /** Kept (in the map) + being fetched + leases; at 0 its slab is reused, its file removed. */
   refs: number;
 }
 
@@ -118,9 +118,12 @@ export class PackCache {
   private limit: number;
   private readonly memoryLimit: number;
   private readonly fetches = new Semaphore(FETCHES);
-  /** Opened at the first download; undefined once it failed (or when there is none). */
+  /** Opened at the first download; resolves undefined when no place for one is on a disk. */
   private spool: Promise<PackSpool | undefined> | undefined;
+  /** Writing to the spool failed once: packs are kept in memory from then on. */
   private spoolFailed = false;
+  /** The restore has ended (close): a late download neither makes a spool nor warns. */
+  private closed = false;
   private readonly slabSize: number;
   private readonly maxSlabs: number;
   private slabCount = 0;
@@ -150,6 +153,7 @@ export class PackCache {
    * have stopped); the cache is unusable afterwards.
    */
   async close(): Promise<void> {
+    this.closed = true;
     const spool = await this.spool?.catch(() => undefined);
     await spool?.close();
   }
@@ -240,7 +244,10 @@ export class PackCache {
       throw rangePastEnd('pack', packId, { offset, length: span }, pack.length);
   }
 
-  /** Starts fetching a pack into a slab; the entry holds the map's ref and the fetch's. */
+  /**
+   * Starts fetching a pack (into the spool or a slab); the entry holds the map's ref and the
+   * fetch's.
+   */
   private fetch(packId: PackId): Entry {
     const entry: Entry = {
       refs: 2,
@@ -324,7 +331,7 @@ export class PackCache {
   /** The spool, opened at the first call; undefined without one, or once it failed. */
   private async openSpool(): Promise<PackSpool | undefined> {
     const dirs = this.options.spoolDirs;
-    if (dirs === undefined || this.spoolFailed) return undefined;
+    if (dirs === undefined || this.spoolFailed || this.closed) return undefined;
     this.spool ??= PackSpool.open(dirs).then((spool) => {
       if (spool === undefined) this.limit = this.memoryLimit;
       return spool;
@@ -337,9 +344,10 @@ export class PackCache {
     if (this.spoolFailed) return;
     this.spoolFailed = true;
     this.limit = this.memoryLimit;
-    this.options.onWarning?.(
-      `cannot write packs to ${spool.dir} (${describeError(err)}); keeping them in memory instead`,
-    );
+    if (!this.closed)
+      this.options.onWarning?.(
+        `cannot write packs to ${spool.dir} (${describeError(err)}); keeping them in memory instead`,
+      );
   }
 
   private signalOption(): { signal?: AbortSignal } {

@@ -152,6 +152,10 @@ export class BatchWriter {
       const batch = this.batch(msg.batch);
       const retry = msg.blobs.map((b) => ({ id: b.id, targets: b.targets }));
       return { ...this.report(msg.batch, batch, consumed, [], retry), ...lease };
+    } finally {
+      // A spooled copy is not kept open: its file goes once no range of it is left, and an open
+      // descriptor would keep its blocks (a reopen per range costs microseconds).
+      if (msg.lease !== undefined) this.packs.close(msg.file);
     }
     return { ...this.verifyAndPlace(msg, bytes, consumed), ...lease };
   }

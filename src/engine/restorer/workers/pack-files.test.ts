@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { makeTempDir, removeTempDir } from '../../../testing/temp-dir.js';
@@ -42,4 +42,23 @@ void test('reads growing ranges into a buffer that grows by doubling, each read 
   // 1 MiB, then 2, 4 and 8 MiB (doubling up to 8 MiB), then exactly 9 MiB: five buffers, not
   // one per new largest read (ten).
   assert.equal(buffers.size, 5);
+});
+
+void test('closes the descriptor of one file on request, and opens it again for the next read', () => {
+  const path = join(dir, 'spooled');
+  writeFileSync(path, randomBytes(4096));
+  const files = new PackFiles();
+  const open = (): number => readdirSync('/proc/self/fd').length;
+  const before = open();
+  try {
+    files.read(path, 0, [[0, 100]]);
+    assert.equal(open(), before + 1, 'kept open for the next range');
+    files.close(path);
+    assert.equal(open(), before, 'closed');
+    files.close(path); // not open: nothing to do
+    assert.equal(files.read(path, 100, [[0, 10]]).length, 10, 'read again after the close');
+  } finally {
+    files.closeAll();
+  }
+  assert.equal(open(), before);
 });

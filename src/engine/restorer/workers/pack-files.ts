@@ -52,6 +52,17 @@ export class PackFiles {
     return this.buffer.subarray(0, total);
   }
 
+  /**
+   * Closes the descriptor of `path`, if open: a spooled copy of a pack, which the main thread
+   * removes once no range of it is left, and whose blocks an open descriptor would keep.
+   */
+  close(path: string): void {
+    const fd = this.open.get(path);
+    if (fd === undefined) return;
+    this.open.delete(path);
+    closeQuietly(fd);
+  }
+
   /** Closes every descriptor (the worker stops). */
   closeAll(): void {
     for (const fd of this.open.values()) closeQuietly(fd);
