@@ -4,14 +4,14 @@
  * HTTP and HTTPS (with --cacert), stopped by SIGTERM with exit 0.
  */
 import assert from 'node:assert/strict';
-import { execFile, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { watch } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { spawnBinary, waitForExit, type BinaryResult } from '../../testing/binary.js';
-import { CliRepo } from '../../testing/cli-harness.js';
+import { BINARY, spawnBinary, waitForExit, type BinaryResult } from '../../testing/binary.js';
+import { cleanEnv, CliRepo } from '../../testing/cli-harness.js';
 import { seededBytes, writeSeededFile } from '../../testing/random-data.js';
 import { startRestServer, type RestServerFixture } from '../../testing/rest-server.js';
 import { makeTempDir, removeTempDir } from '../../testing/temp-dir.js';
@@ -96,6 +96,45 @@ void describe('repository server', () => {
       `a spool was made in TMPDIR (saw ${JSON.stringify(made)})`,
     );
     assert.deepEqual(await readdir(spoolParent), [], 'and removed');
+  });
+
+  void it('restores everything when the spool cannot be written, with one warning', async () => {
+    // Files under 1 MiB each, 6 MiB in all: one pack, which the restore takes whole.
+    const small = join(tmp, 'under-1m');
+    await mkdir(small);
+    for (let i = 0; i < 12; i++)
+      await writeSeededFile(join(small, `f${i}`), 512 * 1024 + i, `efbig-${i}`);
+    const repo = new CliRepo(server.location('efbig'));
+    await repo.init();
+    await repo.backup([small]);
+    const spoolParent = join(tmp, 'spool-efbig');
+    await mkdir(spoolParent);
+    const target = join(tmp, 'restore-efbig');
+    // Writes past 1 MiB fail with EFBIG (node ignores SIGXFSZ): the spooled pack's, not those of
+    // the files restored.
+    const child = spawn(
+      'bash',
+      [
+        '-c',
+        'ulimit -f 1024; exec "$@"',
+        'bash',
+        process.execPath,
+        BINARY,
+        'restore',
+        'latest',
+      ].concat(['--target', target]),
+      {
+        env: { ...cleanEnv(), ...repo.env({ TMPDIR: spoolParent }) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const r = await waitForExit(child);
+    assert.equal(r.code, 0, r.stderr);
+    const warnings = r.stderr.match(/cannot write packs to [^\n]*/g) ?? [];
+    assert.equal(warnings.length, 1, r.stderr);
+    assert.match(warnings[0]!, /holdfast-spool-.*keeping them in memory instead/);
+    assert.equal(await rsyncDifferences(small, join(target, small)), '');
+    assert.deepEqual(await readdir(spoolParent), [], 'the spool is removed all the same');
   });
 
   void it('reports a wrong server password as exit 1 with a hint, not a retry storm', async () => {
