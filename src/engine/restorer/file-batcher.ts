@@ -44,6 +44,7 @@ import { PackCache, type PackLease } from './pack-cache.js';
 import {
   coalesce,
   LOCAL_GAP,
+  LOCAL_RANGE,
   packedStarts,
   segmentsOf,
   type PackRange,
@@ -293,15 +294,20 @@ export class FileBatcher {
     const reader = async (): Promise<void> => {
       while (next < packs.length) {
         const [packId, blobs] = packs[next++]!;
-        const ranges = coalesce([...blobs.values()].map((e) => e.blob));
+        const wanted = [...blobs.values()].map((e) => e.blob);
+        const local = repo.store.files !== undefined;
+        const requests = local ? [] : coalesce(wanted);
         // Decided per pack, not per range: this batch's short ranges of a pack it needs much of
         // come out of the same whole pack as its long ones.
         const whole =
-          repo.store.files === undefined &&
+          !local &&
           this.packCache.wants(
             packId,
-            ranges.reduce((n, r) => n + r.length, 0),
+            requests.reduce((n, r) => n + r.length, 0),
           );
+        // Network requests are worth joining up to MAX_RANGE; ranges read from a file here or
+        // taken out of a whole pack are kept short, for the workers' read buffers.
+        const ranges = local || whole ? coalesce(wanted, LOCAL_RANGE) : requests;
         // A pack taken whole is held until all of this batch's ranges of it are handed over:
         // leased again range by range, it could leave the cache between two of them (other
         // batches' packs taking its place) and be fetched again. Ranges out of a slab need no

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BlobId, PackId } from '../../core/index.js';
-import { coalesce, MAX_GAP, packedStarts, segmentsOf, type WantedBlob } from './pack-reader.js';
+import {
+  coalesce,
+  LOCAL_RANGE,
+  MAX_GAP,
+  MAX_RANGE,
+  packedStarts,
+  segmentsOf,
+  type WantedBlob,
+} from './pack-reader.js';
 
 const KiB = 1024;
 
@@ -61,5 +69,23 @@ void describe('pack reads', () => {
     assert.deepEqual(packedStarts(range!, apart), [0, 10 * KiB, 18 * KiB, 28 * KiB]);
     const [shifted] = coalesce([blob(5, 4096, 100), blob(6, 8192, 50)]);
     assert.deepEqual(packedStarts(shifted!, segmentsOf(shifted!, 0)), [0, 100]);
+  });
+  void it('joins blobs up to the range bound it is given, a larger blob alone', () => {
+    const MiB = 1024 * KiB;
+    // 12 blobs of 1 MiB back to back, then one of 5 MiB.
+    const blobs = Array.from({ length: 12 }, (_, i) => blob(i + 1, i * MiB, MiB));
+    blobs.push(blob(99, 12 * MiB, 5 * MiB));
+    const spans = (maxRange?: number): number[] =>
+      coalesce(blobs, maxRange).map((r) => r.length / MiB);
+    assert.equal(MAX_RANGE, 8 * MiB);
+    assert.deepEqual(spans(), [8, 4, 5], 'network requests: up to MAX_RANGE');
+    assert.equal(LOCAL_RANGE, 2 * MiB);
+    assert.deepEqual(spans(LOCAL_RANGE), [2, 2, 2, 2, 2, 2, 5], 'local reads: up to LOCAL_RANGE');
+    for (const maxRange of [undefined, LOCAL_RANGE])
+      assert.equal(
+        coalesce(blobs, maxRange).reduce((n, r) => n + r.blobs.length, 0),
+        13,
+        'every blob once',
+      );
   });
 });

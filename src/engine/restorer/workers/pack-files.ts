@@ -6,7 +6,7 @@
  *
  * Memory: one buffer at least as large as the most a range has needed so far, per worker. Only
  * the parts of a range that hold wanted blobs are read (segments), one after the other: packs
- * shuffle blob order, so a range's wanted parts are a fraction of its span (≤ MAX_RANGE, or one
+ * shuffle blob order, so a range's wanted parts are a fraction of its span (≤ LOCAL_RANGE, or one
  * larger blob).
  */
 import { closeSync, openSync, readSync } from 'node:fs';
