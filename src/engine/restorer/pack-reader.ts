@@ -1,7 +1,8 @@
 /**
  * Planning the reads of the data blobs a restore needs from one pack: blobs are sorted by offset
- * and neighbours less than MAX_GAP apart are fetched together, up to MAX_RANGE per read, instead
- * of one open/read/close (or one request, on S3) per blob. Every blob in a range is still
+ * and neighbours less than MAX_GAP apart are fetched together, up to MAX_RANGE per network
+ * request or LOCAL_RANGE per read from a file here, instead of one open/read/close (or one
+ * request, on S3) per blob. Every blob in a range is still
  * authenticated and checked against its id on its own (by the restore workers).
  */
 import type { BlobId } from '../../core/index.js';
