@@ -10,9 +10,8 @@
  * shared memory, so the restore keeps them in its own instead), made at the first pack and
  * removed with everything in it at the end. Directories left by a restore that was killed are
  * removed by the next one that spools into the same parent, once their process is gone and
- * they have not changed for a while.
- * Nothing is flushed to the device: a spooled pack lives for seconds and is read back from the
- * page cache.
+ * they have not changed for a while. Nothing is fsynced: a spooled pack lives for seconds and is
+ * read back from the page cache.
  */
 import {
   lstat,
@@ -44,8 +43,10 @@ const STAGE_BYTES = 1024 * 1024;
 const ORPHAN_AGE_MS = 15 * 60 * 1000;
 
 export class PackSpool {
-  /** Names files uniquely: a pack dropped and fetched again is a new file (see write). */
+  /** Names files uniquely: a pack dropped and fetched again is a new file (see create). */
   private sequence = 0;
+  /** Staging buffers of finished files, for the next ones (downloads run a few at a time). */
+  private readonly stages: Buffer[] = [];
 
   private constructor(readonly dir: string) {}
 
@@ -82,12 +83,9 @@ export class PackSpool {
     );
   }
 
-  /** Staging buffers of finished files, for the next ones (downloads run a few at a time). */
-  private readonly stages: Buffer[] = [];
-
   /**
-   * Removes a spooled pack nothing will read by path any more. A worker may still hold it open
-   * (PackFiles keeps a few descriptors), which keeps its blocks until that descriptor closes.
+   * Removes a spooled pack nothing will read by path any more (the workers close a spooled
+   * pack's descriptor after each range, so its blocks go with it).
    */
   remove(path: string): void {
     unlink(path).catch(() => undefined);

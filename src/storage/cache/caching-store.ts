@@ -114,7 +114,7 @@ export class CachingStore implements ObjectStore {
     // runs before that caller's own caller can transfer or change the bytes.
     if (joined) return joined.then((bytes) => Buffer.from(bytes));
     const pending = (async () => {
-      // Without `into`: these bytes are kept and shared with joining callers, not the caller's.
+      // Without `into` or `sink`: these bytes are kept and shared with joining callers.
       const signal = options?.signal;
       const bytes = await this.inner.get(kind, name, undefined, signal ? { signal } : {});
       if (sha256(bytes) === name) await this.directory.write(kind, name, bytes);
