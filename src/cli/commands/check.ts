@@ -4,6 +4,7 @@ import { checkRepository } from '../../app/index.js';
 import { HoldfastError } from '../../core/index.js';
 import type { RegisterCommand } from '../command-kit.js';
 import { EXIT_CODES } from '../exit-codes.js';
+import { spoolDirs } from '../spool-dirs.js';
 
 function subset(text: string): number {
   const m = /^(\d+(?:\.\d+)?)%$/.exec(text);
@@ -34,6 +35,8 @@ export const registerCheck: RegisterCommand = (program, kit) => {
           repo,
           readData: opts.readData === true || fraction !== undefined,
           ...(fraction !== undefined && { readDataSubset: fraction }),
+          spoolDirs: spoolDirs(ctx),
+          onWarning: (message) => ctx.warn(message),
           ...(ctx.signal && { signal: ctx.signal }),
         }),
       );

@@ -1,5 +1,4 @@
 /** `holdfast restore SNAPSHOT --target DIR`: restore files with all their metadata. */
-import { tmpdir } from 'node:os';
 import type { Command } from 'commander';
 import { runRestore } from '../../app/index.js';
 import type { RestoreResult } from '../../engine/index.js';
@@ -7,6 +6,7 @@ import { formatBytes, HoldfastError } from '../../core/index.js';
 import { ExcludeMatcher } from '../../sources/index.js';
 import { collect, type RegisterCommand } from '../command-kit.js';
 import { EXIT_CODES } from '../exit-codes.js';
+import { spoolDirs } from '../spool-dirs.js';
 import { newProgressState, reportsProgress, startProgressReport } from '../progress-line.js';
 
 export const registerRestore: RegisterCommand = (program, kit) => {
@@ -68,7 +68,7 @@ export const registerRestore: RegisterCommand = (program, kit) => {
               ...(inc && { include: (p: string, d: boolean) => inc.matches(p, d) }),
               ...(exc && { exclude: (p: string, d: boolean) => exc.matches(p, d) }),
               ...(opts.verify && { verify: true }),
-              spoolDirs: spoolDirs(ctx.io.env.TMPDIR, ctx.cacheRoot()),
+              spoolDirs: spoolDirs(ctx),
               onWarning: (message) => ctx.warn(message),
               ...(ctx.signal && { signal: ctx.signal }),
               ...(reportsProgress(ctx) && {
@@ -123,14 +123,3 @@ export const registerRestore: RegisterCommand = (program, kit) => {
       },
     );
 };
-
-/**
- * Where a restore from network storage spools the packs it downloads whole (PackSpool): $TMPDIR
- * (else the system's temporary directory), or the cache directory when that one is memory
- * (tmpfs) — both on this machine, both meant for data that can be thrown away.
- */
-function spoolDirs(tmp: string | undefined, cacheRoot: string | undefined): string[] {
-  const dirs = [tmp !== undefined && tmp.length > 0 ? tmp : tmpdir()];
-  if (cacheRoot !== undefined) dirs.push(cacheRoot);
-  return dirs;
-}

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync, watch } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import type { BlobId, PackId } from '../../core/index.js';
 import { LocalStore, MemoryStore, type ObjectStore } from '../../storage/index.js';
 import { seededBytes } from '../../storage/testing/seeded-random.js';
 import { Repository } from '../repository/index.js';
-import { checkRepository } from './checker.js';
+import { checkRepository as checkWith, type CheckOptions, type CheckResult } from './checker.js';
 
 const owner = { username: 'u', hostname: 'h' };
 const cheap = { N: 1024, r: 8, p: 1 };
@@ -38,9 +38,10 @@ async function flipByte(store: ObjectStore, packId: PackId, at: number): Promise
   await store.put('pack', packId, bytes);
 }
 
-// From memory the main thread fetches each pack and hands its bytes to a worker; from a
-// directory the workers read the pack files themselves.
-for (const kind of ['memory', 'local'] as const)
+// From a store without files the main thread streams each pack into a spool file its worker
+// reads (or, without a spool, hands the pack's bytes over); from a directory the workers read the
+// pack files themselves.
+for (const kind of ['memory', 'memory without a spool', 'local'] as const)
   void describe(`check --read-data (${kind} repository)`, () => {
     let tmp = '';
     before(async () => {
@@ -48,7 +49,12 @@ for (const kind of ['memory', 'local'] as const)
     });
     after(() => rm(tmp, { recursive: true, force: true }));
     const newStore = async (): Promise<ObjectStore> =>
-      kind === 'memory' ? new MemoryStore() : new LocalStore(await mkdtemp(join(tmp, 'repo-')));
+      kind === 'local' ? new LocalStore(await mkdtemp(join(tmp, 'repo-'))) : new MemoryStore();
+    const checkRepository = (options: CheckOptions): Promise<CheckResult> =>
+      checkWith({
+        ...options,
+        spoolDirs: [kind === 'memory' ? tmp : join(tmp, 'missing')],
+      });
 
     void it('reads every pack and verifies every blob of a healthy repository', async () => {
       const [repo, ids] = await repository(await newStore(), 12);
@@ -115,3 +121,51 @@ for (const kind of ['memory', 'local'] as const)
         assert.equal(result.packsRead, packs.length);
       });
   });
+
+void describe('check --read-data from a store without files: the spool', () => {
+  let tmp = '';
+  before(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'holdfast-checker-spool-'));
+  });
+  after(() => rm(tmp, { recursive: true, force: true }));
+
+  void it('streams each pack into a spool it removes, and without one checks in memory', async () => {
+    const store = new MemoryStore();
+    const [repo, ids] = await repository(store, 12);
+    const hit = ids[7]!;
+    const loc = repo.locate(hit)!;
+    await flipByte(store, loc.packId, loc.offset + 10);
+    const parent = await mkdtemp(join(tmp, 'parent-'));
+    const made: string[] = [];
+    const watcher = watch(parent, (_, name) => name !== null && made.push(name));
+    const warnings: string[] = [];
+    let spoolDir = '';
+    const result = await checkWith({
+      repo,
+      readData: true,
+      workers: 1,
+      spoolDirs: [parent],
+      onWarning: (m) => warnings.push(m),
+      // After the first pack the spool goes away: the rest is checked in memory, with a warning.
+      onProgress: (p) => {
+        if (p.phase !== 'read-data' || spoolDir !== '') return;
+        spoolDir = join(parent, readdirSync(parent)[0]!);
+        rmSync(spoolDir, { recursive: true });
+      },
+    });
+    watcher.close();
+    assert.ok(
+      made.some((n) => n.startsWith('holdfast-spool-')),
+      JSON.stringify(made),
+    );
+    assert.deepEqual(readdirSync(parent), [], 'removed');
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /cannot write packs to .*checking them in memory instead/);
+    // Every pack checked, the damage found wherever it was checked.
+    assert.equal(result.blobsChecked, ids.length);
+    assert.deepEqual(
+      result.errors.map((e) => e.object).sort(),
+      [`blob ${hit}`, `pack ${loc.packId}`].sort(),
+    );
+  });
+});

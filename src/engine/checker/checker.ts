@@ -7,6 +7,7 @@
  * the pack files themselves. Every damaged object is named, and so are the snapshots and files it
  * affects.
  */
+import { tmpdir } from 'node:os';
 import {
   describeError,
   HoldfastError,
@@ -27,6 +28,7 @@ import {
 import type { Repository } from '../repository/index.js';
 import { findAffected } from './affected.js';
 import { walkSnapshots } from './tree-visitor.js';
+import { PackSpool, type SpoolFile } from '../spool/pack-spool.js';
 import { PackCheckPool, type PackResult } from './workers/pack-check-pool.js';
 
 export interface CheckOptions {
@@ -36,6 +38,13 @@ export interface CheckOptions {
   readonly readDataSubset?: number;
   /** Pack check workers for readData (default: the repository's `workerThreads`). */
   readonly workers?: number;
+  /**
+   * Where packs read from network storage are spooled for their check worker, in order of
+   * preference (PackSpool.open). Default: the system's temporary directory.
+   */
+  readonly spoolDirs?: readonly string[];
+  /** Told about what the check works around (a spool it cannot write). */
+  readonly onWarning?: (message: string) => void;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: { phase: string; done: number; total: number }) => void;
 }
@@ -191,9 +200,19 @@ async function readData(
     ...(signal && { signal }),
   });
   const files = repo.store.files;
-  const checkOnePack = async (packId: PackId, entries: PackEntry[]): Promise<PackResult> => {
-    if (files !== undefined)
-      return pool.check(packId, entries, { file: files.path('pack', packId) });
+  // From network storage each pack is streamed into a spool file that its worker reads like a
+  // local pack, instead of sitting in memory (pool.capacity packs at once) until checked.
+  const openedSpool =
+    files === undefined ? await PackSpool.open(options.spoolDirs ?? [tmpdir()]) : undefined;
+  let spool = openedSpool;
+  const stopSpooling = (dir: string, err: unknown): void => {
+    if (spool === undefined) return;
+    spool = undefined;
+    options.onWarning?.(
+      `cannot write packs to ${dir} (${describeError(err)}); checking them in memory instead`,
+    );
+  };
+  const fetchWhole = async (packId: PackId, entries: PackEntry[]): Promise<PackResult> => {
     let bytes: Buffer;
     try {
       bytes = await repo.store.get('pack', packId, undefined, signal ? { signal } : {});
@@ -202,6 +221,49 @@ async function readData(
       return { unreadable: describeError(err) };
     }
     return pool.check(packId, entries, { bytes });
+  };
+  /** Checks a pack through a spool file; undefined when the spool failed (the caller fetches). */
+  const viaSpool = async (
+    at: PackSpool,
+    packId: PackId,
+    entries: PackEntry[],
+  ): Promise<PackResult | undefined> => {
+    let file: SpoolFile;
+    try {
+      file = await at.create(packId);
+    } catch (err) {
+      stopSpooling(at.dir, err);
+      return undefined;
+    }
+    try {
+      let got: Buffer;
+      try {
+        got = await repo.store.get('pack', packId, undefined, {
+          ...(signal && { signal }),
+          sink: file,
+        });
+      } catch (err) {
+        if (isHoldfastError(err, 'INTERRUPTED')) throw err;
+        return { unreadable: describeError(err) };
+      }
+      try {
+        await file.finish(got);
+      } catch (err) {
+        stopSpooling(at.dir, err);
+        return undefined;
+      }
+      const result = await pool.check(packId, entries, { file: file.path });
+      // The spool file could not be read back: a problem of this machine, not of the pack.
+      return 'unreadable' in result ? undefined : result;
+    } finally {
+      await file.discard();
+    }
+  };
+  const checkOnePack = async (packId: PackId, entries: PackEntry[]): Promise<PackResult> => {
+    if (files !== undefined)
+      return pool.check(packId, entries, { file: files.path('pack', packId) });
+    const at = spool;
+    return (at && (await viaSpool(at, packId, entries))) ?? fetchWhole(packId, entries);
   };
   try {
     // As many packs fetched (or named) at once as the workers hold, so none waits for input.
@@ -222,6 +284,7 @@ async function readData(
     });
   } finally {
     await pool.close();
+    await openedSpool?.close();
   }
   return { errors, packsRead, blobsChecked };
 }

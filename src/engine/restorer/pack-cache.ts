@@ -40,7 +40,7 @@ import {
   type PackId,
 } from '../../core/index.js';
 import { rangePastEnd, type ObjectStore } from '../../storage/index.js';
-import { PackSpool, type SpoolFile } from './pack-spool.js';
+import { PackSpool, type SpoolFile } from '../spool/pack-spool.js';
 
 /** Packs larger than this (a repository made with a large --pack-size) are read by range. */
 export const MAX_PACK = 32 * 1024 * 1024;

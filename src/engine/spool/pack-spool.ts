@@ -1,14 +1,15 @@
 /**
- * PackSpool: a directory on this machine's disk where a restore from network storage keeps the
- * whole packs it downloaded (PackCache), so that the restore workers read blobs out of them as
- * they read a local repository's packs (PackFiles) while the process holds none of their bytes.
- * Kept in memory instead, the packs the next batches still need were the largest part of such a
- * restore's peak: five slabs of 18 MiB.
+ * PackSpool: a directory on this machine's disk where whole packs downloaded from network storage
+ * are kept while worker threads read them as they read a local repository's packs, so that the
+ * process holds none of their bytes. A restore keeps the packs its next batches still need there
+ * (PackCache): kept in memory instead, they were the largest part of such a restore's peak, five
+ * slabs of 18 MiB. `check --read-data` streams each pack there for its check worker instead of
+ * holding the packs in flight (two per worker) in memory.
  *
- * One directory per restore, `holdfast-spool-<pid>-<random>` in the first parent that is not
+ * One directory per command, `holdfast-spool-<pid>-<random>` in the first parent that is not
  * memory itself (tmpfs, ramfs: spooling there would only move the packs into the page cache's
- * shared memory, so the restore keeps them in its own instead), made at the first pack and
- * removed with everything in it at the end. Directories left by a restore that was killed are
+ * shared memory, so the command keeps them in its own instead), made at the first pack and
+ * removed with everything in it at the end. Directories left by a command that was killed are
  * removed by the next one that spools into the same parent, once their process is gone and
  * they have not changed for a while. Nothing is fsynced: a spooled pack lives for seconds and is
  * read back from the page cache.
@@ -37,7 +38,7 @@ const PREFIX = 'holdfast-spool-';
 const STAGE_BYTES = 1024 * 1024;
 /**
  * A directory of a process that is not running here is left alone until it has not changed for
- * this long: a restore in another PID namespace (a container sharing the parent) is not visible
+ * this long: a command in another PID namespace (a container sharing the parent) is not visible
  * to kill(2), but its spool changes with every pack.
  */
 const ORPHAN_AGE_MS = 15 * 60 * 1000;
@@ -97,7 +98,7 @@ export class PackSpool {
   }
 }
 
-/** Removes spool directories in `parent` whose restore is gone (see ORPHAN_AGE_MS). */
+/** Removes spool directories in `parent` whose command is gone (see ORPHAN_AGE_MS). */
 async function removeOrphans(parent: string): Promise<void> {
   for (const name of await readdir(parent)) {
     if (!name.startsWith(PREFIX)) continue;
