@@ -140,20 +140,24 @@ void describe('check --read-data from a store without files: the spool', () => {
     const watcher = watch(parent, (_, name) => name !== null && made.push(name));
     const warnings: string[] = [];
     let spoolDir = '';
-    const result = await checkWith({
-      repo,
-      readData: true,
-      workers: 1,
-      spoolDirs: [parent],
-      onWarning: (m) => warnings.push(m),
-      // After the first pack the spool goes away: the rest is checked in memory, with a warning.
-      onProgress: (p) => {
-        if (p.phase !== 'read-data' || spoolDir !== '') return;
-        spoolDir = join(parent, readdirSync(parent)[0]!);
-        rmSync(spoolDir, { recursive: true });
-      },
-    });
-    watcher.close();
+    let result: CheckResult;
+    try {
+      result = await checkWith({
+        repo,
+        readData: true,
+        workers: 1,
+        spoolDirs: [parent],
+        onWarning: (m) => warnings.push(m),
+        // After the first pack the spool goes away: the rest is checked in memory, with a warning.
+        onProgress: (p) => {
+          if (p.phase !== 'read-data' || spoolDir !== '') return;
+          spoolDir = join(parent, readdirSync(parent)[0]!);
+          rmSync(spoolDir, { recursive: true });
+        },
+      });
+    } finally {
+      watcher.close();
+    }
     assert.ok(
       made.some((n) => n.startsWith('holdfast-spool-')),
       JSON.stringify(made),

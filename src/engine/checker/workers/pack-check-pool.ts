@@ -78,6 +78,8 @@ export class PackCheckPool {
     let slot: Slot | undefined;
     for (;;) {
       if (this.failure !== undefined) throw this.failure;
+      // After close a task would wait for a worker that has stopped.
+      if (this.closed) throw new HoldfastError('FAILURE', 'the pack check workers have stopped');
       if ((slot = this.freeSlot()) !== undefined) break;
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     }
