@@ -28,7 +28,7 @@ import {
 import type { Repository } from '../repository/index.js';
 import { findAffected } from './affected.js';
 import { walkSnapshots } from './tree-visitor.js';
-import { PackSpool, type SpoolFile } from '../spool/pack-spool.js';
+import { PackSpool, type SpoolFailed, type SpooledPack } from '../spool/pack-spool.js';
 import { PackCheckPool, type PackResult } from './workers/pack-check-pool.js';
 
 export interface CheckOptions {
@@ -228,35 +228,23 @@ async function readData(
     packId: PackId,
     entries: PackEntry[],
   ): Promise<PackResult | undefined> => {
-    let file: SpoolFile;
+    let spooled: SpooledPack | SpoolFailed;
     try {
-      file = await at.create(packId);
+      spooled = await at.download(repo.store, packId, signal);
     } catch (err) {
-      stopSpooling(at.dir, err);
+      if (isHoldfastError(err, 'INTERRUPTED')) throw err;
+      return { unreadable: describeError(err) };
+    }
+    if ('spoolError' in spooled) {
+      stopSpooling(at.dir, spooled.spoolError);
       return undefined;
     }
     try {
-      let got: Buffer;
-      try {
-        got = await repo.store.get('pack', packId, undefined, {
-          ...(signal && { signal }),
-          sink: file,
-        });
-      } catch (err) {
-        if (isHoldfastError(err, 'INTERRUPTED')) throw err;
-        return { unreadable: describeError(err) };
-      }
-      try {
-        await file.finish(got);
-      } catch (err) {
-        stopSpooling(at.dir, err);
-        return undefined;
-      }
-      const result = await pool.check(packId, entries, { file: file.path });
+      const result = await pool.check(packId, entries, { file: spooled.path });
       // The spool file could not be read back: a problem of this machine, not of the pack.
       return 'unreadable' in result ? undefined : result;
     } finally {
-      await file.discard();
+      at.remove(spooled.path);
     }
   };
   const checkOnePack = async (packId: PackId, entries: PackEntry[]): Promise<PackResult> => {

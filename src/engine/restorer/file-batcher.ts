@@ -38,8 +38,8 @@ import {
 import { applyMetadata } from '../../sources/index.js';
 import type { Node } from '../format/index.js';
 import type { Repository } from '../repository/index.js';
-import { blobOffsets, type BlobPart } from './file-content.js';
-import { metadataOf } from './node-metadata.js';
+import { blobOffsets, splitRuns, type BlobPart } from './file-content.js';
+import { metadataOf, workerMetaOf } from './node-metadata.js';
 import { PackCache, type PackLease } from './pack-cache.js';
 import {
   coalesce,
@@ -53,7 +53,6 @@ import {
 import {
   CREATE_FLAGS,
   type BatchFile,
-  type FileMeta,
   type RangeBlob,
   type Targets,
 } from './workers/restore-job.js';
@@ -453,7 +452,9 @@ export class FileBatcher {
     size: f.size,
     sparse: f.node.sparse === true,
     parts: f.parts.length,
-    ...(f.split ? { part: true as const } : this.options.applyMetadata && { meta: metaOf(f.node) }),
+    ...(f.split
+      ? { part: true as const }
+      : this.options.applyMetadata && { meta: workerMetaOf(f.node) }),
   });
 
   /**
@@ -480,39 +481,6 @@ export class FileBatcher {
       ...(this.options.signal && { signal: this.options.signal }),
     }));
   }
-}
-
-/** What the worker applies; xattrs copied (a small Buffer would clone its whole pool slab). */
-function metaOf(node: Node): FileMeta {
-  const { xattrs, ...meta } = metadataOf(node);
-  return {
-    ...meta,
-    type: 'file',
-    ...(xattrs && {
-      xattrs: xattrs.map((x) => ({ name: new Uint8Array(x.name), value: new Uint8Array(x.value) })),
-    }),
-  };
-}
-
-/**
- * A file's blobs in `count` runs of consecutive offsets with about as many bytes each (fewer runs
- * when single blobs are larger than a run's share).
- */
-function splitRuns(parts: readonly BlobPart[], count: number): BlobPart[][] {
-  const total = parts.reduce((n, p) => n + p.loc.rawLength, 0);
-  const runs: BlobPart[][] = [];
-  let run: BlobPart[] = [];
-  let bytes = 0;
-  for (const p of parts) {
-    run.push(p);
-    bytes += p.loc.rawLength;
-    if (runs.length < count - 1 && bytes >= (total * (runs.length + 1)) / count) {
-      runs.push(run);
-      run = [];
-    }
-  }
-  if (run.length > 0) runs.push(run);
-  return runs;
 }
 
 /** Keeps `p` to await later; until then its rejection must not count as unhandled. */

@@ -1,6 +1,7 @@
 /**
- * A file's content layout (which blob sits at which offset), and re-reading a restored file for
- * `--verify`. Writing the content is the restore workers' job (workers/batch-writer.ts).
+ * A file's content layout (which blob sits at which offset, and how a large file's blobs are
+ * split among the workers), and re-reading a restored file for `--verify`. Writing the content
+ * is the restore workers' job (workers/batch-writer.ts).
  */
 import { open } from 'node:fs/promises';
 import { HoldfastError, type BlobId } from '../../core/index.js';
@@ -37,6 +38,27 @@ export function blobOffsets(
     offset += loc.rawLength;
     return item;
   });
+}
+
+/**
+ * A file's blobs in `count` runs of consecutive offsets with about as many bytes each (fewer runs
+ * when single blobs are larger than a run's share).
+ */
+export function splitRuns(parts: readonly BlobPart[], count: number): BlobPart[][] {
+  const total = parts.reduce((n, p) => n + p.loc.rawLength, 0);
+  const runs: BlobPart[][] = [];
+  let run: BlobPart[] = [];
+  let bytes = 0;
+  for (const p of parts) {
+    run.push(p);
+    bytes += p.loc.rawLength;
+    if (runs.length < count - 1 && bytes >= (total * (runs.length + 1)) / count) {
+      runs.push(run);
+      run = [];
+    }
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
 }
 
 /** Re-reads a restored file and checks every blob range against its id (`restore --verify`). */

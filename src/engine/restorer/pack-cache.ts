@@ -40,7 +40,7 @@ import {
   type PackId,
 } from '../../core/index.js';
 import { rangePastEnd, type ObjectStore } from '../../storage/index.js';
-import { PackSpool, type SpoolFile } from '../spool/pack-spool.js';
+import { PackSpool } from '../spool/pack-spool.js';
 
 /** Packs larger than this (a repository made with a large --pack-size) are read by range. */
 export const MAX_PACK = 32 * 1024 * 1024;
@@ -298,33 +298,18 @@ export class PackCache {
   }
 
   /**
-   * Downloads a pack into a file of the spool: streamed there by a store that streams, written
-   * there from memory by one that does not. False when the spool could not be written: packs
-   * are kept in memory from then on, this one downloaded again. Rejects as the store does.
+   * Downloads a pack into a file of the spool (PackSpool.download). False when the spool could
+   * not be written: packs are kept in memory from then on, this one downloaded again. Rejects
+   * as the store does.
    */
   private async downloadToSpool(spool: PackSpool, packId: PackId, entry: Entry): Promise<boolean> {
-    let file: SpoolFile;
-    try {
-      file = await spool.create(packId);
-    } catch (err) {
-      this.stopSpooling(spool, err);
+    const spooled = await spool.download(this.store, packId, this.signal);
+    if ('spoolError' in spooled) {
+      this.stopSpooling(spool, spooled.spoolError);
       return false;
     }
-    let got: Buffer;
-    try {
-      got = await this.store.get('pack', packId, undefined, { ...this.signalOption(), sink: file });
-    } catch (err) {
-      await file.discard();
-      throw err;
-    }
-    try {
-      entry.length = await file.finish(got);
-    } catch (err) {
-      await file.discard();
-      this.stopSpooling(spool, err);
-      return false;
-    }
-    entry.file = file.path;
+    entry.file = spooled.path;
+    entry.length = spooled.length;
     return true;
   }
 

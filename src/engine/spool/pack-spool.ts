@@ -26,7 +26,7 @@ import {
 } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError, type PackId } from '../../core/index.js';
-import type { ByteSink } from '../../storage/index.js';
+import type { ByteSink, ObjectStore } from '../../storage/index.js';
 
 /** statfs(2) `f_type` of file systems whose files are memory. */
 const MEMORY_FILE_SYSTEMS = new Set([0x01021994 /* tmpfs */, 0x858458f6 /* ramfs */]);
@@ -42,6 +42,17 @@ const STAGE_BYTES = 1024 * 1024;
  * to kill(2), but its spool changes with every pack.
  */
 const ORPHAN_AGE_MS = 15 * 60 * 1000;
+
+/** A pack downloaded whole into the spool (PackSpool.download). */
+export interface SpooledPack {
+  readonly path: string;
+  readonly length: number;
+}
+
+/** The spool could not be written (PackSpool.download): the caller keeps packs in memory. */
+export interface SpoolFailed {
+  readonly spoolError: unknown;
+}
 
 export class PackSpool {
   /** Names files uniquely: a pack dropped and fetched again is a new file (see create). */
@@ -82,6 +93,38 @@ export class PackSpool {
       this.stages.pop() ?? Buffer.allocUnsafeSlow(STAGE_BYTES),
       (stage) => this.stages.push(stage),
     );
+  }
+
+  /**
+   * Downloads pack `packId` whole into a new file of the spool: streamed there by a store that
+   * streams (ObjectStore `sink`), written there from memory by one that does not. Resolves with
+   * the file, or with SpoolFailed when the spool could not be written; rejects as `store.get`
+   * does. Either way a failed download leaves no file behind.
+   */
+  async download(
+    store: ObjectStore,
+    packId: PackId,
+    signal?: AbortSignal,
+  ): Promise<SpooledPack | SpoolFailed> {
+    let file: SpoolFile;
+    try {
+      file = await this.create(packId);
+    } catch (err) {
+      return { spoolError: err };
+    }
+    let got: Buffer;
+    try {
+      got = await store.get('pack', packId, undefined, { ...(signal && { signal }), sink: file });
+    } catch (err) {
+      await file.discard();
+      throw err;
+    }
+    try {
+      return { path: file.path, length: await file.finish(got) };
+    } catch (err) {
+      await file.discard();
+      return { spoolError: err };
+    }
   }
 
   /**
@@ -133,9 +176,8 @@ export class SpoolFile implements ByteSink {
   ) {}
 
   async write(chunk: Uint8Array, offset: number): Promise<void> {
-    if (this.failure !== undefined) return;
     // The stage went back to the spool at close: a late piece must not touch it.
-    if (this.closed) this.failure = new Error(`${this.path}: written after it was closed`);
+    if (this.closed) this.failure ??= new Error(`${this.path}: written after it was closed`);
     if (this.failure !== undefined) return;
     try {
       // A retried download starts over at 0: what is staged goes to its own place first.
