@@ -19,12 +19,7 @@ import {
   type SnapshotId,
 } from '../../core/index.js';
 import { fileIdOf } from '../crypto/index.js';
-import {
-  openIndexFile,
-  type IndexPlaintext,
-  type IndexRecords,
-  type PackEntry,
-} from '../format/index.js';
+import { openIndexFile, type IndexPlaintext, type IndexRecords } from '../format/index.js';
 import type { Repository } from '../repository/index.js';
 import { findAffected } from './affected.js';
 import { walkSnapshots } from './tree-visitor.js';
@@ -121,7 +116,7 @@ export async function checkRepository(options: CheckOptions): Promise<CheckResul
         object: `pack ${packId}`,
         message: 'listed in the index but missing from storage',
       });
-      for (const e of entriesOf(indexed.get(packId)!)) damaged.add(e.id);
+      addIds(damaged, indexed.get(packId)!);
     }
   }
   for (const name of stored.keys()) {
@@ -212,7 +207,10 @@ async function readData(
       `cannot write packs to ${dir} (${describeError(err)}); checking them in memory instead`,
     );
   };
-  const fetchWhole = async (packId: PackId, entries: PackEntry[]): Promise<PackResult> => {
+  const fetchWhole = async (
+    packId: PackId,
+    lists: readonly IndexRecords[],
+  ): Promise<PackResult> => {
     let bytes: Buffer;
     try {
       bytes = await repo.store.get('pack', packId, undefined, signal ? { signal } : {});
@@ -220,13 +218,13 @@ async function readData(
       if (isHoldfastError(err, 'INTERRUPTED')) throw err;
       return { unreadable: describeError(err) };
     }
-    return pool.check(packId, entries, { bytes });
+    return pool.check(packId, lists, { bytes });
   };
   /** Checks a pack through a spool file; undefined when the spool failed (the caller fetches). */
   const viaSpool = async (
     at: PackSpool,
     packId: PackId,
-    entries: PackEntry[],
+    lists: readonly IndexRecords[],
   ): Promise<PackResult | undefined> => {
     let spooled: SpooledPack | SpoolFailed;
     try {
@@ -240,32 +238,34 @@ async function readData(
       return undefined;
     }
     try {
-      const result = await pool.check(packId, entries, { file: spooled.path });
+      const result = await pool.check(packId, lists, { file: spooled.path });
       // The spool file could not be read back: a problem of this machine, not of the pack.
       return 'unreadable' in result ? undefined : result;
     } finally {
       at.remove(spooled.path);
     }
   };
-  const checkOnePack = async (packId: PackId, entries: PackEntry[]): Promise<PackResult> => {
-    if (files !== undefined)
-      return pool.check(packId, entries, { file: files.path('pack', packId) });
+  const checkOnePack = async (
+    packId: PackId,
+    lists: readonly IndexRecords[],
+  ): Promise<PackResult> => {
+    if (files !== undefined) return pool.check(packId, lists, { file: files.path('pack', packId) });
     const at = spool;
-    return (at && (await viaSpool(at, packId, entries))) ?? fetchWhole(packId, entries);
+    return (at && (await viaSpool(at, packId, lists))) ?? fetchWhole(packId, lists);
   };
   try {
     // As many packs fetched (or named) at once as the workers hold, so none waits for input.
     await mapLimit(packs, pool.capacity, async (packId) => {
       throwIfAborted(signal);
-      const entries = entriesOf(indexed.get(packId)!);
-      const result = await checkOnePack(packId, entries);
+      const lists = indexed.get(packId)!;
+      const result = await checkOnePack(packId, lists);
       if ('outcome' in result) {
         errors.push(...result.outcome.problems);
         for (const id of result.outcome.damaged) damaged.add(id);
         blobsChecked += result.outcome.blobsChecked;
       } else {
         errors.push({ object: `pack ${packId}`, message: `unreadable: ${result.unreadable}` });
-        for (const e of entries) damaged.add(e.id);
+        addIds(damaged, lists);
       }
       packsRead++;
       options.onProgress?.({ phase: 'read-data', done: packsRead, total: packs.length });
@@ -277,9 +277,7 @@ async function readData(
   return { errors, packsRead, blobsChecked };
 }
 
-/** A pack's entries as objects, in the order its index files list them. */
-function entriesOf(lists: readonly IndexRecords[]): PackEntry[] {
-  return lists.flatMap((records) =>
-    Array.from({ length: records.count }, (_, i) => records.entry(i)),
-  );
+/** Adds the ids of every entry of `lists` to `ids`. */
+function addIds(ids: Set<string>, lists: readonly IndexRecords[]): void {
+  for (const records of lists) for (let i = 0; i < records.count; i++) ids.add(records.id(i));
 }

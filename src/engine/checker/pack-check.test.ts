@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import type { BlobId, PackId } from '../../core/index.js';
 import { MemoryStore } from '../../storage/index.js';
 import { seededBytes } from '../../storage/testing/seeded-random.js';
-import { decodePackHeader, type PackEntry } from '../format/index.js';
+import { decodePackHeader, IndexRecords, type PackEntry } from '../format/index.js';
 import { Repository } from '../repository/index.js';
 import { CHECK_WINDOW, checkPack, checkPackFrom, type PackReader } from './pack-check.js';
 
@@ -55,6 +55,8 @@ function reusingReader(bytes: Buffer): { read: PackReader; largest: () => number
   return { read, largest: () => largest };
 }
 
+const encode = (entries: readonly PackEntry[]): IndexRecords => IndexRecords.encode(entries);
+
 function entriesOf(repo: Repository, bytes: Buffer): PackEntry[] {
   return decodePackHeader(repo.masterKeyForCheck(), bytes, bytes.length, 'pack');
 }
@@ -71,7 +73,13 @@ void describe('checking a pack a window at a time', () => {
     const largestBlob = Math.max(...entries.map((e) => e.length));
     assert.ok(largestBlob > CHECK_WINDOW);
     const reader = reusingReader(bytes);
-    const outcome = checkPackFrom(repo.blobKeys(), packId, bytes.length, reader.read, entries);
+    const outcome = checkPackFrom(
+      repo.blobKeys(),
+      packId,
+      bytes.length,
+      reader.read,
+      encode(entries),
+    );
     assert.deepEqual(outcome, { problems: [], damaged: [], blobsChecked: entries.length });
     // Less than the pack: a whole-pack read would be all of it.
     assert.ok(
@@ -93,7 +101,7 @@ void describe('checking a pack a window at a time', () => {
       packId,
       bytes.length,
       reusingReader(damagedBytes).read,
-      entries,
+      encode(entries),
     );
     assert.deepEqual(outcome.damaged, [hit.id]);
     assert.deepEqual(
@@ -101,7 +109,7 @@ void describe('checking a pack a window at a time', () => {
       [`pack ${packId}`, `blob ${hit.id}`],
     );
     assert.match(outcome.problems[0]!.message, /does not match its name/);
-    assert.deepEqual(outcome, checkPack(repo.blobKeys(), packId, damagedBytes, entries));
+    assert.deepEqual(outcome, checkPack(repo.blobKeys(), packId, damagedBytes, encode(entries)));
   });
 
   void it('a pack cut short: the blobs read are checked, the rest and the header reported', async () => {
@@ -110,7 +118,13 @@ void describe('checking a pack a window at a time', () => {
     const cut = 2 * CHECK_WINDOW + 12_345;
     // The size taken before the file shrank: reads past `cut` come back short.
     const reader = reusingReader(bytes.subarray(0, cut));
-    const outcome = checkPackFrom(repo.blobKeys(), packId, bytes.length, reader.read, entries);
+    const outcome = checkPackFrom(
+      repo.blobKeys(),
+      packId,
+      bytes.length,
+      reader.read,
+      encode(entries),
+    );
     const lost = entries.filter((e) => e.offset + e.length > cut).map((e) => e.id);
     assert.ok(lost.length > 0 && lost.length < entries.length);
     assert.deepEqual([...outcome.damaged].sort(), [...lost].sort());
@@ -129,10 +143,13 @@ void describe('checking a pack a window at a time', () => {
       length: 0xffff_fff0,
     };
     const reader = reusingReader(bytes);
-    const outcome = checkPackFrom(repo.blobKeys(), packId, bytes.length, reader.read, [
-      ...entries,
-      forged,
-    ]);
+    const outcome = checkPackFrom(
+      repo.blobKeys(),
+      packId,
+      bytes.length,
+      reader.read,
+      encode([...entries, forged]),
+    );
     assert.deepEqual(outcome.damaged, [forged.id]);
     assert.ok(reader.largest() <= bytes.length);
     assert.deepEqual(

@@ -11,11 +11,12 @@
 import { createHash } from 'node:crypto';
 import { describeError, type BlobId, type PackId } from '../../core/index.js';
 import {
-  decodePackHeader,
+  openPackHeader,
   PACK_TRAILER_BYTES,
   unsealBlob,
   type BlobKeys,
-  type PackEntry,
+  type IndexRecords,
+  type PackHeader,
 } from '../format/index.js';
 
 export interface PackProblem {
@@ -45,86 +46,116 @@ export function checkPack(
   keys: BlobKeys,
   packId: PackId,
   bytes: Buffer,
-  entries: readonly PackEntry[],
+  records: IndexRecords,
   scratch?: Buffer,
 ): PackCheckOutcome {
   const read: PackReader = (offset, length) => bytes.subarray(offset, offset + length);
-  return checkPackFrom(keys, packId, bytes.length, read, entries, scratch);
+  return checkPackFrom(keys, packId, bytes.length, read, records, scratch);
 }
 
 /**
- * Checks pack `packId` of `size` bytes, read through `read`, against `entries` (what the index
+ * Checks pack `packId` of `size` bytes, read through `read`, against `records` (what the index
  * says it holds). A damaged blob is reported and the others are still checked. `scratch`
  * receives decompressed blobs that fit (see unsealBlob).
+ *
+ * The entries stay encoded (IndexRecords, and the header's plaintext: PackHeader) for the whole
+ * pack: a pack of small files lists thousands of blobs, and an object and a hex id each, kept
+ * until the pack is checked, outlived the young generation and piled up in the old one (≈ 15–25
+ * MiB per `check`, measured with a collection forced after every pack). Only a blob's id
+ * string is made while it is opened, and dies there.
  */
 export function checkPackFrom(
   keys: BlobKeys,
   packId: PackId,
   size: number,
   read: PackReader,
-  entries: readonly PackEntry[],
+  records: IndexRecords,
   scratch?: Buffer,
 ): PackCheckOutcome {
   const where = `pack ${packId}`;
-  const failed = new Map<PackEntry, string>();
-  const open = (e: PackEntry, sealed: Buffer): void => {
+  const failed = new Map<number, string>();
+  const open = (i: number, sealed: Buffer): void => {
+    const type = records.type(i);
+    const compression = records.compression(i);
     try {
-      unsealBlob(keys, e.type, e.id, sealed, e.compression, e.rawLength, where, scratch);
+      unsealBlob(
+        keys,
+        type,
+        records.id(i),
+        sealed,
+        compression,
+        records.rawLength(i),
+        where,
+        scratch,
+      );
     } catch (err) {
-      failed.set(e, describeError(err));
+      failed.set(i, describeError(err));
     }
   };
 
   // Blobs tile the pack from offset 0 in a sound pack. One the scan cannot take in order (it
   // overlaps another, or reaches past the end) is read on its own afterwards, so every byte is
   // hashed exactly once and in order whatever the index says.
-  const inOrder = [...entries].sort((a, b) => a.offset - b.offset);
-  const apart: PackEntry[] = [];
+  const inOrder = new Uint32Array(records.count);
+  for (let i = 0; i < inOrder.length; i++) inOrder[i] = i;
+  inOrder.sort((a, b) => records.offset(a) - records.offset(b));
+  const apart: number[] = [];
   const hash = createHash('sha256');
   /** The pack's size, or less once a read came back short. */
   let available = size;
   let pos = 0;
   let next = 0;
+  /** The blobs read with the current window (entry numbers: no object per blob). */
+  const group: number[] = [];
   while (pos < available) {
-    const group: PackEntry[] = [];
+    group.length = 0;
     let end = pos;
     for (; next < inOrder.length; next++) {
-      const e = inOrder[next]!;
-      if (e.offset < end || e.offset + e.length > available) {
-        apart.push(e);
+      const i = inOrder[next]!;
+      const offset = records.offset(i);
+      const length = records.length(i);
+      if (offset < end || offset + length > available) {
+        apart.push(i);
         continue;
       }
-      if (e.offset !== end) break;
-      if (group.length > 0 && e.offset + e.length - pos > CHECK_WINDOW) break;
-      group.push(e);
-      end += e.length;
+      if (offset !== end) break;
+      if (group.length > 0 && offset + length - pos > CHECK_WINDOW) break;
+      group.push(i);
+      end += length;
     }
     // No blob starts here: the bytes up to the next one (a gap, or the header and trailer).
-    if (group.length === 0)
-      end = Math.min(available, pos + CHECK_WINDOW, inOrder[next]?.offset ?? available);
+    if (group.length === 0) {
+      const following = next < inOrder.length ? records.offset(inOrder[next]!) : available;
+      end = Math.min(available, pos + CHECK_WINDOW, following);
+    }
     const window = read(pos, end - pos);
     hash.update(window);
-    for (const e of group) open(e, window.subarray(e.offset - pos, e.offset - pos + e.length));
+    for (const i of group) {
+      const at = records.offset(i) - pos;
+      open(i, window.subarray(at, at + records.length(i)));
+    }
     if (window.length < end - pos) {
       available = pos + window.length; // ended early: what was read is checked, the rest reported
       break;
     }
     pos = end;
   }
-  apart.push(...inOrder.slice(next));
+  for (let k = next; k < inOrder.length; k++) apart.push(inOrder[k]!);
   const named = hash.digest('hex') === packId;
 
-  let header: PackEntry[] = [];
+  let header: PackHeader | undefined;
   let headerProblem: string | undefined;
   const tailBytes = tail(read, available);
   try {
-    header = decodePackHeader(keys.masterKey, tailBytes, available, where);
+    header = openPackHeader(keys.masterKey, tailBytes, available, where);
   } catch (err) {
     headerProblem = describeError(err);
   }
   // Clipped to the pack: an index entry's length is not trusted to size a read.
-  for (const e of apart)
-    open(e, read(e.offset, Math.max(0, Math.min(e.length, available - e.offset))));
+  for (const i of apart) {
+    const offset = records.offset(i);
+    open(i, read(offset, Math.max(0, Math.min(records.length(i), available - offset))));
+  }
 
   // Reported in the index's order, the pack's own problems first.
   const problems: PackProblem[] = [];
@@ -132,20 +163,23 @@ export function checkPackFrom(
   if (!named)
     problems.push({ object: where, message: 'content does not match its name (damaged)' });
   if (headerProblem !== undefined) problems.push({ object: where, message: headerProblem });
-  const headerIds = new Set(header.map((h) => `${h.id}:${h.offset}`));
-  for (const e of entries) {
-    if (header.length > 0 && !headerIds.has(`${e.id}:${e.offset}`))
+  for (let i = 0; i < records.count; i++) {
+    if (
+      header !== undefined &&
+      header.count > 0 &&
+      !header.lists(records.bytes, records.idAt(i), records.offset(i))
+    )
       problems.push({
         object: where,
-        message: `index lists blob ${e.id} the pack header does not`,
+        message: `index lists blob ${records.id(i)} the pack header does not`,
       });
-    const problem = failed.get(e);
+    const problem = failed.get(i);
     if (problem !== undefined) {
-      damaged.push(e.id);
-      problems.push({ object: `blob ${e.id}`, message: problem });
+      damaged.push(records.id(i));
+      problems.push({ object: `blob ${records.id(i)}`, message: problem });
     }
   }
-  return { problems, damaged, blobsChecked: entries.length };
+  return { problems, damaged, blobsChecked: records.count };
 }
 
 /** The sealed header and trailer at the end of a pack of `size` bytes (all of it if shorter). */

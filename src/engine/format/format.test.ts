@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { isHoldfastError, type BlobId, type IndexId, type PackId } from '../../core/index.js';
 import { decodeIndexFile, encodeIndexFile, openIndexFile } from './index-file.js';
 import { IndexRecords } from './index-records.js';
-import { decodePackHeader, encodePackHeader } from './pack-header.js';
+import { decodePackHeader, encodePackHeader, openPackHeader } from './pack-header.js';
 import type { PackEntry } from './pack-entry.js';
 import { openFile, sealFile } from './sealed-file.js';
 import { decodeTree, encodeTree, type Node } from './tree.js';
@@ -53,6 +53,44 @@ void test('pack header round trip recomputes offsets from lengths', () => {
     () => decodePackHeader(master, pack, pack.length + 1, 'p'),
     (e) => isHoldfastError(e, 'INTEGRITY'),
   );
+});
+
+void test('an opened pack header finds an entry by offset and id bytes, as the index lists it', () => {
+  const list = entries(6);
+  const blobsLength = list.reduce((n, e) => n + e.length, 0);
+  const pack = Buffer.concat([Buffer.alloc(blobsLength), encodePackHeader(master, list)]);
+  const header = openPackHeader(master, pack, pack.length, 'p');
+  const records = IndexRecords.encode(list);
+  assert.equal(header.count, 6);
+  for (let i = 0; i < list.length; i++) {
+    assert.deepEqual(header.entry(i), list[i]);
+    assert.equal(header.lists(records.bytes, records.idAt(i), list[i]!.offset), true);
+    // The right id at another entry's offset, and an offset no entry starts at: not listed.
+    const elsewhere = list[(i + 1) % list.length]!.offset;
+    assert.equal(header.lists(records.bytes, records.idAt(i), elsewhere), false);
+    assert.equal(header.lists(records.bytes, records.idAt(i), list[i]!.offset + 1), false);
+  }
+  // A forged header with entries of length 0: they share an offset, each is still found.
+  const forged = [0, 0, 5].map((length, i) => ({ ...list[i]!, length, offset: 0 }));
+  forged[2] = { ...forged[2]!, offset: 0 };
+  const forgedPack = Buffer.concat([Buffer.alloc(5), encodePackHeader(master, forged)]);
+  const opened = openPackHeader(master, forgedPack, forgedPack.length, 'p');
+  const forgedRecords = IndexRecords.encode(forged);
+  for (let i = 0; i < 3; i++)
+    assert.equal(opened.lists(forgedRecords.bytes, forgedRecords.idAt(i), 0), true, `entry ${i}`);
+});
+
+void test('index records joined into a buffer of their own read back the same entries', () => {
+  const [a, b] = [entries(3), entries(2).map((e) => ({ ...e, id: id(50 + e.length) as BlobId }))];
+  const joined = IndexRecords.join([IndexRecords.encode(a), IndexRecords.encode(b)]);
+  assert.equal(joined.bytes.byteOffset, 0);
+  assert.equal(joined.bytes.buffer.byteLength, joined.bytes.length, 'nothing else in its memory');
+  const sent = IndexRecords.of(new Uint8Array(joined.bytes));
+  assert.deepEqual(
+    Array.from({ length: sent.count }, (_, i) => sent.entry(i)),
+    [...a, ...b],
+  );
+  assert.equal(sent.id(4), b[1]!.id);
 });
 
 void test('index file round trip with supersedes, and truncation is detected', () => {

@@ -25,6 +25,25 @@ export class IndexRecords {
     return new IndexRecords(bytes, 0, entries.length);
   }
 
+  /**
+   * The entries of `lists` one after another, in a buffer of their own (46 bytes per blob): what
+   * `check --read-data` hands a worker for a pack that index files list, instead of an object
+   * and a hex id per blob, which the worker would keep until the pack is checked.
+   */
+  static join(lists: readonly IndexRecords[]): IndexRecords {
+    const count = lists.reduce((n, r) => n + r.count, 0);
+    const bytes = Buffer.allocUnsafeSlow(count * INDEX_ENTRY_BYTES);
+    let at = 0;
+    for (const records of lists) at += records.copyTo(bytes, at);
+    return new IndexRecords(bytes, 0, count);
+  }
+
+  /** Entries encoded as `join` and `encode` lay them out (a buffer sent to another thread). */
+  static of(bytes: Uint8Array): IndexRecords {
+    const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return new IndexRecords(view, 0, Math.floor(bytes.byteLength / INDEX_ENTRY_BYTES));
+  }
+
   constructor(
     /** The plaintext holding the entries. */
     readonly bytes: Buffer,
@@ -58,6 +77,12 @@ export class IndexRecords {
     return this.bytes.readUInt32LE(this.at + i * INDEX_ENTRY_BYTES + 10);
   }
 
+  /** Entry `i`'s id (a new string: for messages, or the few that need one). */
+  id(i: number): BlobId {
+    const at = this.idAt(i);
+    return idFromBytes<BlobId>(this.bytes.subarray(at, at + 32));
+  }
+
   /** Copies the encoded entries into `target` at `at`; returns the bytes copied. */
   copyTo(target: Buffer, at: number): number {
     return this.bytes.copy(target, at, this.at, this.at + this.count * INDEX_ENTRY_BYTES);
@@ -65,14 +90,13 @@ export class IndexRecords {
 
   /** Entry `i` as an object (for the few that need one: duplicates, conflicts). */
   entry(i: number): PackEntry {
-    const id = this.idAt(i);
     return {
       type: this.type(i),
       compression: this.compression(i),
       offset: this.offset(i),
       length: this.length(i),
       rawLength: this.rawLength(i),
-      id: idFromBytes<BlobId>(this.bytes.subarray(id, id + 32)),
+      id: this.id(i),
     };
   }
 }

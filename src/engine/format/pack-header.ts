@@ -42,6 +42,21 @@ export function decodePackHeader(
   packSize: number,
   what: string,
 ): PackEntry[] {
+  const header = openPackHeader(masterKey, pack, packSize, what);
+  return Array.from({ length: header.count }, (_, i) => header.entry(i));
+}
+
+/**
+ * The header at the end of `pack` (the whole pack, or at least its tail), opened and checked
+ * as decodePackHeader does, its entries left in the plaintext: `check --read-data` compares
+ * thousands per pack with the index without an object and a hex id each.
+ */
+export function openPackHeader(
+  masterKey: Buffer,
+  pack: Buffer,
+  packSize: number,
+  what: string,
+): PackHeader {
   if (pack.length < PACK_TRAILER_BYTES)
     throw new HoldfastError('INTEGRITY', `${what}: too short to be a pack`);
   const headerLength = pack.readUInt32LE(pack.length - PACK_TRAILER_BYTES);
@@ -64,27 +79,68 @@ export function decodePackHeader(
   if (plain.length !== 5 + count * ENTRY_BYTES)
     throw new HoldfastError('INTEGRITY', `${what}: header size mismatch`);
   const blobsEnd = packSize - PACK_TRAILER_BYTES - headerLength;
-  const entries: PackEntry[] = [];
+  const offsets = new Float64Array(count);
   let offset = 0;
   for (let i = 0, pos = 5; i < count; i++, pos += ENTRY_BYTES) {
-    const type = blobTypeFromCode(plain[pos]!);
-    const compression = plain[pos + 1]!;
-    if (type === undefined || compression > 1)
+    if (blobTypeFromCode(plain[pos]!) === undefined || plain[pos + 1]! > 1)
       throw new HoldfastError('INTEGRITY', `${what}: bad header entry ${i}`);
-    const length = plain.readUInt32LE(pos + 2);
-    entries.push({
-      type,
-      compression: compression as CompressionCode,
-      offset,
-      length,
-      rawLength: plain.readUInt32LE(pos + 6),
-      id: idFromBytes<BlobId>(plain.subarray(pos + 10, pos + 42)),
-    });
-    offset += length;
+    offsets[i] = offset;
+    offset += plain.readUInt32LE(pos + 2);
   }
   if (offset !== blobsEnd)
     throw new HoldfastError('INTEGRITY', `${what}: blobs do not add up to the pack size`);
-  return entries;
+  return new PackHeader(plain, offsets);
+}
+
+/** A pack's opened header: its entries in pack order, read from the plaintext (openPackHeader). */
+export class PackHeader {
+  constructor(
+    private readonly plain: Buffer,
+    /** Each entry's offset, ascending (offsets are implicit in the header). */
+    private readonly offsets: Float64Array,
+  ) {}
+
+  get count(): number {
+    return this.offsets.length;
+  }
+
+  entry(i: number): PackEntry {
+    const pos = 5 + i * ENTRY_BYTES;
+    return {
+      type: blobTypeFromCode(this.plain[pos]!)!,
+      compression: this.plain[pos + 1] as CompressionCode,
+      offset: this.offsets[i]!,
+      length: this.plain.readUInt32LE(pos + 2),
+      rawLength: this.plain.readUInt32LE(pos + 6),
+      id: idFromBytes<BlobId>(this.plain.subarray(pos + 10, pos + 42)),
+    };
+  }
+
+  /** Whether an entry at `offset` has the 32-byte id at bytes[idAt]. */
+  lists(bytes: Buffer, idAt: number, offset: number): boolean {
+    let lo = 0;
+    let hi = this.offsets.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const at = this.offsets[mid]!;
+      if (at < offset) lo = mid + 1;
+      else if (at > offset) hi = mid - 1;
+      else {
+        // Entries of length 0 (a damaged or forged header) share their offset with the next.
+        let first = mid;
+        while (first > 0 && this.offsets[first - 1] === offset) first--;
+        for (let i = first; i < this.offsets.length && this.offsets[i] === offset; i++)
+          if (this.idIs(i, bytes, idAt)) return true;
+        return false;
+      }
+    }
+    return false;
+  }
+
+  private idIs(i: number, bytes: Buffer, idAt: number): boolean {
+    const pos = 5 + i * ENTRY_BYTES + 10;
+    return this.plain.compare(bytes, idAt, idAt + 32, pos, pos + 32) === 0;
+  }
 }
 
 /** How many bytes at the end of a pack to fetch to read its header in one request, usually. */

@@ -5,7 +5,6 @@
  * into a buffer it reuses. The answer is the pack's outcome (pack-check.ts), or why the pack
  * could not be read.
  */
-import type { PackEntry } from '../../format/index.js';
 import type { PackCheckOutcome } from '../pack-check.js';
 
 export interface PackCheckSetup {
@@ -17,7 +16,8 @@ export interface PackTask {
   readonly kind: 'pack';
   readonly task: number;
   readonly pack: string;
-  readonly entries: readonly PackEntry[];
+  /** What the index lists in the pack, encoded as IndexRecords (46 bytes per blob). */
+  readonly entries: Uint8Array;
   /** The pack's file (ObjectStore `files`), read by the worker... */
   readonly file?: string;
   /** ...or its bytes, fetched by the main thread. */

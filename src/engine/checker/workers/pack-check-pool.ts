@@ -14,7 +14,7 @@ import {
   transferable,
   type PackId,
 } from '../../../core/index.js';
-import type { BlobKeys, PackEntry } from '../../format/index.js';
+import { IndexRecords, type BlobKeys } from '../../format/index.js';
 import type { PackCheckOutcome } from '../pack-check.js';
 import type { FromWorker, PackCheckSetup, PackTask, ToWorker } from './pack-check-job.js';
 
@@ -66,13 +66,14 @@ export class PackCheckPool {
   }
 
   /**
-   * Checks pack `pack`, given as its `bytes` (the caller's own: their memory moves to the
+   * Checks pack `pack` against `lists` (what the index files list in it: copied to the worker
+   * as they are encoded, one after another), given as its `bytes` (the caller's own: their memory moves to the
    * worker) or its `file`; waits for room in a worker first. Rejects only with the pool's
    * failure (a worker bug, an interruption).
    */
   async check(
     pack: PackId,
-    entries: readonly PackEntry[],
+    lists: readonly IndexRecords[],
     source: { readonly file: string } | { readonly bytes: Uint8Array },
   ): Promise<PackResult> {
     let slot: Slot | undefined;
@@ -84,6 +85,8 @@ export class PackCheckPool {
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     }
     const task = this.nextTask++;
+    // A buffer of their own: a view would send the whole index file it lies in.
+    const entries = IndexRecords.join(lists).bytes;
     const msg: PackTask =
       'file' in source
         ? { kind: 'pack', task, pack, entries, file: source.file }

@@ -7,6 +7,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { describeError, type PackId } from '../../../core/index.js';
+import { IndexRecords } from '../../format/index.js';
 import {
   CHECK_WINDOW,
   checkPack,
@@ -44,7 +45,14 @@ function checkFile(msg: PackTask): PackCheckOutcome {
   try {
     const { size } = readingFile(() => fstatSync(fd));
     const read: PackReader = (offset, length) => readingFile(() => readWindow(fd, offset, length));
-    return checkPackFrom(keys, msg.pack as PackId, size, read, msg.entries, scratch);
+    return checkPackFrom(
+      keys,
+      msg.pack as PackId,
+      size,
+      read,
+      IndexRecords.of(msg.entries),
+      scratch,
+    );
   } finally {
     closeSync(fd);
   }
@@ -65,7 +73,7 @@ function handle(msg: PackTask): FromWorker {
       keys,
       msg.pack as PackId,
       Buffer.from(msg.bytes),
-      msg.entries,
+      IndexRecords.of(msg.entries),
       scratch,
     );
     return { kind: 'checked', task: msg.task, outcome };
