@@ -1,7 +1,7 @@
 /**
  * Checking one whole pack (`check --read-data`): its SHA-256 against its name, its header against
  * the index, and every blob the index places in it opened, decompressed and re-hashed against its
- * id (unsealBlob, the one path every reader takes). Pure computation over the pack's bytes, so it
+ * id (verifyBlob: the checks every reader makes). Pure computation over the pack's bytes, so it
  * runs on a pack check worker (workers/) without anything of the repository but its keys.
  *
  * The pack is read front to back once, a window at a time (PackReader): each window is hashed
@@ -13,7 +13,7 @@ import { describeError, type BlobId, type PackId } from '../../core/index.js';
 import {
   openPackHeader,
   PACK_TRAILER_BYTES,
-  unsealBlob,
+  verifyBlob,
   type BlobKeys,
   type IndexRecords,
   type PackHeader,
@@ -56,7 +56,7 @@ export function checkPack(
 /**
  * Checks pack `packId` of `size` bytes, read through `read`, against `records` (what the index
  * says it holds). A damaged blob is reported and the others are still checked. `scratch`
- * receives decompressed blobs that fit (see unsealBlob).
+ * receives decompressed blobs that fit (see verifyBlob).
  *
  * The entries stay encoded (IndexRecords, and the header's plaintext: PackHeader) for the whole
  * pack: a pack of small files lists thousands of blobs, and an object and a hex id each, kept
@@ -78,7 +78,7 @@ export function checkPackFrom(
     const type = records.type(i);
     const compression = records.compression(i);
     try {
-      unsealBlob(
+      verifyBlob(
         keys,
         type,
         records.id(i),

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { compressBlob, decompressBlob, parseCompressionMode } from './index.js';
+import { compressBlob, decompressBlob, decompressBlobEach, parseCompressionMode } from './index.js';
 
 const text = Buffer.from('holdfast keeps every backup restorable. '.repeat(30_000));
 
@@ -82,6 +82,55 @@ void test('corrupt input or a wrong recorded length is INTEGRITY', () => {
   } catch (err) {
     assert.equal((err as { code?: unknown }).code, 'INTEGRITY');
   }
+});
+
+/** decompressBlobEach's pieces joined, or what it threw. */
+function eachJoined(data: Buffer, length: number, pieceSize: number): Buffer {
+  const pieces: Buffer[] = [];
+  const piece = Buffer.alloc(pieceSize);
+  decompressBlobEach(data, length, piece, (bytes) => {
+    assert.equal(bytes.buffer, piece.buffer, 'a view of the piece buffer');
+    pieces.push(Buffer.from(bytes));
+  });
+  return Buffer.concat(pieces);
+}
+
+void test('decompressBlobEach gives the bytes in pieces and accepts what decompressBlob accepts', () => {
+  const packed = compressBlob(text, 'auto')!;
+  for (const pieceSize of [1000, 65_536, text.length + 10])
+    assert.deepEqual(eachJoined(packed, text.length, pieceSize), text, `pieces of ${pieceSize}`);
+  // Two frames back to back decode as one blob in both.
+  const second = compressBlob(Buffer.from('and a second frame. '.repeat(500)), 'auto')!;
+  const both = Buffer.concat([packed, second]);
+  const whole = decompressBlob(both, text.length + 10_000);
+  assert.deepEqual(eachJoined(both, whole.length, 4096), whole);
+  const flipped = Buffer.from(packed);
+  flipped[flipped.length >> 1]! ^= 0xff;
+  const refused: [Buffer, number][] = [
+    [randomBytes(100), 1000],
+    [packed.subarray(0, packed.length - 3), text.length],
+    [Buffer.concat([packed, Buffer.from([1, 2, 3])]), text.length],
+    [packed, text.length - 1],
+    [packed, text.length + 1],
+    [Buffer.alloc(0), 0],
+  ];
+  for (const [data, length] of refused) {
+    assert.throws(() => decompressBlob(data, length), { code: 'INTEGRITY' });
+    assert.throws(() => eachJoined(data, length, 4096), { code: 'INTEGRITY' }, `length ${length}`);
+  }
+  // The same verdict as decompressBlob on a flipped byte, and a stream left usable after it.
+  let verdict: string;
+  try {
+    verdict = decompressBlob(flipped, text.length).toString('hex');
+  } catch (err) {
+    verdict = String((err as { code?: unknown }).code);
+  }
+  try {
+    assert.equal(eachJoined(flipped, text.length, 4096).toString('hex'), verdict);
+  } catch (err) {
+    assert.equal((err as { code?: unknown }).code, verdict);
+  }
+  assert.deepEqual(eachJoined(packed, text.length, 4096), text);
 });
 
 void test('parseCompressionMode accepts off/auto/max only', () => {

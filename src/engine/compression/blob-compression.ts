@@ -38,6 +38,8 @@ const SAMPLE_RATIO = 0.97;
 // Calls are synchronous, so the shared contexts and scratch buffer are never used concurrently.
 const compressors = new Map<number, binding.CCtx>();
 let decompressor: binding.DCtx | undefined;
+/** decompressBlobEach's context: a stream keeps its state between calls. */
+let streamer: binding.DCtx | undefined;
 /** Output buffer of compressBound(largest input so far); the result is copied out of it. */
 let scratch = Buffer.alloc(0);
 
@@ -118,6 +120,49 @@ export function decompressBlob(data: Buffer, expectedLength: number, into?: Buff
     throw integrityError(`decompressed to ${length} bytes, ${expectedLength} recorded`);
   }
   return out;
+}
+
+/**
+ * decompressBlob without the output buffer: `visit` gets the decompressed bytes in order, a
+ * piece at a time, each a view of `piece` valid until `visit` returns. Accepts and refuses
+ * exactly what decompressBlob does (any number of frames; exactly `expectedLength` bytes), and
+ * throws the same errors; `visit` may have seen pieces by then. For a caller that only hashes a
+ * large blob (`check`): it needs `piece`, not room for the whole blob.
+ */
+export function decompressBlobEach(
+  data: Buffer,
+  expectedLength: number,
+  piece: Buffer,
+  visit: (bytes: Buffer) => void,
+): void {
+  if (data.length === 0) throw integrityError('compressed data is empty');
+  streamer ??= new binding.DCtx();
+  streamer.reset(binding.ResetDirective.sessionOnly);
+  let produced = 0;
+  let consumed = 0;
+  let frameOpen = false;
+  for (;;) {
+    let result: [number, number, number];
+    try {
+      result = streamer.decompressStream(piece, data.subarray(consumed));
+    } catch (err) {
+      throw integrityError('zstd data is corrupt or longer than recorded', err);
+    }
+    const [left, written, used] = result;
+    consumed += used;
+    produced += written;
+    if (produced > expectedLength)
+      throw integrityError('zstd data is corrupt or longer than recorded');
+    if (written > 0) visit(piece.subarray(0, written));
+    frameOpen = left !== 0;
+    // Output still to flush needs another call even when all input is consumed.
+    if (consumed === data.length && !frameOpen) break;
+    if (used === 0 && written === 0) break; // no progress: the input ends inside a frame
+  }
+  if (frameOpen || consumed !== data.length)
+    throw integrityError('zstd data is corrupt or longer than recorded');
+  if (produced !== expectedLength)
+    throw integrityError(`decompressed to ${produced} bytes, ${expectedLength} recorded`);
 }
 
 function integrityError(detail: string, cause?: unknown): HoldfastError {

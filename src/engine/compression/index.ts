@@ -3,5 +3,10 @@
  * only when that makes it strictly smaller; the pack entry records which, plus the raw length
  * that decompression must reproduce (see the Pack section of docs/design/repository-format.md).
  */
-export { compressBlob, compressBlobView, decompressBlob } from './blob-compression.js';
+export {
+  compressBlob,
+  compressBlobView,
+  decompressBlob,
+  decompressBlobEach,
+} from './blob-compression.js';
 export { parseCompressionMode, type CompressionMode } from './compression-mode.js';

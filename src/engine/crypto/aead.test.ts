@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { isHoldfastError } from '../../core/index.js';
 import { deriveSubkey, open, seal, SEAL_OVERHEAD } from './aead.js';
-import { blobIdOf } from './keyed-hash.js';
+import { blobIdHasher, blobIdOf } from './keyed-hash.js';
 import { deriveKeyEncryptionKey, newKdfParams, validateKdfParams } from './kdf.js';
 
 const key = Buffer.alloc(32, 7);
@@ -62,6 +62,19 @@ void test('blob ids are keyed and typed (vectors computed independently with ope
     blobIdOf(zero, 'tree', data),
     'ca067552e7ff4259d7ecea0dbf6787d0f65c47629ad45f3ccc036541e5eecf81',
   );
+});
+
+void test('a blob id hashed in pieces is the id of the whole plaintext', () => {
+  const key = Buffer.alloc(32, 7);
+  const data = Buffer.from('pieces of a large blob, hashed as they are decompressed. '.repeat(999));
+  for (const type of ['data', 'tree'] as const) {
+    const hasher = blobIdHasher(key, type);
+    for (let at = 0; at < data.length; at += 1000) hasher.update(data.subarray(at, at + 1000));
+    assert.equal(hasher.digest(), blobIdOf(key, type, data));
+  }
+  const empty = blobIdHasher(Buffer.alloc(32, 0), 'data');
+  empty.update(Buffer.from('abc'));
+  assert.equal(empty.digest(), '903d1971280c31bac8fe41c9ac79d4ee20e3905103378fe718a2d2b052bd0f5c');
 });
 
 void test('scrypt key derivation is deterministic per salt and rejects absurd parameters', async () => {

@@ -6,7 +6,7 @@
  * because OpenSSL runs it with the CPU's SHA extensions. Computed by the holdfast_crypto addon:
  * one call per blob, no objects created (native-crypto.ts).
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { BlobId } from '../../core/index.js';
 import { blobCrypto } from './native-crypto.js';
 
@@ -15,6 +15,22 @@ export const TYPE_CODES = { data: 0, tree: 1 } as const;
 
 export function blobIdOf(idKey: Buffer, type: 'data' | 'tree', plaintext: Uint8Array): BlobId {
   return blobCrypto().blobId(idKey, TYPE_CODES[type], plaintext) as BlobId;
+}
+
+/**
+ * blobIdOf over a plaintext that arrives in pieces (a large blob decompressed a piece at a time
+ * to be verified, never held whole): `update` each piece in order, then `digest`. One object
+ * per blob, so for large blobs only; the same id as blobIdOf.
+ */
+export function blobIdHasher(
+  idKey: Buffer,
+  type: 'data' | 'tree',
+): { update(piece: Uint8Array): void; digest(): BlobId } {
+  const hmac = createHmac('sha256', idKey).update(Uint8Array.of(TYPE_CODES[type]));
+  return {
+    update: (piece) => void hmac.update(piece),
+    digest: () => hmac.digest('hex') as BlobId,
+  };
 }
 
 /** Ids of files (packs, indexes, snapshots, keys): plain SHA-256 of the stored bytes. */

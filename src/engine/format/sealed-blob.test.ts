@@ -1,6 +1,7 @@
 /**
  * Blob seals and the one read path (unsealBlob): a blob opens only under its own type and id,
- * and the scratch buffer is used only where the bytes fit, never overlapping.
+ * and the scratch buffer is used only where the bytes fit, never overlapping. verifyBlob makes
+ * the same checks without keeping the plaintext.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -9,7 +10,7 @@ import { isHoldfastError, type BlobId } from '../../core/index.js';
 import { compressBlob } from '../compression/index.js';
 import { blobIdOf, SEAL_OVERHEAD } from '../crypto/index.js';
 import { openBlob, sealBlob, sealBlobInto } from './sealed-blob.js';
-import { unsealBlob } from './unseal-blob.js';
+import { unsealBlob, verifyBlob } from './unseal-blob.js';
 
 const keys = { masterKey: randomBytes(32), idKey: randomBytes(32) };
 const text = Buffer.from('a restore that was never tried is a hope, not a backup. '.repeat(4000));
@@ -87,6 +88,41 @@ void test('unsealBlob rejects a wrong recorded length and content under a foreig
     () => unsealBlob(keys, 'data', forged, wrong, 0, text.length, 'pack p', Buffer.alloc(1 << 20)),
     (e) => isHoldfastError(e, 'INTEGRITY') && /does not match its id/.test(e.message),
   );
+});
+
+void test("verifyBlob checks a large compressed blob a piece at a time, with unsealBlob's verdicts", () => {
+  const large = Buffer.concat([text, text, randomBytes(300_000), text, text, text]); // > 1 MiB
+  assert.ok(large.length > 1024 * 1024);
+  const id = blobIdOf(keys.idKey, 'data', large);
+  const compressed = compressBlob(large, 'auto')!;
+  const sealed = sealBlob(keys.masterKey, 'data', id, compressed);
+  const verify = (blobId: BlobId, bytes: Buffer, rawLength: number, scratch?: Buffer): void =>
+    verifyBlob(keys, 'data', blobId, bytes, 1, rawLength, 'pack p', scratch);
+  // Scratch with room for the stored bytes and a piece, and none at all.
+  const scratch = Buffer.alloc(compressed.length + 256 * 1024);
+  verify(id, sealed, large.length, scratch);
+  verify(id, sealed, large.length);
+  // Nothing beyond the stored bytes and one piece was written: no room for the whole blob used.
+  const guarded = Buffer.alloc(compressed.length + 256 * 1024 + 4096, 0xee);
+  verify(id, sealed, large.length, guarded);
+  assert.ok(guarded.subarray(compressed.length + 256 * 1024).every((b) => b === 0xee));
+  const damaged = Buffer.from(sealed);
+  damaged[damaged.length >> 1]! ^= 0x01;
+  const forged = ('0'.repeat(63) + '2') as BlobId;
+  const underForged = sealBlob(keys.masterKey, 'data', forged, compressed);
+  const cases: [BlobId, Buffer, number, RegExp][] = [
+    [id, damaged, large.length, /authentication failed/],
+    [id, sealed, large.length - 1, /longer than recorded/],
+    [id, sealed, large.length + 1, /recorded/],
+    [forged, underForged, large.length, /does not match its id/],
+  ];
+  for (const [blobId, bytes, rawLength, message] of cases) {
+    for (const check of [
+      () => verify(blobId, bytes, rawLength, scratch),
+      () => void unsealBlob(keys, 'data', blobId, bytes, 1, rawLength, 'pack p'),
+    ])
+      assert.throws(check, (e) => isHoldfastError(e, 'INTEGRITY') && message.test(e.message));
+  }
 });
 
 void test('a small sealed blob has a buffer of its own, not a slice of a shared pool', () => {

@@ -2,11 +2,12 @@
  * Reading a blob back from a pack (repository-format.md, "Packs"): open the seal, decompress when
  * the pack entry says so, and check that the plaintext has the recorded length and hashes to the
  * blob's id. One function for every reader — the repository on the main thread and the restore
- * workers — so no path can skip a check.
+ * workers — so no path can skip a check; verifyBlob checks the same for `check --read-data`,
+ * which needs no plaintext.
  */
 import { HoldfastError, type BlobId } from '../../core/index.js';
-import { decompressBlob } from '../compression/index.js';
-import { blobIdOf, SEAL_OVERHEAD } from '../crypto/index.js';
+import { decompressBlob, decompressBlobEach } from '../compression/index.js';
+import { blobIdHasher, blobIdOf, SEAL_OVERHEAD } from '../crypto/index.js';
 import type { BlobType } from './blob-type.js';
 import { openBlob } from './sealed-blob.js';
 
@@ -58,4 +59,48 @@ export function unsealBlob(
     );
   }
   return plain;
+}
+
+/**
+ * Plaintext larger than this is verified a piece at a time (verifyBlob): the largest chunks are
+ * 8 MiB, and holding one whole doubled what a `check` worker touched.
+ */
+const VERIFY_WHOLE_UP_TO = 1024 * 1024;
+/** Decompressed bytes hashed per piece by verifyBlob. */
+const VERIFY_PIECE = 256 * 1024;
+
+/**
+ * Checks blob `id` as unsealBlob does, with the same errors, without returning its plaintext: a
+ * compressed blob of more than VERIFY_WHOLE_UP_TO bytes is decompressed and hashed a piece at a
+ * time, so the memory a check touches is its stored (compressed) length plus a piece, not the
+ * raw length as well. `scratch` is used as by unsealBlob.
+ */
+export function verifyBlob(
+  keys: BlobKeys,
+  type: BlobType,
+  id: BlobId,
+  sealed: Uint8Array,
+  compression: number,
+  rawLength: number,
+  where: string,
+  scratch?: Buffer,
+): void {
+  if (compression !== 1 || !(rawLength > VERIFY_WHOLE_UP_TO)) {
+    unsealBlob(keys, type, id, sealed, compression, rawLength, where, scratch);
+    return;
+  }
+  const storedLength = sealed.length - SEAL_OVERHEAD;
+  const room = scratch !== undefined && scratch.length >= storedLength + VERIFY_PIECE;
+  const stored = openBlob(keys.masterKey, type, id, sealed, room ? scratch : undefined);
+  const piece = room
+    ? scratch.subarray(storedLength, storedLength + VERIFY_PIECE)
+    : Buffer.allocUnsafe(VERIFY_PIECE);
+  const hasher = blobIdHasher(keys.idKey, type);
+  decompressBlobEach(stored, rawLength, piece, (bytes) => hasher.update(bytes));
+  if (hasher.digest() !== id) {
+    throw new HoldfastError(
+      'INTEGRITY',
+      `${type} blob ${id} in ${where}: content does not match its id`,
+    );
+  }
 }
