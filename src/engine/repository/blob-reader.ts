@@ -33,6 +33,11 @@ export interface BlobReaderContext {
   readonly alternatives: AlternativeLocations;
   readonly logger: Logger;
   readonly packSize: number;
+  /**
+   * Whether ranged reads of tree packs are served on this machine now (a local repository, a
+   * writable cache): trees are then read one by one, no whole tree pack held (TreePacks).
+   */
+  readonly treeRangesLocal?: () => boolean;
 }
 
 /**
@@ -52,7 +57,7 @@ export class BlobReader {
   private scratch: Buffer | undefined;
 
   constructor(private readonly ctx: BlobReaderContext) {
-    this.treePacks = new TreePacks(ctx.store, ctx.packSize);
+    this.treePacks = new TreePacks(ctx.store, ctx.packSize, ctx.treeRangesLocal);
   }
 
   /** Where `id` is read from: the master index's location, else an alternative one. */

@@ -130,6 +130,8 @@ export class Repository {
       alternatives: this.alternatives,
       logger,
       packSize: config.pack_size,
+      // A cache whose writes failed serves only what it has: from then on, whole packs again.
+      treeRangesLocal: () => base.files !== undefined || this.cache?.directory.writable === true,
     });
     this.chunkerKey = Buffer.from(config.chunker.key, 'base64');
     this.chunkerParams = {

@@ -15,6 +15,11 @@
  * with packs above MAX_PACK_SIZE always use ranged reads. A whole pack is kept only if its
  * SHA-256 is its name, and every blob cut from it is still authenticated and checked against
  * its id by the caller (Repository.loadBlob, with its fallbacks to other locations).
+ *
+ * Only while ranged reads go over the network: when they are served on this machine (a local
+ * repository's files, or a writable local cache, which holds every tree pack) each tree is a
+ * pread of a file, and holding its pack cost 5–10 MiB of a kernel-tree restore's or check's
+ * peak for no time saved (docs/benchmarks.md, part U).
  */
 import type { PackId } from '../../core/index.js';
 import { rangePastEnd, type ObjectStore } from '../../storage/index.js';
@@ -34,6 +39,8 @@ export class TreePacks {
   constructor(
     private readonly store: ObjectStore,
     private readonly packSize: number,
+    /** Whether ranged reads of tree packs are served on this machine now (asked per read). */
+    private readonly rangesAreLocal: () => boolean = () => false,
   ) {}
 
   /**
@@ -41,7 +48,7 @@ export class TreePacks {
    * should read the range itself (the pack's first tree, packs too large, a bad download).
    */
   async read(loc: BlobLocation, signal?: AbortSignal): Promise<Buffer | undefined> {
-    if (this.packSize > MAX_PACK_SIZE) return undefined;
+    if (this.packSize > MAX_PACK_SIZE || this.rangesAreLocal()) return undefined;
     const pack = this.packFor(loc.packId, signal);
     const bytes = pack && (await pack);
     if (bytes === undefined) return undefined;
