@@ -65,7 +65,7 @@ void describe('tree packs held whole', () => {
     const before = counted.calls('get');
     for (const loc of locs) assert.equal(await packs.read(loc), undefined, 'read its range');
     assert.equal(counted.calls('get'), before, 'no whole pack fetched');
-    // A cache that stopped taking writes: ranged reads would go to storage, so packs are held.
+    // Reads no longer local (the predicate is asked per read): packs are held again.
     local = false;
     assert.equal(await packs.read(locs[0]!), undefined, 'the first tree of the pack by range');
     assert.ok((await packs.read(locs[1]!))?.length === locs[1]!.length);

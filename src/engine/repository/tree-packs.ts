@@ -16,10 +16,11 @@
  * SHA-256 is its name, and every blob cut from it is still authenticated and checked against
  * its id by the caller (Repository.loadBlob, with its fallbacks to other locations).
  *
- * Only while ranged reads go over the network: when they are served on this machine (a local
- * repository's files, or a writable local cache, which holds every tree pack) each tree is a
- * pread of a file, and holding its pack cost 5–10 MiB of a kernel-tree restore's or check's
- * peak for no time saved (docs/benchmarks.md, part U).
+ * Only where ranged reads are not preads of files on this machine: from a local repository
+ * (its files kept open, LocalStore) holding a tree pack cost 5–10 MiB of a kernel-tree
+ * restore's or check's peak for no time saved (docs/benchmarks.md, part U). A remote
+ * repository's local cache serves ranges too, but opens the file per read: 0.5 s more for a
+ * kernel-tree restore from a repository server, so packs are still held there.
  */
 import type { PackId } from '../../core/index.js';
 import { rangePastEnd, type ObjectStore } from '../../storage/index.js';
@@ -39,7 +40,7 @@ export class TreePacks {
   constructor(
     private readonly store: ObjectStore,
     private readonly packSize: number,
-    /** Whether ranged reads of tree packs are served on this machine now (asked per read). */
+    /** Whether ranged reads of tree packs are preads of local files (asked per read). */
     private readonly rangesAreLocal: () => boolean = () => false,
   ) {}
 
