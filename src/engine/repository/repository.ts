@@ -130,9 +130,8 @@ export class Repository {
       alternatives: this.alternatives,
       logger,
       packSize: config.pack_size,
-      // Not through the local cache: it opens a pack's file per ranged read, which cost a
-      // kernel-tree restore from a repository server 0.5 s (docs/benchmarks.md, part U).
-      treeRangesLocal: () => base.files !== undefined,
+      // A cache whose writes failed serves only what it has: from then on, whole packs again.
+      treeRangesLocal: () => base.files !== undefined || this.cache?.directory.writable === true,
     });
     this.chunkerKey = Buffer.from(config.chunker.key, 'base64');
     this.chunkerParams = {

@@ -9,7 +9,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isHoldfastError, type BlobId } from '../../core/index.js';
-import { FaultyStore, LocalStore } from '../../storage/index.js';
+import { CacheDirectory, CachingStore, FaultyStore, LocalStore } from '../../storage/index.js';
 import { makeTempDir, removeTempDir } from '../../testing/temp-dir.js';
 import { decodeTree, encodeTree } from '../format/index.js';
 import { Repository } from './repository.js';
@@ -82,6 +82,26 @@ void describe('tree packs held whole', () => {
     // What is held is private; the test looks at it directly.
     const reader = repo as unknown as { blobs: { treePacks: { kept: Map<string, unknown> } } };
     assert.equal(reader.blobs.treePacks.kept.size, 0);
+  });
+
+  void it('through a writable cache, trees are read from the cached pack file, none held', async () => {
+    const counted = new FaultyStore(new LocalStore(join(dir, 'repo')));
+    const logger = { warn: () => undefined, info: () => undefined, debug: () => undefined };
+    const repo = await Repository.open(counted, 'pw', {
+      cache: (store, id) =>
+        new CachingStore(store, new CacheDirectory(join(dir, 'cache'), id, logger)),
+    });
+    await repo.loadIndex();
+    const before = counted.calls('get');
+    for (const [i, id] of trees.entries())
+      assert.deepEqual(decodeTree(await repo.loadBlob('tree', id)), {
+        parts: [fakeId(i), fakeId(-i)],
+      });
+    assert.equal(counted.calls('get') - before, 1, 'the pack fetched once, into the cache');
+    // What is held is private; the test looks at it directly.
+    const reader = repo as unknown as { blobs: { treePacks: { kept: Map<string, unknown> } } };
+    assert.equal(reader.blobs.treePacks.kept.size, 0);
+    await repo.store.close();
   });
 
   void it('a failed whole-pack download fails that read only; the next one fetches again', async () => {

@@ -2,8 +2,9 @@
  * CacheDirectory: the files of one repository's local cache, `ROOT/<repository id>/`, and the
  * rules that make them safe to trust (repository-format.md, "Local cache"):
  * - a cached copy is used only when its SHA-256 equals its name, checked on every read (a pack
- *   once per process, then ranges are cut from the verified file); a damaged, short or unreadable
- *   entry is removed and reported as a miss, so the caller fetches from the repository;
+ *   once per process, then ranges are read from the verified file, kept open); a damaged, short
+ *   or unreadable entry is removed and reported as a miss, so the caller fetches from the
+ *   repository;
  * - files appear whole: written to `tmp/`, then renamed into place. Two processes may write the
  *   same entry at once; both write identical bytes, so whichever rename wins is right;
  * - the cache is an optimisation: no method throws for a cache failure. The first failure to
@@ -14,6 +15,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError, isHexId, type Logger } from '../../core/index.js';
+import { OpenFiles, readAt } from '../local/open-files.js';
 import type { ByteRange, ObjectKind } from '../object-store.js';
 
 /** Marks the root as a cache so that backup tools skip it (https://bford.info/cachedir/). */
@@ -21,6 +23,9 @@ export const CACHEDIR_TAG =
   'Signature: 8a477f597d28d172789f06886806bc55\n' +
   '# This directory holds copies of holdfast repository metadata; holdfast rebuilds it when\n' +
   '# it is missing, so backups may skip it. See https://bford.info/cachedir/\n';
+
+/** Cached packs kept open between ranged reads: a walk reads thousands of trees from a few. */
+const OPEN_PACKS = 4;
 
 /** Files in tmp/ older than this were left by a crashed writer (a write takes far less). */
 const STALE_TMP_MS = 24 * 60 * 60 * 1000;
@@ -34,6 +39,8 @@ export class CacheDirectory {
   private touched = false;
   /** Packs whose cached file was verified in this process: later ranges are read directly. */
   private readonly verifiedPacks = new Set<string>();
+  /** Descriptors of verified packs, so a ranged read is one pread, not an open and a close. */
+  private readonly openPacks = new OpenFiles(OPEN_PACKS);
 
   constructor(
     readonly root: string,
@@ -81,17 +88,15 @@ export class CacheDirectory {
         this.verifiedPacks.add(name);
         await this.touch();
       }
-      const handle = await open(path, 'r');
-      try {
-        const out = Buffer.alloc(range.length);
-        const { bytesRead } = await handle.read(out, 0, range.length, range.offset);
-        // Short: the range is past the end, which the repository reports properly.
-        return bytesRead === range.length ? out : undefined;
-      } finally {
-        await handle.close();
-      }
+      const out = Buffer.allocUnsafe(range.length);
+      const bytesRead = await this.openPacks.use(path, (fd) =>
+        readAt(fd, out, 0, range.length, range.offset),
+      );
+      // Short: the range is past the end, which the repository reports properly.
+      return bytesRead === range.length ? out : undefined;
     } catch (err) {
       this.verifiedPacks.delete(name);
+      this.openPacks.forget(path);
       return this.unreadable('pack', name, err);
     }
   }
@@ -111,7 +116,11 @@ export class CacheDirectory {
         await handle.close();
       }
       await rename(tmp, path);
-      if (kind === 'pack') this.verifiedPacks.add(name);
+      if (kind === 'pack') {
+        // A descriptor still open on a file this one replaced would read the old bytes.
+        this.openPacks.forget(path);
+        this.verifiedPacks.add(name);
+      }
     } catch (err) {
       await rm(tmp, { force: true }).catch(() => undefined);
       this.writeFailed(err);
@@ -162,8 +171,16 @@ export class CacheDirectory {
 
   /** Drops a cached copy (the object was deleted); never throws. */
   async remove(kind: ObjectKind, name: string): Promise<void> {
-    this.verifiedPacks.delete(name);
+    if (kind === 'pack') {
+      this.verifiedPacks.delete(name);
+      this.openPacks.forget(this.path(kind, name));
+    }
     await rm(this.path(kind, name), { force: true }).catch(() => undefined);
+  }
+
+  /** Closes the pack files kept open for ranged reads (the store is closed). */
+  closeFiles(): void {
+    this.openPacks.closeAll();
   }
 
   /** Drops every cached copy of `kind` whose name is not in `keep`; never throws. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -193,6 +193,30 @@ void describe('CachingStore', () => {
     together.forEach((bytes, i) => assert.deepEqual(bytes, expected(i)));
     for (let i = 3; i < 6; i++) assert.deepEqual(await read(i), expected(i));
     assert.equal(counted.count('get', 'pack'), 1);
+  });
+
+  void it('reads a cached tree pack through one open descriptor, and never past its removal', async () => {
+    const { counted, open } = await fresh();
+    const tree = testObject(14, 256 * 1024);
+    const first = open();
+    first.store.markTreePack(tree.name);
+    await first.store.put('pack', tree.name, tree.data);
+    counted.reset();
+    const { store, cache } = open();
+    await store.setTreePacks([tree.name]);
+    const fds = async () => (await readdir('/proc/self/fd')).length;
+    const read = (i: number) => store.get('pack', tree.name, { offset: i * 1000, length: 700 });
+    await read(0);
+    const opened = await fds();
+    for (let i = 1; i < 200; i++)
+      assert.deepEqual(await read(i), tree.data.subarray(i * 1000, i * 1000 + 700));
+    assert.equal(await fds(), opened, 'no descriptor opened per read');
+    // Dropped (a prune elsewhere): its descriptor goes with it, and a read is a miss, not old bytes.
+    await cache.remove('pack', tree.name);
+    assert.equal(await fds(), opened - 1);
+    assert.equal(await cache.readPack(tree.name, { offset: 0, length: 10 }), undefined);
+    assert.equal(counted.count('get', 'pack'), 0);
+    await store.close();
   });
 
   void it('drops tree packs the loaded index no longer lists, and damaged ones', async () => {

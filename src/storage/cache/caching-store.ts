@@ -152,6 +152,7 @@ export class CachingStore implements ObjectStore {
   }
 
   close(): Promise<void> {
+    this.directory.closeFiles();
     return this.inner.close();
   }
 
