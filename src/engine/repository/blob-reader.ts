@@ -34,8 +34,9 @@ export interface BlobReaderContext {
   readonly logger: Logger;
   readonly packSize: number;
   /**
-   * Whether ranged reads of tree packs are served from files on this machine (a local
-   * repository): trees are then read one by one, no whole tree pack held (TreePacks).
+   * Whether ranged reads of tree packs are served from files on this machine now (a local
+   * repository, a writable local cache): trees are then read one by one, no whole tree pack held
+   * (TreePacks).
    */
   readonly treeRangesLocal?: () => boolean;
 }

@@ -16,11 +16,11 @@
  * SHA-256 is its name, and every blob cut from it is still authenticated and checked against
  * its id by the caller (Repository.loadBlob, with its fallbacks to other locations).
  *
- * Only where ranged reads are not preads of files on this machine: from a local repository
- * (its files kept open, LocalStore) holding a tree pack cost 5–10 MiB of a kernel-tree
- * restore's or check's peak for no time saved (docs/benchmarks.md, part U). A remote
- * repository's local cache serves ranges too, but opens the file per read: 0.5 s more for a
- * kernel-tree restore from a repository server, so packs are still held there.
+ * Only where ranged reads are not preads of files on this machine: a local repository (its
+ * files kept open, LocalStore) or a writable local cache (which holds every tree pack and keeps
+ * the ones it reads open, CacheDirectory) serves each tree with one pread, and a held pack cost
+ * 5–15 MiB of a kernel-tree restore's or check's peak (docs/benchmarks.md, part U). A cache
+ * whose writes failed may lack packs, and its misses go to the repository: packs are held again.
  */
 import type { PackId } from '../../core/index.js';
 import { rangePastEnd, type ObjectStore } from '../../storage/index.js';

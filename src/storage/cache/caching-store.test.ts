@@ -211,7 +211,7 @@ void describe('CachingStore', () => {
     for (let i = 1; i < 200; i++)
       assert.deepEqual(await read(i), tree.data.subarray(i * 1000, i * 1000 + 700));
     assert.equal(await fds(), opened, 'no descriptor opened per read');
-    // Dropped (a prune elsewhere): its descriptor goes with it, and a read is a miss, not old bytes.
+    // Dropped (a prune elsewhere): its descriptor goes with it; a read is a miss, not old bytes.
     await cache.remove('pack', tree.name);
     assert.equal(await fds(), opened - 1);
     assert.equal(await cache.readPack(tree.name, { offset: 0, length: 10 }), undefined);

@@ -67,9 +67,9 @@ export class PackCheckPool {
 
   /**
    * Checks pack `pack` against `lists` (what the index files list in it: copied to the worker
-   * as they are encoded, one after another), given as its `bytes` (the caller's own: their memory moves to the
-   * worker) or its `file`; waits for room in a worker first. Rejects only with the pool's
-   * failure (a worker bug, an interruption).
+   * as they are encoded, one after another), given as its `bytes` (the caller's own: their
+   * memory moves to the worker) or its `file`; waits for room in a worker first. Rejects only
+   * with the pool's failure (a worker bug, an interruption).
    */
   async check(
     pack: PackId,
