@@ -1,4 +1,5 @@
-# The remote case: initial backup and full restore of kernel/ over the network (loopback), to
+# The remote case: initial backup, full restore and check --read-data of kernel/ over the network
+# (loopback), to
 #   s3      Ceph RGW: both tools with -r s3:http://127.0.0.1:PORT/BUCKET, a fresh bucket each
 #   server  holdfast: -r rest:URL/ to `holdfast server repo`; restic: -r sftp: to an sshd (the
 #           closest equivalent Debian packages: restic's rest-server is not in Debian 12)
@@ -58,6 +59,9 @@ run_remote() {
       { echo "error: $tool restored $WORK/src from $label differently" >&2; exit 1; }
   fi
   drop_restore_dir
+  # Every pack downloaded and verified: holdfast spools each one on disk for its check worker.
+  [ "$target" = server ] && warm "$REPO_SIZE"
+  timed "$tool" "$label: check --read-data" "$REPO_SIZE" "${tool}_check" "$location"
   case "$target" in server) rm -rf "$REPO_SIZE" ;; esac
 }
 
