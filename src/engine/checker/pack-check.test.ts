@@ -10,7 +10,13 @@ import { MemoryStore } from '../../storage/index.js';
 import { seededBytes } from '../../storage/testing/seeded-random.js';
 import { decodePackHeader, IndexRecords, type PackEntry } from '../format/index.js';
 import { Repository } from '../repository/index.js';
-import { CHECK_WINDOW, checkPack, checkPackFrom, type PackReader } from './pack-check.js';
+import {
+  CHECK_WINDOW,
+  checkPack,
+  checkPackFrom,
+  type PackCheckOutcome,
+  type PackReader,
+} from './pack-check.js';
 
 const owner = { username: 'u', hostname: 'h' };
 const MiB = 1024 * 1024;
@@ -55,7 +61,16 @@ function reusingReader(bytes: Buffer): { read: PackReader; largest: () => number
   return { read, largest: () => largest };
 }
 
-const encode = (entries: readonly PackEntry[]): IndexRecords => IndexRecords.encode(entries);
+/** checkPackFrom of the whole pack read through `read`, against `entries` as an index lists them. */
+function checkThrough(
+  repo: Repository,
+  packId: PackId,
+  size: number,
+  read: PackReader,
+  entries: readonly PackEntry[],
+): PackCheckOutcome {
+  return checkPackFrom(repo.blobKeys(), packId, size, read, IndexRecords.encode(entries));
+}
 
 function entriesOf(repo: Repository, bytes: Buffer): PackEntry[] {
   return decodePackHeader(repo.masterKeyForCheck(), bytes, bytes.length, 'pack');
@@ -73,13 +88,7 @@ void describe('checking a pack a window at a time', () => {
     const largestBlob = Math.max(...entries.map((e) => e.length));
     assert.ok(largestBlob > CHECK_WINDOW);
     const reader = reusingReader(bytes);
-    const outcome = checkPackFrom(
-      repo.blobKeys(),
-      packId,
-      bytes.length,
-      reader.read,
-      encode(entries),
-    );
+    const outcome = checkThrough(repo, packId, bytes.length, reader.read, entries);
     assert.deepEqual(outcome, { problems: [], damaged: [], blobsChecked: entries.length });
     // Less than the pack: a whole-pack read would be all of it.
     assert.ok(
@@ -96,12 +105,12 @@ void describe('checking a pack a window at a time', () => {
     )!;
     const damagedBytes = Buffer.from(bytes);
     damagedBytes[2 * CHECK_WINDOW + 1]! ^= 0xff;
-    const outcome = checkPackFrom(
-      repo.blobKeys(),
+    const outcome = checkThrough(
+      repo,
       packId,
       bytes.length,
       reusingReader(damagedBytes).read,
-      encode(entries),
+      entries,
     );
     assert.deepEqual(outcome.damaged, [hit.id]);
     assert.deepEqual(
@@ -109,7 +118,10 @@ void describe('checking a pack a window at a time', () => {
       [`pack ${packId}`, `blob ${hit.id}`],
     );
     assert.match(outcome.problems[0]!.message, /does not match its name/);
-    assert.deepEqual(outcome, checkPack(repo.blobKeys(), packId, damagedBytes, encode(entries)));
+    assert.deepEqual(
+      outcome,
+      checkPack(repo.blobKeys(), packId, damagedBytes, IndexRecords.encode(entries)),
+    );
   });
 
   void it('a pack cut short: the blobs read are checked, the rest and the header reported', async () => {
@@ -118,13 +130,7 @@ void describe('checking a pack a window at a time', () => {
     const cut = 2 * CHECK_WINDOW + 12_345;
     // The size taken before the file shrank: reads past `cut` come back short.
     const reader = reusingReader(bytes.subarray(0, cut));
-    const outcome = checkPackFrom(
-      repo.blobKeys(),
-      packId,
-      bytes.length,
-      reader.read,
-      encode(entries),
-    );
+    const outcome = checkThrough(repo, packId, bytes.length, reader.read, entries);
     const lost = entries.filter((e) => e.offset + e.length > cut).map((e) => e.id);
     assert.ok(lost.length > 0 && lost.length < entries.length);
     assert.deepEqual([...outcome.damaged].sort(), [...lost].sort());
@@ -143,13 +149,7 @@ void describe('checking a pack a window at a time', () => {
       length: 0xffff_fff0,
     };
     const reader = reusingReader(bytes);
-    const outcome = checkPackFrom(
-      repo.blobKeys(),
-      packId,
-      bytes.length,
-      reader.read,
-      encode([...entries, forged]),
-    );
+    const outcome = checkThrough(repo, packId, bytes.length, reader.read, [...entries, forged]);
     assert.deepEqual(outcome.damaged, [forged.id]);
     assert.ok(reader.largest() <= bytes.length);
     assert.deepEqual(

@@ -52,13 +52,17 @@ export function unsealBlob(
     );
     plain = decompressBlob(stored, rawLength, scratch);
   }
-  if (plain.length !== rawLength || blobIdOf(keys.idKey, type, plain) !== id) {
-    throw new HoldfastError(
-      'INTEGRITY',
-      `${type} blob ${id} in ${where}: content does not match its id`,
-    );
-  }
+  if (plain.length !== rawLength || blobIdOf(keys.idKey, type, plain) !== id)
+    throw notItsContent(type, id, where);
   return plain;
+}
+
+/** The plaintext opened is not blob `id`'s (unsealBlob, verifyBlob). */
+function notItsContent(type: BlobType, id: BlobId, where: string): HoldfastError {
+  return new HoldfastError(
+    'INTEGRITY',
+    `${type} blob ${id} in ${where}: content does not match its id`,
+  );
 }
 
 /**
@@ -97,10 +101,5 @@ export function verifyBlob(
     : Buffer.allocUnsafe(VERIFY_PIECE);
   const hasher = blobIdHasher(keys.idKey, type);
   decompressBlobEach(stored, rawLength, piece, (bytes) => hasher.update(bytes));
-  if (hasher.digest() !== id) {
-    throw new HoldfastError(
-      'INTEGRITY',
-      `${type} blob ${id} in ${where}: content does not match its id`,
-    );
-  }
+  if (hasher.digest() !== id) throw notItsContent(type, id, where);
 }
