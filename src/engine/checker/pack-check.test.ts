@@ -61,7 +61,7 @@ function reusingReader(bytes: Buffer): { read: PackReader; largest: () => number
   return { read, largest: () => largest };
 }
 
-/** checkPackFrom of the whole pack read through `read`, against `entries` as an index lists them. */
+/** checkPackFrom over `read`, with `entries` encoded as an index holds them. */
 function checkThrough(
   repo: Repository,
   packId: PackId,
