@@ -70,7 +70,9 @@ build_holdfast() {
   fi
   if [ ! -d "$ROOT/node_modules" ]; then (cd "$ROOT" && npm ci --no-audit --no-fund); fi
   log "building holdfast"
-  (cd "$ROOT" && npx tsc -p tsconfig.json)
+  # The build the binary runs from: type-checked output bundled by esbuild (package.json). tsc
+  # alone would leave dist/bin/ missing on a fresh clone, or stale in a working copy.
+  (cd "$ROOT" && npm run --silent build)
   BENCH_HOLDFAST="$ROOT/dist/bin/holdfast.js"
 }
 
