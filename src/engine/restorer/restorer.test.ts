@@ -340,6 +340,38 @@ for (const kind of ['memory', 'local'] as const)
       assert.equal((await lstat(join(target, 'sub'))).mode & 0o777, 0o755);
     });
 
+    void it('links the later paths of a hardlink group to its first, group by device and inode', async () => {
+      const f = await Fixture.create(kind, tmp);
+      const [a, b] = [bytesOf('group a', 20_000), bytesOf('group b', 30_000)];
+      const [ba, bb] = [await f.blob(a), await f.blob(b)];
+      // Same inode on two devices: two groups, not one.
+      const inA = { links: 3, inode: 100n, deviceId: 1n };
+      const inB = { links: 2, inode: 100n, deviceId: 2n };
+      const file = (name: string, id: BlobId, group: Partial<Node>) =>
+        node(name, 'file', { content: [id], ...group });
+      const sub = await f.dir('sub', [
+        file('a2', ba, inA),
+        file('a3', ba, inA),
+        file('b2', bb, inB),
+      ]);
+      const tree = await f.tree([file('a1', ba, inA), file('b1', bb, inB), sub]);
+      await f.flush();
+      const target = join(tmp, 'hardlinks');
+      const result = await restore(f.repo, tree, target);
+      assert.deepEqual(result.errors, []);
+      assert.equal(result.files, 5);
+      const st = async (p: string) => lstat(join(target, p));
+      const [a1, b1] = [await st('a1'), await st('b1')];
+      assert.equal(a1.nlink, 3);
+      assert.equal(b1.nlink, 2);
+      assert.notEqual(a1.ino, b1.ino);
+      assert.equal((await st('sub/a2')).ino, a1.ino);
+      assert.equal((await st('sub/a3')).ino, a1.ino);
+      assert.equal((await st('sub/b2')).ino, b1.ino);
+      assert.deepEqual(await readFile(join(target, 'sub/a3')), a);
+      assert.deepEqual(await readFile(join(target, 'sub/b2')), b);
+    });
+
     void it('keeps the number of open files bounded', async () => {
       const f = await Fixture.create(kind, tmp);
       // Batches in flight: BATCHES_PER_WORKER per worker, one worker per core. Each worker thread

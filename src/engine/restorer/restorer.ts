@@ -21,6 +21,7 @@ import type { Node } from '../format/index.js';
 import type { Repository } from '../repository/index.js';
 import { FileBatcher, type WrittenFile } from './file-batcher.js';
 import { verifyFileContent } from './file-content.js';
+import { LinkGroups } from './link-groups.js';
 import { metadataOf } from './node-metadata.js';
 import { TreePrefetcher } from './tree-prefetcher.js';
 
@@ -69,16 +70,10 @@ export interface RestoreResult {
 
 const SLASH = Buffer.from('/');
 
-/** The first path restored of a hardlink group, and whether it was restored completely. */
-interface LinkGroup {
-  readonly path: Buffer;
-  ok: boolean;
-}
-
 export class Restorer {
   private readonly batcher: FileBatcher;
   private readonly trees: TreePrefetcher;
-  private readonly linkGroups = new Map<string, LinkGroup>();
+  private readonly linkGroups = new LinkGroups();
   /** Further paths of hardlink groups: linked once every first path has been restored. */
   private readonly linkFollowers: { path: Buffer; node: Node; fresh: boolean }[] = [];
   private readonly dirsToFinish: { path: Buffer; node: Node }[] = [];
@@ -216,14 +211,13 @@ export class Restorer {
    * wait in linkFollowers until every first path is complete.
    */
   private async restoreLeaf(path: Buffer, node: Node, fresh: boolean): Promise<void> {
-    const linkKey =
-      node.links > 1 && node.type !== 'dir' ? `${node.deviceId}:${node.inode}` : undefined;
-    if (linkKey && this.linkGroups.has(linkKey)) {
+    const linked = node.links > 1 && node.type !== 'dir';
+    if (linked && this.linkGroups.has(node)) {
       // Kept until the end: a path of its own, not a slice of a shared pool (ownBytes).
       this.linkFollowers.push({ path: ownBytes(path), node, fresh });
       return;
     }
-    if (linkKey) this.linkGroups.set(linkKey, { path, ok: false });
+    if (linked) this.linkGroups.add(node, path);
     if (!fresh) await removeExisting(path);
     await this.createLeaf(path, node);
   }
@@ -271,10 +265,7 @@ export class Restorer {
   }
 
   private completed(path: Buffer, node: Node): void {
-    if (node.links > 1) {
-      const group = this.linkGroups.get(`${node.deviceId}:${node.inode}`);
-      if (group?.path === path) group.ok = true;
-    }
+    if (node.links > 1) this.linkGroups.restored(node, path);
     this.files++;
     this.options.onProgress?.({ files: this.files, bytes: this.bytes, path: path.toString() });
   }
@@ -287,9 +278,9 @@ export class Restorer {
     for (const f of this.linkFollowers) {
       await this.guard(f.path, async () => {
         if (!f.fresh) await removeExisting(f.path);
-        const group = this.linkGroups.get(`${f.node.deviceId}:${f.node.inode}`);
-        if (group?.ok) {
-          await link(group.path, f.path);
+        const first = this.linkGroups.restoredPath(f.node);
+        if (first !== undefined) {
+          await link(first, f.path);
           this.files++;
         } else await this.createLeaf(f.path, f.node);
       });
