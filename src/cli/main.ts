@@ -7,16 +7,16 @@
  * core, one per thread that ever found its arena locked. Each arena keeps what is freed into it
  * for its own next allocations (more so with the thresholds below), so a buffer a worker freed
  * was of no use to the main thread's next one, and the peak was about the sum of every arena's
- * own. Measured on the kernel tree (docs/benchmarks.md, part R): peak RSS of a backup −10 to −15
- * MiB, of a restore −15 to −20, with no change in time; one arena cost `check` 15 MiB more. It
- * is set before node starts because glibc fixes the limit once threads have made their arenas
- * (the V8 platform's threads do before any of our code runs; mallopt from here removed only part
- * of the difference). A value the user gives in GLIBC_TUNABLES comes later and wins.
+ * own. Measured on the kernel tree (docs/benchmarks-history.md, part R): peak RSS of a backup
+ * −10 to −15 MiB, of a restore −15 to −20, with no change in time; one arena cost `check` 15 MiB
+ * more. It is set before node starts because glibc fixes the limit once threads have made their
+ * arenas (the V8 platform's threads do before any of our code runs; mallopt from here removed
+ * only part of the difference). A value the user gives in GLIBC_TUNABLES comes later and wins.
  *
  * The first line caps the main thread's young generation at two 2 MiB semi-spaces (V8's default
  * here: 16 MiB each). What the main thread allocates per file and per blob dies young or lives
  * until its pack is stored, so a larger nursery only holds more garbage between scavenges.
- * Measured on the kernel tree (docs/benchmarks.md, part L): peak RSS of a backup −35 MiB,
+ * Measured on the kernel tree (docs/benchmarks-history.md, part L): peak RSS of a backup −35 MiB,
  * `check --read-data` −30, restore −50, 200,000 small files −40, with no change in time beyond
  * noise (at 1 MiB: a few % more CPU). V8 sizes the young generation when the isolate is created,
  * so this cannot be set from here like the flag below; `node dist/bin/holdfast.js` runs without
@@ -32,7 +32,7 @@ import { run } from './run.js';
 // return each one to the kernel when it is freed, so the next one is page faults and cleared
 // pages again (a kernel-tree restore: 13.1 s before, 10.0 s after, on 2 cores). Process-wide,
 // hence here in the binary and not in run(). Whoever set glibc's own variables keeps them.
-// glibc's adaptive defaults were tried again in part L (docs/benchmarks.md): a local kernel
+// glibc's adaptive defaults were tried again in part L (docs/benchmarks-history.md): a local
 // restore's peak RSS fell by ≈ 40 MiB in the same time, but a restore from a repository server,
 // which fetches whole 16 MiB packs, took 8.8 s instead of 7.6–8.0 s.
 const MiB = 1024 * 1024;
@@ -49,7 +49,7 @@ if (!Object.keys(process.env).some((k) => k.startsWith('MALLOC_') && k.endsWith(
 // (promoted) and then die together, so on 200,000 small files the old generation reached 254 MiB
 // for ≈ 50 MiB of live objects. At 1.5× (measured, alternating runs): that backup's peak RSS
 // 498–506 → 328–331 MiB, the kernel tree's 316–330 → 280–291 MiB; the extra collections cost
-// 0–10 % of CPU in alternating runs (docs/benchmarks.md, part K). The heap controller reads
+// 0–10 % of CPU in alternating runs (docs/benchmarks-history.md, part K). The heap controller reads
 // this flag whenever it sets the next limit, so setting it here, after start-up, takes effect
 // (the RSS above is with it set here). Whoever passes the flag to node keeps their value.
 if (!process.execArgv.some((arg) => arg.startsWith('--heap-growing-percent')))

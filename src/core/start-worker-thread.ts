@@ -19,8 +19,8 @@ const WORKER_YOUNG_GENERATION_MB = 8;
  * cores. Their main thread's own work is 17–20 % of the CPU of each (kernel tree: backup 1.75–2.2
  * of 8.6–11.9 s, restore 1.2 of 6.6–7.1, `check --read-data` 0.6 of 3.0–3.2), so past ≈ 4–5
  * workers it is the main thread that bounds them, while each worker holds 30–45 MiB at the peak
- * (docs/benchmarks.md, part S): 8 leaves room for cheaper files and more I/O wait and bounds a
- * 64-core host at ≈ 300 MiB of workers instead of ≈ 2.5 GiB. `--threads` sets up to 256.
+ * (docs/benchmarks-history.md, part S): 8 leaves room for cheaper files and more I/O wait and
+ * bounds a 64-core host at ≈ 300 MiB of workers instead of ≈ 2.5 GiB. `--threads` sets up to 256.
  */
 export const DEFAULT_WORKER_THREADS_MAX = 8;
 

@@ -108,8 +108,8 @@ export class Repository {
     /**
      * Worker threads each backup, restore or check starts to hash, compress, seal, open and
      * verify blobs: one per core, at most 8, by default (defaultWorkerThreads). Each holds a V8
-     * heap and its own buffers (30–45 MiB at the peak, docs/benchmarks.md part S), so fewer bound
-     * memory and leave cores to others (a database being dumped), at the cost of speed.
+     * heap and its own buffers (30–45 MiB at the peak, docs/benchmarks-history.md, part S), so
+     * fewer bound memory and leave cores to others (a database being dumped), at the cost of speed.
      */
     readonly workerThreads: number,
     cache?: OpenOptions['cache'],

@@ -19,7 +19,7 @@
  * Only where ranged reads are not preads of files on this machine: a local repository (its
  * files kept open, LocalStore) or a writable local cache (which holds every tree pack and keeps
  * the ones it reads open, CacheDirectory) serves each tree with one pread, and a held pack cost
- * 5–15 MiB of a kernel-tree restore's or check's peak (docs/benchmarks.md, part U). A cache
+ * 5–15 MiB of a kernel-tree restore's or check's peak (docs/benchmarks-history.md, part U). A cache
  * whose writes failed may lack packs, and its misses go to the repository: packs are held again.
  */
 import type { PackId } from '../../core/index.js';

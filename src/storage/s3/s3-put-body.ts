@@ -8,8 +8,8 @@
  * mismatch, as before. Without it the parts are joined and the SDK hashes them.
  *
  * Measured on a 1 GiB backup into a local Ceph RGW: the join and the SDK's hashing cost the main
- * thread ≈ 1.9 s, and the garbage collection of the joined buffers ≈ 0.8 s (docs/benchmarks.md,
- * part O).
+ * thread ≈ 1.9 s, and the garbage collection of the joined buffers ≈ 0.8 s
+ * (docs/benchmarks-history.md, part O).
  */
 import { Readable } from 'node:stream';
 import type { PutObjectCommand } from '@aws-sdk/client-s3';
