@@ -207,12 +207,17 @@ export class Restorer {
 
   /**
    * Restores one non-directory entry. A regular file only joins a batch here: its content,
-   * metadata and count follow when the batch runs (finishFile). Later paths of a hardlink group
-   * wait in linkFollowers until every first path is complete.
+   * metadata and count follow when the batch runs (finishFile). A later path of a hardlink group
+   * is linked at once if the group's first path is complete already; else it waits in
+   * linkFollowers until every first path is done. Linking at once keeps a tree whose links are
+   * far apart (a copy of a directory made with `cp -al`) from holding every later path and its
+   * node to the end: ≈ 700 bytes of heap each, 140 MiB for 200,000.
    */
   private async restoreLeaf(path: Buffer, node: Node, fresh: boolean): Promise<void> {
     const linked = node.links > 1 && node.type !== 'dir';
     if (linked && this.linkGroups.has(node)) {
+      const first = this.linkGroups.restoredPath(node);
+      if (first !== undefined) return this.linkTo(first, path, fresh);
       // Kept until the end: a path of its own, not a slice of a shared pool (ownBytes).
       this.linkFollowers.push({ path: ownBytes(path), node, fresh });
       return;
@@ -275,17 +280,29 @@ export class Restorer {
    * restored, each later path is restored on its own instead.
    */
   private async linkAll(): Promise<void> {
-    for (const f of this.linkFollowers) {
-      await this.guard(f.path, async () => {
-        if (!f.fresh) await removeExisting(f.path);
-        const first = this.linkGroups.restoredPath(f.node);
-        if (first !== undefined) {
-          await link(first, f.path);
-          this.files++;
-        } else await this.createLeaf(f.path, f.node);
-      });
+    const pending: Promise<void>[] = [];
+    for (const f of this.linkFollowers.splice(0)) {
+      const first = this.linkGroups.restoredPath(f.node);
+      pending.push(
+        this.guard(f.path, async () => {
+          if (first !== undefined) await this.linkTo(first, f.path, f.fresh);
+          else {
+            if (!f.fresh) await removeExisting(f.path);
+            await this.createLeaf(f.path, f.node);
+          }
+        }),
+      );
+      if (pending.length >= 64) await Promise.all(pending.splice(0));
     }
+    await Promise.all(pending);
     await this.batcher.finish();
+  }
+
+  /** Makes `path` a hard link to `first`, the complete first path of its group. */
+  private async linkTo(first: Buffer, path: Buffer, fresh: boolean): Promise<void> {
+    if (!fresh) await removeExisting(path);
+    await link(first, path);
+    this.files++;
   }
 
   private async applyMeta(path: Buffer, node: Node): Promise<void> {
