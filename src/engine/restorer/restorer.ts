@@ -74,7 +74,7 @@ export class Restorer {
   private readonly batcher: FileBatcher;
   private readonly trees: TreePrefetcher;
   private readonly linkGroups = new LinkGroups();
-  /** Further paths of hardlink groups: linked once every first path has been restored. */
+  /** Later paths of hardlink groups met before their first path was complete: linked at the end. */
   private readonly linkFollowers: { path: Buffer; node: Node; fresh: boolean }[] = [];
   private readonly dirsToFinish: { path: Buffer; node: Node }[] = [];
   private readonly errors: RestoreProblem[] = [];
