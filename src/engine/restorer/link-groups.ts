@@ -1,7 +1,7 @@
 /**
  * LinkGroups: for each hardlink group met during a restore (a node with links > 1, keyed by its
  * device and inode), the first path restored and whether that path was restored completely, so
- * that the group's later paths can be linked to it once every content is written.
+ * that the group's later paths can be linked to it once it is (Restorer.restoreLeaf, linkAll).
  *
  * An entry lives for the whole restore, one per group, so entries are packed: the key is one
  * bigint, the path's bytes are copied into shared 64 KiB chunks and found by offsets in typed
