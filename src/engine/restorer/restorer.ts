@@ -12,6 +12,7 @@ import {
   describeError,
   errnoCode,
   HoldfastError,
+  mapLimit,
   ownBytes,
   throwIfAborted,
   type BlobId,
@@ -280,21 +281,16 @@ export class Restorer {
    * restored, each later path is restored on its own instead.
    */
   private async linkAll(): Promise<void> {
-    const pending: Promise<void>[] = [];
-    for (const f of this.linkFollowers.splice(0)) {
-      const first = this.linkGroups.restoredPath(f.node);
-      pending.push(
-        this.guard(f.path, async () => {
-          if (first !== undefined) await this.linkTo(first, f.path, f.fresh);
-          else {
-            if (!f.fresh) await removeExisting(f.path);
-            await this.createLeaf(f.path, f.node);
-          }
-        }),
-      );
-      if (pending.length >= 64) await Promise.all(pending.splice(0));
-    }
-    await Promise.all(pending);
+    await mapLimit(this.linkFollowers.splice(0), 64, (f) =>
+      this.guard(f.path, async () => {
+        const first = this.linkGroups.restoredPath(f.node);
+        if (first !== undefined) await this.linkTo(first, f.path, f.fresh);
+        else {
+          if (!f.fresh) await removeExisting(f.path);
+          await this.createLeaf(f.path, f.node);
+        }
+      }),
+    );
     await this.batcher.finish();
   }
 
