@@ -25,24 +25,11 @@
 import { setMaxListeners } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
-import { tuneAllocator } from '../sources/index.js';
+import { tuneProcessAllocator } from './allocator.js';
 import { run } from './run.js';
 
-// Backups and restores churn through multi-MiB buffers on several threads; glibc's defaults
-// return each one to the kernel when it is freed, so the next one is page faults and cleared
-// pages again (a kernel-tree restore: 13.1 s before, 10.0 s after, on 2 cores). Process-wide,
-// hence here in the binary and not in run(). Whoever set glibc's own variables keeps them.
-// glibc's adaptive defaults were tried again in part L (docs/benchmarks-history.md): a local
-// restore's peak RSS fell by ≈ 40 MiB in the same time, but a restore from a repository server,
-// which fetches whole 16 MiB packs, took 8.8 s instead of 7.6–8.0 s.
-const MiB = 1024 * 1024;
-if (!Object.keys(process.env).some((k) => k.startsWith('MALLOC_') && k.endsWith('_'))) {
-  try {
-    tuneAllocator(64 * MiB, 256 * MiB, 64 * MiB);
-  } catch {
-    // Without the native addon only speed is lost; the commands that need it say so.
-  }
-}
+// Process-wide, hence here in the binary and not in run(), which tests call in-process.
+tuneProcessAllocator(process.env);
 
 // V8 lets the main heap grow to up to 4× what survived the last full collection before it
 // collects again. A backup's main thread makes objects per file and per blob that live a while

@@ -16,8 +16,13 @@ export interface KdfParams {
   readonly salt: string;
 }
 
-/** 2^16 × 8 × 128 B = 64 MiB of memory per derivation; ≈0.2 s on a 2-core test machine. */
-export const DEFAULT_KDF_COST = { N: 1 << 16, r: 8, p: 1 } as const;
+/**
+ * 2^15 × 8 × 128 B = 32 MiB of memory per derivation, four passes (≈ 0.22 s on one core of the
+ * benchmark machine). An attacker pays memory × time per guess, N² · r² · p, the same as for
+ * N = 2^16, p = 1 (64 MiB, ≈ 0.14 s), and twice the memory traffic; every command that opens a
+ * repository peaks 32 MiB lower for it (docs/adr/0011-kdf-cost.md).
+ */
+export const DEFAULT_KDF_COST = { N: 1 << 15, r: 8, p: 4 } as const;
 
 export type KdfCost = { readonly N: number; readonly r: number; readonly p: number };
 
