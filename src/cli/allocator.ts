@@ -8,9 +8,9 @@
  * fell by ≈ 40 MiB in the same time, but a restore from a repository server, which fetches whole
  * 16 MiB packs, took 8.8 s instead of 7.6–8.0 s.
  *
- * The one buffer of 32 MiB or more is the key derivation's (32 MiB and a few KiB, once per
- * command, on a thread-pool thread): at this mmap threshold it gets a mapping of its own, unmapped
- * when freed. The top pad stays below 32 MiB for the same reason: glibc's heaps for threads hold
+ * The buffers of 32 MiB or more are scrypt's (32 MiB and a few KiB, on a thread-pool thread): the
+ * key derivation's, once per command, and a repository server's login checks. At this mmap
+ * threshold each gets a mapping of its own, unmapped when freed. The top pad stays below 32 MiB for the same reason: glibc's heaps for threads hold
  * at most 64 MiB each, and a 64 MiB pad made the first one that large at once, so the derivation
  * fitted in its free top and stayed resident for the rest of the command (measured: `check` and
  * the 1 GiB backup peaked 32 MiB higher with a 32 MiB key; benchmarks history, part W).
