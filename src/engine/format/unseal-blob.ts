@@ -3,7 +3,8 @@
  * the pack entry says so, and check that the plaintext has the recorded length and hashes to the
  * blob's id. One function for every reader — the repository on the main thread and the restore
  * workers — so no path can skip a check; verifyBlob checks the same for `check --read-data`,
- * which needs no plaintext.
+ * which needs no plaintext, and unsealBlobEach hands a large blob's verified plaintext over a
+ * piece at a time (restore workers).
  */
 import { HoldfastError, type BlobId } from '../../core/index.js';
 import { decompressBlob, decompressBlobEach } from '../compression/index.js';
@@ -66,8 +67,9 @@ function notItsContent(type: BlobType, id: BlobId, where: string): HoldfastError
 }
 
 /**
- * Plaintext larger than this is verified a piece at a time (verifyBlob): the largest chunks are
- * 8 MiB, and holding one whole doubled what a `check` worker touched.
+ * Compressed plaintext larger than this is verified, and handed over, a piece at a time
+ * (verifyBlob, unsealBlobEach): the largest chunks are 8 MiB, and holding one whole doubled what
+ * a `check` worker touched and took a restore worker's scratch buffer to 16 MiB.
  */
 const VERIFY_WHOLE_UP_TO = 1024 * 1024;
 /** Decompressed bytes hashed per piece by verifyBlob. */
@@ -89,10 +91,75 @@ export function verifyBlob(
   where: string,
   scratch?: Buffer,
 ): void {
-  if (compression !== 1 || !(rawLength > VERIFY_WHOLE_UP_TO)) {
+  if (!inPieces(compression, rawLength)) {
     unsealBlob(keys, type, id, sealed, compression, rawLength, where, scratch);
     return;
   }
+  verifyInPieces(keys, type, id, sealed, rawLength, where, scratch);
+}
+
+/**
+ * The verified plaintext of blob `id`, given to `visit` with its offset in the blob: whole (one
+ * call, as unsealBlob returns it) or, for a compressed blob of more than VERIFY_WHOLE_UP_TO
+ * bytes, a piece at a time, each a view valid until `visit` returns. A large blob is verified
+ * in full before its first piece is visited (decompressed and hashed piece by piece, then
+ * decompressed again for `visit`: its stored bytes, opened once, do not change in between), so
+ * `visit` never sees a byte of a blob that fails: it throws unsealBlob's errors first. A blob
+ * given whole comes in one call at offset 0 with all its `rawLength` bytes; a piece is always
+ * shorter than its blob. The memory touched is the stored length and a piece instead of the raw
+ * length as well; `scratch` needs unsealScratchBytes to be used.
+ */
+export function unsealBlobEach(
+  keys: BlobKeys,
+  type: BlobType,
+  id: BlobId,
+  sealed: Uint8Array,
+  compression: number,
+  rawLength: number,
+  where: string,
+  scratch: Buffer | undefined,
+  visit: (bytes: Buffer, at: number) => void,
+): void {
+  if (!inPieces(compression, rawLength)) {
+    visit(unsealBlob(keys, type, id, sealed, compression, rawLength, where, scratch), 0);
+    return;
+  }
+  const { stored, piece } = verifyInPieces(keys, type, id, sealed, rawLength, where, scratch);
+  let at = 0;
+  decompressBlobEach(stored, rawLength, piece, (bytes) => {
+    visit(bytes, at);
+    at += bytes.length;
+  });
+}
+
+/** The scratch buffer unsealBlobEach uses fully for a blob of these lengths. */
+export function unsealScratchBytes(
+  compression: number,
+  rawLength: number,
+  sealedLength: number,
+): number {
+  const storedLength = sealedLength - SEAL_OVERHEAD;
+  if (compression !== 1) return storedLength;
+  return inPieces(compression, rawLength) ? storedLength + VERIFY_PIECE : rawLength + storedLength;
+}
+
+function inPieces(compression: number, rawLength: number): boolean {
+  return compression === 1 && rawLength > VERIFY_WHOLE_UP_TO;
+}
+
+/**
+ * Opens a large compressed blob and checks it a piece at a time; returns its stored bytes and the
+ * piece buffer (in `scratch` when it has room for both, else of their own).
+ */
+function verifyInPieces(
+  keys: BlobKeys,
+  type: BlobType,
+  id: BlobId,
+  sealed: Uint8Array,
+  rawLength: number,
+  where: string,
+  scratch: Buffer | undefined,
+): { stored: Buffer; piece: Buffer } {
   const storedLength = sealed.length - SEAL_OVERHEAD;
   const room = scratch !== undefined && scratch.length >= storedLength + VERIFY_PIECE;
   const stored = openBlob(keys.masterKey, type, id, sealed, room ? scratch : undefined);
@@ -102,4 +169,5 @@ export function verifyBlob(
   const hasher = blobIdHasher(keys.idKey, type);
   decompressBlobEach(stored, rawLength, piece, (bytes) => hasher.update(bytes));
   if (hasher.digest() !== id) throw notItsContent(type, id, where);
+  return { stored, piece };
 }

@@ -74,7 +74,12 @@ class Fixture {
     readonly warnings: string[],
   ) {}
 
-  static async create(kind: StoreKind, tmp: string, packSize = 4 * MiB): Promise<Fixture> {
+  static async create(
+    kind: StoreKind,
+    tmp: string,
+    packSize = 4 * MiB,
+    compression: 'off' | 'auto' = 'off',
+  ): Promise<Fixture> {
     const store =
       kind === 'memory' ? new MemoryStore() : new LocalStore(await mkdtemp(join(tmp, 'repo-')));
     const warnings: string[] = [];
@@ -83,7 +88,7 @@ class Fixture {
       owner,
       kdfCost: cheap,
       packSize,
-      compression: 'off',
+      compression,
     });
     // Opened again for its logger (init takes none).
     const repo = await Repository.open(store, 'pw', { logger });
@@ -485,6 +490,41 @@ for (const kind of ['memory', 'local'] as const)
       assert.equal(result.files, 2);
       assert.deepEqual(await readFile(join(target, 'a')), Buffer.concat([other, twice]));
       assert.deepEqual(await readFile(join(target, 'b')), Buffer.concat([twice, twice]));
+      assert.equal(warnings.length, 1, warnings.join('\n'));
+      assert.match(warnings[0]!, new RegExp(`pack ${damagedPack}`));
+    });
+
+    void it('writes a large compressed blob a piece at a time once it verified, else its other copy', async () => {
+      const f = await Fixture.create(kind, tmp, 4 * MiB, 'auto');
+      // Compressible and larger than a piece (256 KiB) many times over: written in pieces.
+      const line = (i: number) => `line ${i}: what was never restored is a hope, not a backup\n`;
+      const large = Buffer.from(Array.from({ length: 60_000 }, (_, i) => line(i)).join(''));
+      assert.ok(large.length > 3 * MiB);
+      const small = bytesOf('small', 70_000);
+      const [bl, bs] = [await f.blob(large), await f.blob(small)];
+      const tree = await f.tree([f.file('a', [bl]), f.file('b', [bs, bl, bs, bl])]);
+      await f.flush();
+      assert.ok(f.repo.locate(bl)!.length < large.length / 4, 'stored compressed');
+      const expectB = Buffer.concat([small, large, small, large]);
+      const target = join(tmp, 'pieces');
+      const result = await restore(f.repo, tree, target);
+      assert.deepEqual(result.errors, []);
+      assert.deepEqual(await readFile(join(target, 'a')), large);
+      assert.deepEqual(await readFile(join(target, 'b')), expectB);
+      // Damaged where it is first stored, and stored again elsewhere: the copy is written.
+      const again = f.repo.writer({ index: new MasterIndex() });
+      await again.save('data', large);
+      await again.flush();
+      const warnings: string[] = [];
+      const logger = { ...silentLogger, warn: (m: string) => warnings.push(m) };
+      const repo = await Repository.open(f.store, 'pw', { logger });
+      await repo.loadIndex();
+      const damagedPack = await damageBlob(repo, f.store, bl);
+      const fallback = join(tmp, 'pieces-fallback');
+      const second = await restore(repo, tree, fallback);
+      assert.deepEqual(second.errors, []);
+      assert.deepEqual(await readFile(join(fallback, 'a')), large);
+      assert.deepEqual(await readFile(join(fallback, 'b')), expectB);
       assert.equal(warnings.length, 1, warnings.join('\n'));
       assert.match(warnings[0]!, new RegExp(`pack ${damagedPack}`));
     });
