@@ -10,14 +10,14 @@
  *
  * The buffers of 32 MiB or more are scrypt's (32 MiB and a few KiB, on a thread-pool thread): the
  * key derivation's, once per command, and a repository server's login checks. At this mmap
- * threshold each gets a mapping of its own, unmapped when freed. The top pad stays below 32 MiB for the same reason: glibc's heaps for threads hold
- * at most 64 MiB each, and a 64 MiB pad made the first one that large at once, so the derivation
- * fitted in its free top and stayed resident for the rest of the command (measured: `check` and
- * the 1 GiB backup peaked 32 MiB higher with a 32 MiB key; benchmarks history, part W).
+ * threshold each gets a mapping of its own, unmapped when freed. The top pad stays below 32 MiB for
+ * the same reason: glibc's heaps for threads hold at most 64 MiB each, and a 64 MiB pad made the
+ * first one that large at once, so the derivation fitted in its free top and stayed resident for
+ * the rest of the command (measured: `check` and the 1 GiB backup peaked 32 MiB higher with a 32
+ * MiB key; benchmarks history, part W).
  */
+import { MiB } from '../core/index.js';
 import { tuneAllocator } from '../sources/index.js';
-
-const MiB = 1024 * 1024;
 
 export const ALLOCATOR_TUNING = {
   /** Served from the heap below this, mapped on their own at or above it. */
