@@ -58,7 +58,7 @@ export function unsealBlob(
   return plain;
 }
 
-/** The plaintext opened is not blob `id`'s (unsealBlob, verifyBlob). */
+/** The plaintext opened is not blob `id`'s (unsealBlob, verifyBlob, unsealBlobEach). */
 function notItsContent(type: BlobType, id: BlobId, where: string): HoldfastError {
   return new HoldfastError(
     'INTEGRITY',
@@ -72,7 +72,7 @@ function notItsContent(type: BlobType, id: BlobId, where: string): HoldfastError
  * a `check` worker touched and took a restore worker's scratch buffer to 16 MiB.
  */
 const VERIFY_WHOLE_UP_TO = 1024 * 1024;
-/** Decompressed bytes hashed per piece by verifyBlob. */
+/** Decompressed bytes per piece (verifyBlob, unsealBlobEach). */
 const VERIFY_PIECE = 256 * 1024;
 
 /**

@@ -119,6 +119,22 @@ class Fixture {
   async flush(): Promise<void> {
     await this.writer().flush();
   }
+
+  /**
+   * Stores `data` again, in a pack and an index file of its own, through a writer that does not
+   * deduplicate against the repository's index (as a concurrent backup would not), and opens the
+   * repository again so that it knows both copies; that opening's warnings go to `warnings`.
+   */
+  async storeAgain(data: Buffer): Promise<{ repo: Repository; warnings: string[] }> {
+    const again = this.repo.writer({ index: new MasterIndex() });
+    await again.save('data', data);
+    await again.flush();
+    const warnings: string[] = [];
+    const logger = { ...silentLogger, warn: (m: string) => warnings.push(m) };
+    const repo = await Repository.open(this.store, 'pw', { logger });
+    await repo.loadIndex();
+    return { repo, warnings };
+  }
 }
 
 async function restore(
@@ -471,15 +487,7 @@ for (const kind of ['memory', 'local'] as const)
       const [bo, bt] = [await f.blob(other), await f.blob(twice)];
       const tree = await f.tree([f.file('a', [bo, bt]), f.file('b', [bt, bt])]);
       await f.flush();
-      // A writer that does not deduplicate against the repository's index (as a concurrent backup
-      // would not) stores the blob again, in a pack and an index file of its own.
-      const again = f.repo.writer({ index: new MasterIndex() });
-      await again.save('data', twice);
-      await again.flush();
-      const warnings: string[] = [];
-      const logger = { ...silentLogger, warn: (m: string) => warnings.push(m) };
-      const repo = await Repository.open(f.store, 'pw', { logger });
-      await repo.loadIndex();
+      const { repo, warnings } = await f.storeAgain(twice);
       const copies = repo.alternatives.get(bt);
       assert.equal(copies.length, 1);
       const damagedPack = await damageBlob(repo, f.store, bt);
@@ -512,13 +520,7 @@ for (const kind of ['memory', 'local'] as const)
       assert.deepEqual(await readFile(join(target, 'a')), large);
       assert.deepEqual(await readFile(join(target, 'b')), expectB);
       // Damaged where it is first stored, and stored again elsewhere: the copy is written.
-      const again = f.repo.writer({ index: new MasterIndex() });
-      await again.save('data', large);
-      await again.flush();
-      const warnings: string[] = [];
-      const logger = { ...silentLogger, warn: (m: string) => warnings.push(m) };
-      const repo = await Repository.open(f.store, 'pw', { logger });
-      await repo.loadIndex();
+      const { repo, warnings } = await f.storeAgain(large);
       const damagedPack = await damageBlob(repo, f.store, bl);
       const fallback = join(tmp, 'pieces-fallback');
       const second = await restore(repo, tree, fallback);
