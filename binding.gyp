@@ -1,12 +1,19 @@
-# Builds two N-API addons, plain C against <node_api.h>, so no npm dependency beyond node-gyp:
+# Builds three N-API addons, plain C against <node_api.h>; besides node-gyp, the one npm package
+# they build from is zstd-napi, whose zstd sources holdfast_crypto compiles in (below):
 # - holdfast_native (native/holdfast_native.c, scan_directory.c): the few POSIX calls a faithful
 #   backup needs that Node's fs module does not expose (xattrs, nanosecond utimensat, mknod,
 #   SEEK_DATA/SEEK_HOLE, directory scans);
-# - holdfast_crypto (native/blob_crypto.c, blob_id_pipeline.c): blob ids and seals through the
-#   OpenSSL Node links (its headers ship with Node; its symbols resolve against the running
-#   node), into buffers the caller owns, and blob ids on a helper thread;
+# - holdfast_crypto (native/blob_crypto.c, blob_id_pipeline.c, pack_check.c): blob ids and seals
+#   through the OpenSSL Node links (its headers ship with Node; its symbols resolve against the
+#   running node), into buffers the caller owns, blob ids on a helper thread, and the pack checks
+#   of `check --read-data` in the thread pool (with zstd);
 # - holdfast_chunker (native/cut_search.c): FastCDC's cut-point search.
 {
+  'variables': {
+    # zstd's sources as zstd-napi ships them (its deps/zstd.gyp builds them into a static
+    # library): the check's native tasks decompress with the same zstd as the rest of holdfast.
+    'zstd_napi_dir': '<!(node -p "require(\'path\').dirname(require.resolve(\'zstd-napi/package.json\'))")',
+  },
   'targets': [
     {
       'target_name': 'holdfast_native',
@@ -17,7 +24,8 @@
     },
     {
       'target_name': 'holdfast_crypto',
-      'sources': ['native/blob_crypto.c', 'native/blob_id_pipeline.c'],
+      'sources': ['native/blob_crypto.c', 'native/blob_id_pipeline.c', 'native/pack_check.c'],
+      'dependencies': ['<(zstd_napi_dir)/deps/zstd.gyp:libzstd'],
       'defines': ['NAPI_VERSION=8', 'OPENSSL_API_COMPAT=30000'],
       'cflags_c': ['-std=c11', '-Wall', '-Wextra', '-Wshadow', '-Wno-unused-parameter', '-fvisibility=hidden'],
       'ldflags': ['-Wl,-z,noexecstack', '-Wl,-z,relro', '-Wl,-z,now'],

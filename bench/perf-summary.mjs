@@ -11,7 +11,7 @@
 import { createInterface } from 'node:readline';
 
 // A worker thread is one whose stacks pass through one of the bundled worker scripts.
-const WORKER_SCRIPT = /(file|restore|pack-check)-worker\.js/;
+const WORKER_SCRIPT = /(file|restore)-worker\.js/;
 
 /** The category of a sample's innermost frame. */
 function categoryOf(sym, dso) {

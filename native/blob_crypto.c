@@ -454,5 +454,5 @@ NAPI_MODULE_INIT() {
       {"blobIdClose", NULL, js_blob_id_close, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof properties / sizeof *properties, properties);
-  return exports;
+  return pack_check_exports(env, exports);
 }

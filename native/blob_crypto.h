@@ -53,4 +53,7 @@ napi_value js_blob_id_collect(napi_env env, napi_callback_info info);
 napi_value js_blob_id_drain(napi_env env, napi_callback_info info);
 napi_value js_blob_id_close(napi_env env, napi_callback_info info);
 
+/* pack_check.c: defines packChecker, packCheckWindow and packCheckDigest on `exports`. */
+napi_value pack_check_exports(napi_env env, napi_value exports);
+
 #endif

@@ -26,10 +26,9 @@ await build({
   absWorkingDir: root,
   entryPoints: {
     holdfast: 'src/cli/main.ts',
-    // Named as file-worker-pool.ts, restore-worker-pool.ts and pack-check-pool.ts start them.
+    // Named as file-worker-pool.ts and restore-worker-pool.ts start them.
     'file-worker': 'src/engine/archiver/workers/file-worker.ts',
     'restore-worker': 'src/engine/restorer/workers/restore-worker.ts',
-    'pack-check-worker': 'src/engine/checker/workers/pack-check-worker.ts',
   },
   outdir,
   bundle: true,

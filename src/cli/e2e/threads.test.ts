@@ -1,7 +1,9 @@
 /**
- * End to end: --threads and HOLDFAST_THREADS bound the worker threads that backup, restore and
- * check start (counted by the one place every pool starts its threads), the flag wins over the
- * variable, the data round-trips, and a bad value is a usage error before anything is touched.
+ * End to end: --threads and HOLDFAST_THREADS bound the worker threads that backup and restore
+ * start (counted by the one place every pool starts its threads) and the packs `check
+ * --read-data` checks at once (2 per thread, each with a native checker: it starts no worker
+ * thread), the flag wins over the variable, the data round-trips, and a bad value is a usage
+ * error before anything is touched.
  */
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -9,10 +11,18 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { workerThreadsStarted } from '../../core/index.js';
+import { packCheckersMade, QUEUED } from '../../engine/index.js';
 import { CliRepo, describeResult } from '../../testing/cli-harness.js';
 import { seededBytes } from '../../testing/random-data.js';
 import { makeTempDir, removeTempDir } from '../../testing/temp-dir.js';
 import { rsyncDifferences } from '../../testing/tree-compare.js';
+
+/** Runs a check and returns how many pack checkers it made; it must start no worker thread. */
+async function checkersOf(run: () => Promise<unknown>): Promise<number> {
+  const made = packCheckersMade();
+  assert.equal(await threadsOf(run), 0, 'worker threads a check started');
+  return packCheckersMade() - made;
+}
 
 /** Runs `run` and returns how many worker threads it started. */
 async function threadsOf(run: () => Promise<unknown>): Promise<number> {
@@ -38,7 +48,8 @@ void describe('--threads', () => {
     }
     await writeFile(join(src, 'large.bin'), seededBytes(12 * 1024 * 1024, 'threads'));
     repo = new CliRepo(join(tmp, 'repo'));
-    await repo.init();
+    // 4 MiB packs: the 12 MiB file alone fills more packs than two threads check at once.
+    await repo.init('--pack-size', '4MiB');
   });
   after(() => removeTempDir(tmp));
 
@@ -56,18 +67,23 @@ void describe('--threads', () => {
     const restored = await threadsOf(async () => (target = await restoreInto(['--threads', '1'])));
     assert.equal(restored, 1);
     assert.equal(await rsyncDifferences(src, join(target, src)), '');
-    assert.equal(await threadsOf(() => repo.ok(['--threads', '1', 'check', '--read-data'])), 1);
+    const checkers = await checkersOf(() => repo.ok(['--threads', '1', 'check', '--read-data']));
+    assert.equal(checkers, QUEUED);
   });
 
   void it('HOLDFAST_THREADS sets the default, and --threads wins over it', async () => {
     const env = { HOLDFAST_THREADS: '1' };
     await writeFile(join(src, 'd0', 'changed.txt'), 'new content\n');
     assert.equal(await threadsOf(() => repo.ok(['backup', '--force', src], { env })), 1);
-    assert.equal(await threadsOf(() => repo.ok(['check', '--read-data'], { env })), 1);
+    assert.equal(await checkersOf(() => repo.ok(['check', '--read-data'], { env })), QUEUED);
     const wide = { HOLDFAST_THREADS: '2' };
     assert.equal(
-      await threadsOf(() => repo.ok(['--threads', '1', 'check', '--read-data'], { env: wide })),
-      1,
+      await checkersOf(() => repo.ok(['check', '--read-data'], { env: wide })),
+      2 * QUEUED,
+    );
+    assert.equal(
+      await checkersOf(() => repo.ok(['--threads', '1', 'check', '--read-data'], { env: wide })),
+      QUEUED,
     );
   });
 

@@ -24,7 +24,7 @@ import type { Repository } from '../repository/index.js';
 import { findAffected } from './affected.js';
 import { walkSnapshots } from './tree-visitor.js';
 import { PackSpool, type SpoolFailed, type SpooledPack } from '../spool/pack-spool.js';
-import { PackCheckPool, type PackResult } from './workers/pack-check-pool.js';
+import { PackCheckPool, type PackResult } from './pack-check-pool.js';
 
 export interface CheckOptions {
   readonly repo: Repository;
@@ -176,8 +176,9 @@ export async function checkRepository(options: CheckOptions): Promise<CheckResul
 }
 
 /**
- * Step 4 of checkRepository: every pack read whole and checked on the pack check workers
- * (pack-check.ts). Runs while the main thread walks the trees (step 3), so both cores work.
+ * Step 4 of checkRepository: every pack read whole and checked in native tasks on the thread
+ * pool (PackCheckPool, pack-check.ts). Runs while the main thread walks the trees (step 3), so
+ * every core works.
  */
 async function readData(
   options: CheckOptions,

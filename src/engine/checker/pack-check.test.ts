@@ -1,7 +1,8 @@
 /**
  * checkPackFrom reads a pack a window at a time: blobs that straddle window boundaries, a blob
  * larger than a window, damage, a pack cut short and a forged index entry must all come out as
- * they do when the whole pack is in memory (checkPack).
+ * they do when the whole pack is in memory (checkPack). One PackChecker checks every pack of a
+ * test in turn, as a pool's slot does.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -14,6 +15,7 @@ import {
   CHECK_WINDOW,
   checkPack,
   checkPackFrom,
+  PackChecker,
   type PackCheckOutcome,
   type PackReader,
 } from './pack-check.js';
@@ -46,11 +48,12 @@ async function onePack(): Promise<{ repo: Repository; packId: PackId; bytes: Buf
   return { repo, packId: packs[0]!, bytes: await store.get('pack', packs[0]!) };
 }
 
-/** A reader like the worker's: every view is of one buffer that the next read overwrites. */
+/** A reader like the pool's: every view is of one buffer that the next read overwrites. */
 function reusingReader(bytes: Buffer): { read: PackReader; largest: () => number } {
   let buffer = Buffer.alloc(0);
   let largest = 0;
-  const read: PackReader = (offset, length) => {
+  const read: PackReader = async (offset, length) => {
+    await Promise.resolve();
     largest = Math.max(largest, length);
     if (buffer.length < length) buffer = Buffer.alloc(length);
     buffer.fill(0xa5);
@@ -61,6 +64,13 @@ function reusingReader(bytes: Buffer): { read: PackReader; largest: () => number
   return { read, largest: () => largest };
 }
 
+const checkers = new Map<Repository, PackChecker>();
+function checkerOf(repo: Repository): PackChecker {
+  let checker = checkers.get(repo);
+  if (checker === undefined) checkers.set(repo, (checker = new PackChecker(repo.blobKeys())));
+  return checker;
+}
+
 /** checkPackFrom over `read`, with `entries` encoded as an index holds them. */
 function checkThrough(
   repo: Repository,
@@ -68,8 +78,8 @@ function checkThrough(
   size: number,
   read: PackReader,
   entries: readonly PackEntry[],
-): PackCheckOutcome {
-  return checkPackFrom(repo.blobKeys(), packId, size, read, IndexRecords.encode(entries));
+): Promise<PackCheckOutcome> {
+  return checkPackFrom(checkerOf(repo), packId, size, read, IndexRecords.encode(entries));
 }
 
 function entriesOf(repo: Repository, bytes: Buffer): PackEntry[] {
@@ -88,7 +98,7 @@ void describe('checking a pack a window at a time', () => {
     const largestBlob = Math.max(...entries.map((e) => e.length));
     assert.ok(largestBlob > CHECK_WINDOW);
     const reader = reusingReader(bytes);
-    const outcome = checkThrough(repo, packId, bytes.length, reader.read, entries);
+    const outcome = await checkThrough(repo, packId, bytes.length, reader.read, entries);
     assert.deepEqual(outcome, { problems: [], damaged: [], blobsChecked: entries.length });
     // Less than the pack: a whole-pack read would be all of it.
     assert.ok(
@@ -105,7 +115,7 @@ void describe('checking a pack a window at a time', () => {
     )!;
     const damagedBytes = Buffer.from(bytes);
     damagedBytes[2 * CHECK_WINDOW + 1]! ^= 0xff;
-    const outcome = checkThrough(
+    const outcome = await checkThrough(
       repo,
       packId,
       bytes.length,
@@ -120,7 +130,7 @@ void describe('checking a pack a window at a time', () => {
     assert.match(outcome.problems[0]!.message, /does not match its name/);
     assert.deepEqual(
       outcome,
-      checkPack(repo.blobKeys(), packId, damagedBytes, IndexRecords.encode(entries)),
+      await checkPack(checkerOf(repo), packId, damagedBytes, IndexRecords.encode(entries)),
     );
   });
 
@@ -130,7 +140,7 @@ void describe('checking a pack a window at a time', () => {
     const cut = 2 * CHECK_WINDOW + 12_345;
     // The size taken before the file shrank: reads past `cut` come back short.
     const reader = reusingReader(bytes.subarray(0, cut));
-    const outcome = checkThrough(repo, packId, bytes.length, reader.read, entries);
+    const outcome = await checkThrough(repo, packId, bytes.length, reader.read, entries);
     const lost = entries.filter((e) => e.offset + e.length > cut).map((e) => e.id);
     assert.ok(lost.length > 0 && lost.length < entries.length);
     assert.deepEqual([...outcome.damaged].sort(), [...lost].sort());
@@ -149,7 +159,10 @@ void describe('checking a pack a window at a time', () => {
       length: 0xffff_fff0,
     };
     const reader = reusingReader(bytes);
-    const outcome = checkThrough(repo, packId, bytes.length, reader.read, [...entries, forged]);
+    const outcome = await checkThrough(repo, packId, bytes.length, reader.read, [
+      ...entries,
+      forged,
+    ]);
     assert.deepEqual(outcome.damaged, [forged.id]);
     assert.ok(reader.largest() <= bytes.length);
     assert.deepEqual(

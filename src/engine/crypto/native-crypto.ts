@@ -55,6 +55,29 @@ export interface BlobCryptoAddon {
   blobIdDrain(pipeline: BlobIdPipelineHandle): void;
   /** Drains and stops the helper thread; later ids are computed by blobIdStart itself. */
   blobIdClose(pipeline: BlobIdPipelineHandle): void;
+  /** A pack checker (native/pack_check.c): verifies one pack's blobs in the thread pool. */
+  packChecker(masterKey: Uint8Array, idKey: Uint8Array): PackCheckerHandle;
+  /**
+   * Hashes `window` (the pack's bytes from offset `at`) into the pack's SHA-256 and verifies
+   * the blobs `entries` (index entries, as IndexRecords encodes them) place wholly in it: 1 per
+   * blob whose seal opens, whose stored bytes decompress to its raw length and whose plaintext
+   * hashes to its id, else 0. One window at a time per checker; `window` and `entries` may not
+   * change until it settles.
+   */
+  packCheckWindow(
+    checker: PackCheckerHandle,
+    window: Uint8Array,
+    at: number,
+    entries: Uint8Array,
+  ): Promise<Uint8Array>;
+  /** The SHA-256 of the windows hashed since the last call (the pack's name); starts anew. */
+  packCheckDigest(checker: PackCheckerHandle): string;
+}
+
+declare const checkerBrand: unique symbol;
+/** An opaque native pack checker (an external); only the addon's packCheck* functions take it. */
+export interface PackCheckerHandle {
+  readonly [checkerBrand]: true;
 }
 
 declare const pipelineBrand: unique symbol;

@@ -88,6 +88,12 @@ export class IndexRecords {
     return this.bytes.copy(target, at, this.at, this.at + this.count * INDEX_ENTRY_BYTES);
   }
 
+  /** Copies entry `i` alone into `target` at `at` (INDEX_ENTRY_BYTES). */
+  copyEntryTo(i: number, target: Buffer, at: number): void {
+    const from = this.at + i * INDEX_ENTRY_BYTES;
+    this.bytes.copy(target, at, from, from + INDEX_ENTRY_BYTES);
+  }
+
   /** Entry `i` as an object (for the few that need one: duplicates, conflicts). */
   entry(i: number): PackEntry {
     return {

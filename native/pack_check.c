@@ -1,0 +1,356 @@
+/*
+ * `check --read-data` in the thread pool: a pack is hashed and its blobs verified a window at a
+ * time by native tasks on libuv's pool, so a check needs no worker threads (each a V8 isolate:
+ * ≈ 10 MiB of heap and its own compilation of the same code, for work that was all native).
+ *
+ *   packChecker(masterKey, idKey) -> checker             keys, a SHA-256 state, reused buffers
+ *   packCheckWindow(checker, window, at, entries)        hashes `window` (the pack's bytes from
+ *     -> Promise<Uint8Array>                             offset `at`) into the pack's SHA-256
+ *                                                        and verifies the blobs `entries` places
+ *                                                        in it: 1 per blob that verified, 0 per
+ *                                                        one that did not
+ *   packCheckDigest(checker) -> 64 hex digits            the SHA-256 of the windows so far;
+ *                                                        starts the next pack
+ *
+ * `entries` are index entries as an Index file encodes them (repository-format.md, "Index
+ * files"; src/engine/format/index-records.ts): type code, compression code (1 = zstd), offset
+ * in the pack, sealed length and raw length (u32 LE each), id (32 bytes).
+ *
+ * A blob verifies when its seal opens (AES-256-GCM under its subkey, docs/design/
+ * repository-format.md "Encryption"), its stored bytes decompress (compression 1) to exactly
+ * its raw length, or are exactly that long (otherwise), and the plaintext hashes to its id
+ * ("Blob ids"). Decompression goes a piece at a time into PIECE bytes, so a checker holds the
+ * largest stored blob and a piece, never a plaintext. This is a yes/no answer only: the caller
+ * checks a blob that did not verify again with unsealBlob's rules (src/engine/format/
+ * unseal-blob.ts), which say why — so what a failure reads like is defined once, in one place,
+ * and a refusal here can only cost time, never a wrong report.
+ *
+ * A checker belongs to one pack at a time and runs one window at a time (a second call while
+ * one runs throws); it keeps `window` and `blobs` referenced until its promise settles. Several
+ * checkers run at once on the pool's threads.
+ */
+#include <node_api.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "blob_crypto.h"
+
+#define ENTRY_BYTES 46
+#define NONCE_BYTES 12
+#define TAG_BYTES 16
+#define PIECE (256 * 1024)
+
+static const napi_type_tag CHECKER_TAG = {0x686f6c6466617374ULL, 0x7061636b63686b31ULL};
+static const unsigned char BLOB_LABEL[] = "holdfast blob v1";
+
+typedef struct {
+  unsigned char master[KEY_BYTES];
+  unsigned char id_key[KEY_BYTES];
+  EVP_MD_CTX *sha;       /* the pack's name: every window, in order */
+  EVP_CIPHER *gcm;       /* fetched once per checker */
+  EVP_CIPHER_CTX *cipher;
+  keyed_mac sub_mac;     /* subkeys: keyed with the master key */
+  keyed_mac id_mac;      /* blob ids: keyed with the id key, fed a piece at a time */
+  ZSTD_DCtx *dctx;
+  unsigned char *stored; /* a blob's opened (stored) bytes: grows to the largest */
+  size_t stored_room;
+  unsigned char *piece;  /* PIECE bytes of decompressed plaintext */
+  bool busy;             /* a window is being checked */
+  bool broken;           /* SHA-256 failed: the digest is not the pack's */
+  /* The window being checked (set by packCheckWindow, read by the pool thread). */
+  napi_ref keep_window, keep_blobs;
+  const unsigned char *window;
+  size_t window_len;
+  double window_at; /* the window's offset in the pack */
+  const unsigned char *blobs;
+  size_t count;
+  unsigned char *verdicts;
+  napi_async_work work;
+  napi_deferred deferred;
+} checker;
+
+static void free_checker(napi_env env, void *data, void *hint) {
+  checker *c = data;
+  EVP_MD_CTX_free(c->sha);
+  EVP_CIPHER_CTX_free(c->cipher);
+  EVP_CIPHER_free(c->gcm);
+  EVP_MAC_CTX_free(c->sub_mac.ctx);
+  EVP_MAC_CTX_free(c->id_mac.ctx);
+  ZSTD_freeDCtx(c->dctx);
+  free(c->stored);
+  free(c->piece);
+  free(c->verdicts);
+  OPENSSL_cleanse(c, sizeof *c);
+  free(c);
+}
+
+static bool start_pack(checker *c) {
+  return EVP_DigestInit_ex(c->sha, EVP_sha256(), NULL) == 1;
+}
+
+static napi_value js_pack_checker(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  unsigned char *master, *id_key;
+  if (!get_args(env, info, 2, argv) || !get_exact(env, argv[0], "masterKey", KEY_BYTES, &master) ||
+      !get_exact(env, argv[1], "idKey", KEY_BYTES, &id_key))
+    return NULL;
+  checker *c = calloc(1, sizeof *c);
+  if (c == NULL) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  memcpy(c->master, master, KEY_BYTES);
+  memcpy(c->id_key, id_key, KEY_BYTES);
+  EVP_MAC *hmac = blob_crypto_hmac(env);
+  c->sha = EVP_MD_CTX_new();
+  c->gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+  c->cipher = EVP_CIPHER_CTX_new();
+  c->sub_mac = new_keyed_mac(hmac);
+  c->id_mac = new_keyed_mac(hmac);
+  c->dctx = ZSTD_createDCtx();
+  c->piece = malloc(PIECE);
+  if (c->sha == NULL || c->gcm == NULL || c->cipher == NULL || c->sub_mac.ctx == NULL ||
+      c->id_mac.ctx == NULL || c->dctx == NULL || c->piece == NULL || !start_pack(c)) {
+    free_checker(env, c, NULL);
+    throw_openssl(env, "a pack checker's SHA-256, HMAC, AES-256-GCM or zstd context");
+    return NULL;
+  }
+  napi_value result;
+  if (napi_create_external(env, c, free_checker, NULL, &result) != napi_ok) {
+    free_checker(env, c, NULL);
+    napi_throw_error(env, NULL, "could not create a pack checker");
+    return NULL;
+  }
+  napi_type_tag_object(env, result, &CHECKER_TAG);
+  return result;
+}
+
+static checker *get_checker(napi_env env, napi_value value) {
+  bool tagged = false;
+  void *data = NULL;
+  if (napi_check_object_type_tag(env, value, &CHECKER_TAG, &tagged) != napi_ok || !tagged ||
+      napi_get_value_external(env, value, &data) != napi_ok) {
+    napi_throw_type_error(env, NULL, "not a pack checker");
+    return NULL;
+  }
+  return data;
+}
+
+/* Starts blob `type`'s id, HMAC-SHA256(idKey, type || plaintext), fed a piece at a time after
+ * this. The context is keyed once per checker; re-initialising it with no key reuses the key. */
+static bool start_id(checker *c, unsigned char type) {
+  bool first = !c->id_mac.keyed;
+  if (!EVP_MAC_init(c->id_mac.ctx, first ? c->id_key : NULL, first ? KEY_BYTES : 0, NULL))
+    return false;
+  c->id_mac.keyed = true;
+  return EVP_MAC_update(c->id_mac.ctx, &type, 1);
+}
+
+/* Opens the seal of a blob into c->stored; its stored length, or -1 when it does not open. */
+static long open_seal(checker *c, const unsigned char *sealed, size_t sealed_len,
+                      const unsigned char *context) {
+  if (sealed_len < NONCE_BYTES + TAG_BYTES || sealed_len > INT32_MAX) return -1;
+  size_t stored_len = sealed_len - NONCE_BYTES - TAG_BYTES;
+  if (c->stored_room < stored_len) {
+    unsigned char *grown = realloc(c->stored, stored_len);
+    if (grown == NULL) return -1; /* the caller's second look decides */
+    c->stored = grown;
+    c->stored_room = stored_len;
+  }
+  unsigned char subkey[KEY_BYTES];
+  if (!keyed_mac_compute(&c->sub_mac, c->master, BLOB_LABEL, sizeof BLOB_LABEL - 1, context, 33,
+                         subkey))
+    return -1;
+  int n = 0, tail = 0, ignored = 0;
+  bool ok = EVP_CipherInit_ex(c->cipher, c->gcm, NULL, subkey, sealed, 0) &&
+            EVP_CipherUpdate(c->cipher, NULL, &ignored, context, 33) &&
+            EVP_CipherUpdate(c->cipher, c->stored, &n, sealed + NONCE_BYTES, (int)stored_len) &&
+            EVP_CIPHER_CTX_ctrl(c->cipher, EVP_CTRL_GCM_SET_TAG, TAG_BYTES,
+                                (void *)(sealed + NONCE_BYTES + stored_len)) &&
+            EVP_CipherFinal_ex(c->cipher, c->stored + n, &tail) == 1 &&
+            (size_t)(n + tail) == stored_len;
+  OPENSSL_cleanse(subkey, sizeof subkey);
+  return ok ? (long)stored_len : -1;
+}
+
+/* Decompresses c->stored[0, stored_len) a piece at a time into the id HMAC; true when it is
+ * whole zstd frames of exactly raw_len bytes and nothing else. */
+static bool hash_decompressed(checker *c, size_t stored_len, uint32_t raw_len) {
+  if (stored_len == 0) return false;
+  ZSTD_DCtx_reset(c->dctx, ZSTD_reset_session_only);
+  ZSTD_inBuffer in = {c->stored, stored_len, 0};
+  uint64_t produced = 0;
+  bool frame_open = true;
+  for (;;) {
+    ZSTD_outBuffer out = {c->piece, PIECE, 0};
+    size_t before = in.pos;
+    size_t left = ZSTD_decompressStream(c->dctx, &out, &in);
+    if (ZSTD_isError(left)) return false;
+    produced += out.pos;
+    if (produced > raw_len) return false;
+    if (out.pos > 0 && !EVP_MAC_update(c->id_mac.ctx, c->piece, out.pos)) return false;
+    frame_open = left != 0;
+    if (in.pos == in.size && !frame_open) break;
+    if (in.pos == before && out.pos == 0) break; /* no progress: the input ends in a frame */
+  }
+  return !frame_open && in.pos == in.size && produced == raw_len;
+}
+
+static uint32_t u32_at(const unsigned char *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static bool verify_blob(checker *c, const unsigned char *entry) {
+  unsigned char type = entry[0], compression = entry[1];
+  double offset = (double)u32_at(entry + 2) - c->window_at;
+  uint32_t sealed_len = u32_at(entry + 6), raw_len = u32_at(entry + 10);
+  const unsigned char *id = entry + 14;
+  if (offset < 0 || offset > (double)c->window_len ||
+      (double)sealed_len > (double)c->window_len - offset)
+    return false;
+  unsigned char context[33];
+  context[0] = type;
+  memcpy(context + 1, id, 32);
+  long stored_len = open_seal(c, c->window + (size_t)offset, sealed_len, context);
+  if (stored_len < 0 || !start_id(c, type)) return false;
+  bool ok;
+  if (compression == 1) {
+    ok = hash_decompressed(c, (size_t)stored_len, raw_len);
+  } else {
+    ok = (uint64_t)stored_len == raw_len &&
+         EVP_MAC_update(c->id_mac.ctx, c->stored, (size_t)stored_len);
+  }
+  unsigned char digest[KEY_BYTES];
+  size_t digest_len = 0;
+  ok = ok && EVP_MAC_final(c->id_mac.ctx, digest, &digest_len, sizeof digest) &&
+       digest_len == KEY_BYTES && CRYPTO_memcmp(digest, id, KEY_BYTES) == 0;
+  return ok;
+}
+
+static void window_execute(napi_env env, void *arg) {
+  checker *c = arg;
+  if (!c->broken && EVP_DigestUpdate(c->sha, c->window, c->window_len) != 1) c->broken = true;
+  for (size_t i = 0; i < c->count; i++)
+    c->verdicts[i] = verify_blob(c, c->blobs + i * ENTRY_BYTES) ? 1 : 0;
+}
+
+static void window_complete(napi_env env, napi_status status, void *arg) {
+  checker *c = arg;
+  napi_delete_reference(env, c->keep_window);
+  napi_delete_reference(env, c->keep_blobs);
+  c->keep_window = c->keep_blobs = NULL;
+  napi_delete_async_work(env, c->work);
+  c->work = NULL;
+  c->busy = false;
+  if (status != napi_ok) {
+    napi_value message, error;
+    napi_create_string_utf8(env, "a pack check task was cancelled", NAPI_AUTO_LENGTH, &message);
+    napi_create_error(env, NULL, message, &error);
+    napi_reject_deferred(env, c->deferred, error);
+    return;
+  }
+  napi_value array_buffer, verdicts;
+  void *bytes = NULL;
+  napi_create_arraybuffer(env, c->count, &bytes, &array_buffer);
+  if (c->count > 0) memcpy(bytes, c->verdicts, c->count);
+  napi_create_typedarray(env, napi_uint8_array, c->count, array_buffer, 0, &verdicts);
+  napi_resolve_deferred(env, c->deferred, verdicts);
+}
+
+static napi_value js_pack_check_window(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!get_args(env, info, 4, argv)) return NULL;
+  checker *c = get_checker(env, argv[0]);
+  if (c == NULL) return NULL;
+  double at = 0;
+  if (napi_get_value_double(env, argv[2], &at) != napi_ok || !(at >= 0)) {
+    napi_throw_range_error(env, NULL, "at must be a pack offset");
+    return NULL;
+  }
+  if (c->busy) {
+    napi_throw_error(env, NULL, "a pack checker checks one window at a time");
+    return NULL;
+  }
+  unsigned char *window, *blobs;
+  size_t window_len, blobs_len;
+  if (!get_bytes(env, argv[1], "window", &window, &window_len) ||
+      !get_bytes(env, argv[3], "entries", &blobs, &blobs_len))
+    return NULL;
+  if (blobs_len % ENTRY_BYTES != 0) {
+    napi_throw_range_error(env, NULL, "entries is not a whole number of index entries");
+    return NULL;
+  }
+  size_t count = blobs_len / ENTRY_BYTES;
+  unsigned char *verdicts = realloc(c->verdicts, count > 0 ? count : 1);
+  if (verdicts == NULL) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  c->verdicts = verdicts;
+  c->window = window;
+  c->window_len = window_len;
+  c->window_at = at;
+  c->blobs = blobs;
+  c->count = count;
+  napi_value promise, name;
+  napi_create_string_utf8(env, "holdfast:packCheckWindow", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_async_work(env, NULL, name, window_execute, window_complete, c, &c->work) !=
+      napi_ok) {
+    napi_throw_error(env, NULL, "could not create a pack check task");
+    return NULL;
+  }
+  napi_create_reference(env, argv[1], 1, &c->keep_window);
+  napi_create_reference(env, argv[3], 1, &c->keep_blobs);
+  napi_create_promise(env, &c->deferred, &promise);
+  if (napi_queue_async_work(env, c->work) != napi_ok) {
+    napi_delete_async_work(env, c->work);
+    napi_delete_reference(env, c->keep_window);
+    napi_delete_reference(env, c->keep_blobs);
+    c->work = NULL;
+    c->keep_window = c->keep_blobs = NULL;
+    napi_throw_error(env, NULL, "could not queue a pack check task");
+    return NULL;
+  }
+  c->busy = true;
+  return promise;
+}
+
+static napi_value js_pack_check_digest(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!get_args(env, info, 1, argv)) return NULL;
+  checker *c = get_checker(env, argv[0]);
+  if (c == NULL) return NULL;
+  if (c->busy) {
+    napi_throw_error(env, NULL, "a pack checker's window is still being checked");
+    return NULL;
+  }
+  unsigned char digest[32];
+  unsigned int digest_len = 0;
+  bool ok = !c->broken && EVP_DigestFinal_ex(c->sha, digest, &digest_len) == 1 &&
+            digest_len == 32;
+  c->broken = !start_pack(c);
+  if (!ok) {
+    throw_openssl(env, "SHA-256 of a pack");
+    return NULL;
+  }
+  char hex[64];
+  hex_id(digest, hex);
+  napi_value result;
+  napi_create_string_latin1(env, hex, 64, &result);
+  return result;
+}
+
+napi_value pack_check_exports(napi_env env, napi_value exports) {
+  napi_property_descriptor properties[] = {
+      {"packChecker", NULL, js_pack_checker, NULL, NULL, NULL, napi_default, NULL},
+      {"packCheckWindow", NULL, js_pack_check_window, NULL, NULL, NULL, napi_default, NULL},
+      {"packCheckDigest", NULL, js_pack_check_digest, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof properties / sizeof *properties, properties);
+  return exports;
+}
