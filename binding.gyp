@@ -6,12 +6,12 @@
 # - holdfast_crypto (native/blob_crypto.c, blob_id_pipeline.c, pack_check.c): blob ids and seals
 #   through the OpenSSL Node links (its headers ship with Node; its symbols resolve against the
 #   running node), into buffers the caller owns, blob ids on a helper thread, and the pack checks
-#   of `check --read-data` in the thread pool (with zstd);
+#   of `check --read-data` on threads of their own (with zstd);
 # - holdfast_chunker (native/cut_search.c): FastCDC's cut-point search.
 {
   'variables': {
     # zstd's sources as zstd-napi ships them (its deps/zstd.gyp builds them into a static
-    # library): the check's native tasks decompress with the same zstd as the rest of holdfast.
+    # library): the check's native threads decompress with the same zstd as the rest of holdfast.
     'zstd_napi_dir': '<!(node -p "require(\'path\').dirname(require.resolve(\'zstd-napi/package.json\'))")',
   },
   'targets': [

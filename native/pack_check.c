@@ -1,7 +1,7 @@
 /*
- * `check --read-data` in the thread pool: a pack is hashed and its blobs verified a window at a
- * time by native tasks on libuv's pool, so a check needs no worker threads (each a V8 isolate:
- * ≈ 10 MiB of heap and its own compilation of the same code, for work that was all native).
+ * `check --read-data` on native threads: a pack is hashed and its blobs verified a window at a
+ * time by a checker's own thread, so a check needs no worker threads (each a V8 isolate: ≈ 10 MiB
+ * of heap and its own compilation of the same code, for work that was all native).
  *
  *   packChecker(masterKey, idKey) -> checker             keys, a SHA-256 state, reused buffers
  *   packCheckWindow(checker, window, at, entries)        hashes `window` (the pack's bytes from
@@ -26,12 +26,19 @@
  * and a refusal here can only cost time, never a wrong report.
  *
  * A checker belongs to one pack at a time and runs one window at a time (a second call while
- * one runs throws); it keeps `window` and `blobs` referenced until its promise settles. Several
- * checkers run at once on the pool's threads.
+ * one runs throws); it keeps itself, `window` and `entries` referenced until its promise
+ * settles. Each checker has a thread of its own, not a task on libuv's pool: that pool has 4
+ * threads unless UV_THREADPOOL_SIZE is set when node starts (before any of holdfast's code
+ * runs), and the pool also serves the check's file reads. The thread waits on a condition
+ * variable between windows and hands each result back through a thread-safe function, which
+ * holds the event loop only while a window is out. It stops when the checker is collected or
+ * the environment is torn down (whichever comes first; the checker's memory goes with the
+ * later of the two).
  */
 #include <node_api.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -70,12 +77,19 @@ typedef struct {
   const unsigned char *blobs;
   size_t count;
   unsigned char *verdicts;
-  napi_async_work work;
+  napi_ref keep_self;     /* the checker's own handle, while a window is out */
   napi_deferred deferred;
+  /* The thread: it takes a window when has_work, and ends when stopping. */
+  pthread_t thread;
+  pthread_mutex_t lock;
+  pthread_cond_t wake;
+  bool has_work, stopping, thread_running;
+  napi_threadsafe_function done; /* back to the JavaScript thread with a window's verdicts */
+  bool done_released, done_gone;
+  int owners; /* the handle and `done`: freed when both have let go */
 } checker;
 
-static void free_checker(napi_env env, void *data, void *hint) {
-  checker *c = data;
+static void free_memory(checker *c) {
   EVP_MD_CTX_free(c->sha);
   EVP_CIPHER_CTX_free(c->cipher);
   EVP_CIPHER_free(c->gcm);
@@ -85,9 +99,49 @@ static void free_checker(napi_env env, void *data, void *hint) {
   free(c->stored);
   free(c->piece);
   free(c->verdicts);
+  pthread_mutex_destroy(&c->lock);
+  pthread_cond_destroy(&c->wake);
   OPENSSL_cleanse(c, sizeof *c);
   free(c);
 }
+
+/* Stops the thread (after the window it may be checking) and waits for it. Idempotent. */
+static void stop_thread(checker *c) {
+  if (!c->thread_running) return;
+  pthread_mutex_lock(&c->lock);
+  c->stopping = true;
+  pthread_cond_signal(&c->wake);
+  pthread_mutex_unlock(&c->lock);
+  pthread_join(c->thread, NULL);
+  c->thread_running = false;
+}
+
+/* One owner lets go (the JavaScript thread only). */
+static void let_go(checker *c) {
+  if (--c->owners == 0) free_memory(c);
+}
+
+/* The handle was collected (never while a window is out: the checker references itself then). */
+static void handle_finalize(napi_env env, void *data, void *hint) {
+  checker *c = data;
+  stop_thread(c);
+  if (!c->done_gone && !c->done_released) {
+    c->done_released = true;
+    napi_release_threadsafe_function(c->done, napi_tsfn_abort);
+  }
+  let_go(c);
+}
+
+/* `done` was finalized: released above, or the environment is being torn down. */
+static void done_finalize(napi_env env, void *data, void *hint) {
+  checker *c = data;
+  stop_thread(c);
+  c->done_gone = true;
+  let_go(c);
+}
+
+static void *checker_main(void *arg);
+static void window_done(napi_env env, napi_value js_callback, void *context, void *data);
 
 static bool start_pack(checker *c) {
   return EVP_DigestInit_ex(c->sha, EVP_sha256(), NULL) == 1;
@@ -114,18 +168,40 @@ static napi_value js_pack_checker(napi_env env, napi_callback_info info) {
   c->id_mac = new_keyed_mac(hmac);
   c->dctx = ZSTD_createDCtx();
   c->piece = malloc(PIECE);
+  pthread_mutex_init(&c->lock, NULL);
+  pthread_cond_init(&c->wake, NULL);
   if (c->sha == NULL || c->gcm == NULL || c->cipher == NULL || c->sub_mac.ctx == NULL ||
       c->id_mac.ctx == NULL || c->dctx == NULL || c->piece == NULL || !start_pack(c)) {
-    free_checker(env, c, NULL);
+    free_memory(c);
     throw_openssl(env, "a pack checker's SHA-256, HMAC, AES-256-GCM or zstd context");
     return NULL;
   }
-  napi_value result;
-  if (napi_create_external(env, c, free_checker, NULL, &result) != napi_ok) {
-    free_checker(env, c, NULL);
+  napi_value name, result;
+  napi_create_string_utf8(env, "holdfast:packCheckWindow", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, c, done_finalize, c,
+                                      window_done, &c->done) != napi_ok) {
+    free_memory(c);
     napi_throw_error(env, NULL, "could not create a pack checker");
     return NULL;
   }
+  /* From here `done` owns the checker; the handle will once made. */
+  c->owners = 1;
+  napi_unref_threadsafe_function(env, c->done);
+  if (pthread_create(&c->thread, NULL, checker_main, c) != 0) {
+    c->done_released = true;
+    napi_release_threadsafe_function(c->done, napi_tsfn_abort);
+    napi_throw_error(env, NULL, "could not start a pack checker's thread");
+    return NULL;
+  }
+  c->thread_running = true;
+  if (napi_create_external(env, c, handle_finalize, NULL, &result) != napi_ok) {
+    stop_thread(c);
+    c->done_released = true;
+    napi_release_threadsafe_function(c->done, napi_tsfn_abort);
+    napi_throw_error(env, NULL, "could not create a pack checker");
+    return NULL;
+  }
+  c->owners = 2;
   napi_type_tag_object(env, result, &CHECKER_TAG);
   return result;
 }
@@ -232,28 +308,40 @@ static bool verify_blob(checker *c, const unsigned char *entry) {
   return ok;
 }
 
-static void window_execute(napi_env env, void *arg) {
-  checker *c = arg;
+static void check_window(checker *c) {
   if (!c->broken && EVP_DigestUpdate(c->sha, c->window, c->window_len) != 1) c->broken = true;
   for (size_t i = 0; i < c->count; i++)
     c->verdicts[i] = verify_blob(c, c->blobs + i * ENTRY_BYTES) ? 1 : 0;
 }
 
-static void window_complete(napi_env env, napi_status status, void *arg) {
+/* The checker's thread: one window per wake-up, its verdicts handed back through `done`. */
+static void *checker_main(void *arg) {
   checker *c = arg;
+  pthread_mutex_lock(&c->lock);
+  for (;;) {
+    while (!c->has_work && !c->stopping) pthread_cond_wait(&c->wake, &c->lock);
+    if (!c->has_work) break;
+    pthread_mutex_unlock(&c->lock);
+    check_window(c);
+    pthread_mutex_lock(&c->lock);
+    c->has_work = false;
+    /* Closing (the environment is going away): nobody waits for the verdicts any more. */
+    napi_call_threadsafe_function(c->done, NULL, napi_tsfn_nonblocking);
+  }
+  pthread_mutex_unlock(&c->lock);
+  return NULL;
+}
+
+/* On the JavaScript thread, after the checker's thread finished a window. */
+static void window_done(napi_env env, napi_value js_callback, void *context, void *data) {
+  checker *c = context;
+  if (env == NULL) return; /* torn down: the promise is gone with its environment */
   napi_delete_reference(env, c->keep_window);
   napi_delete_reference(env, c->keep_blobs);
-  c->keep_window = c->keep_blobs = NULL;
-  napi_delete_async_work(env, c->work);
-  c->work = NULL;
+  napi_delete_reference(env, c->keep_self);
+  c->keep_window = c->keep_blobs = c->keep_self = NULL;
   c->busy = false;
-  if (status != napi_ok) {
-    napi_value message, error;
-    napi_create_string_utf8(env, "a pack check task was cancelled", NAPI_AUTO_LENGTH, &message);
-    napi_create_error(env, NULL, message, &error);
-    napi_reject_deferred(env, c->deferred, error);
-    return;
-  }
+  napi_unref_threadsafe_function(env, c->done);
   napi_value array_buffer, verdicts;
   void *bytes = NULL;
   napi_create_arraybuffer(env, c->count, &bytes, &array_buffer);
@@ -297,26 +385,17 @@ static napi_value js_pack_check_window(napi_env env, napi_callback_info info) {
   c->window_at = at;
   c->blobs = blobs;
   c->count = count;
-  napi_value promise, name;
-  napi_create_string_utf8(env, "holdfast:packCheckWindow", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, window_execute, window_complete, c, &c->work) !=
-      napi_ok) {
-    napi_throw_error(env, NULL, "could not create a pack check task");
-    return NULL;
-  }
+  napi_value promise;
+  napi_create_reference(env, argv[0], 1, &c->keep_self);
   napi_create_reference(env, argv[1], 1, &c->keep_window);
   napi_create_reference(env, argv[3], 1, &c->keep_blobs);
   napi_create_promise(env, &c->deferred, &promise);
-  if (napi_queue_async_work(env, c->work) != napi_ok) {
-    napi_delete_async_work(env, c->work);
-    napi_delete_reference(env, c->keep_window);
-    napi_delete_reference(env, c->keep_blobs);
-    c->work = NULL;
-    c->keep_window = c->keep_blobs = NULL;
-    napi_throw_error(env, NULL, "could not queue a pack check task");
-    return NULL;
-  }
+  napi_ref_threadsafe_function(env, c->done); /* the loop waits for this window */
   c->busy = true;
+  pthread_mutex_lock(&c->lock);
+  c->has_work = true;
+  pthread_cond_signal(&c->wake);
+  pthread_mutex_unlock(&c->lock);
   return promise;
 }
 

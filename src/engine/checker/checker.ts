@@ -176,8 +176,8 @@ export async function checkRepository(options: CheckOptions): Promise<CheckResul
 }
 
 /**
- * Step 4 of checkRepository: every pack read whole and checked in native tasks on the thread
- * pool (PackCheckPool, pack-check.ts). Runs while the main thread walks the trees (step 3), so
+ * Step 4 of checkRepository: every pack read whole and checked on native threads
+ * (PackCheckPool, pack-check.ts). Runs while the main thread walks the trees (step 3), so
  * every core works.
  */
 async function readData(

@@ -1,17 +1,12 @@
 /**
  * PackCheckPool: the packs `check --read-data` checks at once. Each pack in flight has a native
  * PackChecker (pack-check.ts) and a window buffer of its own, so `capacity` packs are hashed and
- * verified in parallel in libuv's thread pool while the main thread fetches packs (or, from a
+ * verified in parallel on the checkers' threads while the main thread fetches packs (or, from a
  * local repository, reads their files a window at a time) and walks the trees.
  *
- * Two packs per thread: while one pack's window is being verified, the other's is being read,
- * so no thread waits for input. What the pool holds is `capacity` × (a window, the largest blob
+ * Two packs per core it is given (`size`, from --threads): while one pack's window is being
+ * verified, the other's is being read, so no core waits for input. What the pool holds is `capacity` × (a window, the largest blob
  * met so far, opened, and a 256 KiB piece of plaintext), plus what the caller fetched.
- *
- * The tasks share libuv's pool with file reads: 4 threads unless UV_THREADPOOL_SIZE says more
- * when node starts (it cannot be raised later: node's ES module loader starts the pool before
- * holdfast's first line runs). On more than 4 cores a check verifies on 4 of them unless the
- * variable is set to the core count (docs/adr/0012-native-pack-check.md).
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { describeError, HoldfastError, throwIfAborted, type PackId } from '../../core/index.js';
@@ -25,7 +20,7 @@ import {
   type PackReader,
 } from './pack-check.js';
 
-/** Packs in flight per thread: one being verified, one being read. */
+/** Packs in flight per core given: one being verified, one being read. */
 export const QUEUED = 2;
 
 /** A pack's outcome, or why its file could not be read. */
@@ -33,7 +28,7 @@ export type PackResult = { readonly outcome: PackCheckOutcome } | { readonly unr
 
 export interface PackCheckPoolOptions {
   readonly keys: BlobKeys;
-  /** Threads to keep busy (at least 1): the default is one per core (workerThreads). */
+  /** Cores to keep busy (at least 1): `--threads`, by default one per core (workerThreads). */
   readonly size: number;
   readonly signal?: AbortSignal;
 }

@@ -1,13 +1,13 @@
 /**
  * Checking one whole pack (`check --read-data`): its SHA-256 against its name, its header against
  * the index, and every blob the index places in it opened, decompressed and re-hashed against its
- * id. Runs on the main thread, the work itself in native tasks on libuv's thread pool (a
- * PackChecker of the holdfast_crypto addon, native/pack_check.c), so several packs are checked
+ * id. Runs on the main thread, the work itself on a native thread (a PackChecker of the
+ * holdfast_crypto addon, native/pack_check.c, has one of its own), so several packs are checked
  * at once on every core without worker threads.
  *
  * The pack is read front to back once, a window at a time (PackReader): each window is hashed
  * and the blobs that lie wholly in it are verified by the same task, so a pack in flight needs
- * memory for a window and its largest blob, not for the whole pack. A blob the native task does
+ * memory for a window and its largest blob, not for the whole pack. A blob the native checker does
  * not pass is verified again by verifyBlob, whose error is what the check reports: the rules and
  * messages for a damaged blob are unseal-blob.ts's, whichever code found it.
  */
@@ -141,7 +141,7 @@ export async function checkPackFrom(
         end = Math.min(available, pos + CHECK_WINDOW, following);
       }
       const window = await read(pos, end - pos);
-      // The group's entries as the index encodes them, for the native task; a blob a short
+      // The group's entries as the index encodes them, for the native checker; a blob a short
       // window cut is outside the window there, and fails.
       const entries = Buffer.allocUnsafe(group.length * INDEX_ENTRY_BYTES);
       group.forEach((i, k) => records.copyEntryTo(i, entries, k * INDEX_ENTRY_BYTES));

@@ -2,12 +2,15 @@
  * The native pack checker (native/pack_check.c) against the reference rules (verifyBlob): a blob
  * it passes is never one verifyBlob refuses. A refusal alone costs only a second look in
  * JavaScript (pack-check.ts), but a pass is final, so every kind of damage is tried here on the
- * native task by itself: seal, id, type, lengths, compression code and the zstd data inside a
- * seal that opens.
+ * native checker by itself: seal, id, type, lengths, compression code and the zstd data inside a
+ * seal that opens. Each checker has a thread of its own: it must end when the checker is
+ * collected, and an environment torn down with a window out must not take the process down.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import type { BlobId } from '../../core/index.js';
 import { compressBlob } from '../compression/index.js';
 import { blobCrypto, blobIdOf } from '../crypto/index.js';
@@ -22,6 +25,8 @@ import {
 import { PackChecker } from './pack-check.js';
 
 const keys: BlobKeys = { masterKey: randomBytes(32), idKey: randomBytes(32) };
+/** A child process that hangs (a thread never stopped, a freed checker) fails the test. */
+const CHILD = { timeout: 60_000 };
 
 /** A blob as a pack holds it: its sealed bytes and the index entry naming it (offset unset). */
 interface Case {
@@ -219,5 +224,69 @@ void describe('native pack checker', () => {
       () => native.packCheckWindow(checker.handle, Buffer.alloc(1), 0, Buffer.alloc(45)),
       /whole number of index entries/,
     );
+  });
+
+  void it("stops a checker's thread when the checker is collected", async () => {
+    const crypto = JSON.stringify(new URL('../crypto/index.js', import.meta.url).href);
+    const script = `
+      import { readdirSync } from 'node:fs';
+      import { setTimeout as sleep } from 'node:timers/promises';
+      const { blobCrypto } = await import(${crypto});
+      const native = blobCrypto();
+      const threads = () => readdirSync('/proc/self/task').length;
+      const before = threads();
+      let checkers = Array.from({ length: 12 }, () =>
+        native.packChecker(Buffer.alloc(32, 1), Buffer.alloc(32, 2)));
+      await Promise.all(checkers.map((c) => native.packCheckWindow(c, Buffer.alloc(4096), 0,
+        Buffer.alloc(0))));
+      const running = threads();
+      checkers = undefined;
+      let after = running;
+      for (let i = 0; i < 50 && after > before; i++) {
+        globalThis.gc();
+        await sleep(20);
+        after = threads();
+      }
+      console.log(JSON.stringify({ before, running, after }));`;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--expose-gc', '--input-type=module', '-e', script],
+      CHILD,
+    );
+    const { before, running, after } = JSON.parse(stdout) as {
+      before: number;
+      running: number;
+      after: number;
+    };
+    assert.equal(running, before + 12, 'a thread per checker');
+    assert.equal(after, before, 'every thread stopped');
+  });
+
+  void it('a worker torn down with windows out ends cleanly', async () => {
+    const crypto = JSON.stringify(new URL('../crypto/index.js', import.meta.url).href);
+    // In the worker (an ES module, as --input-type passes on): eight checkers each with a 64 MiB
+    // window out (tens of milliseconds of SHA-256), then the worker is terminated; the process
+    // carries on and exits normally.
+    const script = `
+      import { Worker } from 'node:worker_threads';
+      const worker = new Worker(\`
+        import { parentPort } from 'node:worker_threads';
+        const { blobCrypto } = await import(${crypto});
+        const native = blobCrypto();
+        for (let i = 0; i < 8; i++) {
+          const c = native.packChecker(Buffer.alloc(32, 1), Buffer.alloc(32, 2));
+          void native.packCheckWindow(c, Buffer.alloc(64 * 1024 * 1024), 0, Buffer.alloc(0));
+        }
+        parentPort.postMessage('out');\`, { eval: true });
+      worker.once('message', async () => {
+        await worker.terminate();
+        console.log('ended');
+      });`;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--input-type=module', '-e', script],
+      CHILD,
+    );
+    assert.equal(stdout.trim(), 'ended');
   });
 });

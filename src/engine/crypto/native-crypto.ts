@@ -55,7 +55,7 @@ export interface BlobCryptoAddon {
   blobIdDrain(pipeline: BlobIdPipelineHandle): void;
   /** Drains and stops the helper thread; later ids are computed by blobIdStart itself. */
   blobIdClose(pipeline: BlobIdPipelineHandle): void;
-  /** A pack checker (native/pack_check.c): verifies one pack's blobs in the thread pool. */
+  /** A pack checker (native/pack_check.c): verifies one pack's blobs on a thread of its own. */
   packChecker(masterKey: Uint8Array, idKey: Uint8Array): PackCheckerHandle;
   /**
    * Hashes `window` (the pack's bytes from offset `at`) into the pack's SHA-256 and verifies
