@@ -13,13 +13,21 @@ export const JOB_MAX_BYTES = 8 * 1024 * 1024;
 export class FileQueue<T extends { readonly size: number }> {
   private items: T[] = [];
   private head = 0;
+  /** Sizes of the queued files, summed. */
+  private bytes = 0;
 
   get length(): number {
     return this.items.length - this.head;
   }
 
+  /** Whether the queue holds `jobs` whole jobs' worth (of JOB_MAX_FILES files or JOB_MAX_BYTES). */
+  holdsJobs(jobs: number): boolean {
+    return this.length >= jobs * JOB_MAX_FILES || this.bytes >= jobs * JOB_MAX_BYTES;
+  }
+
   push(item: T): void {
     this.items.push(item);
+    this.bytes += item.size;
   }
 
   /** The next job, in queue order: up to JOB_MAX_FILES files and JOB_MAX_BYTES, at least one. */
@@ -33,6 +41,7 @@ export class FileQueue<T extends { readonly size: number }> {
       bytes += next.size;
       this.head++;
     }
+    this.bytes -= bytes;
     this.compact();
     return job;
   }
@@ -42,6 +51,7 @@ export class FileQueue<T extends { readonly size: number }> {
     const rest = this.items.slice(this.head);
     this.items = [];
     this.head = 0;
+    this.bytes = 0;
     return rest;
   }
 

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { errnoCode, isHoldfastError } from '../../../core/index.js';
+import { errnoCode, isHoldfastError, workerThreadsStarted } from '../../../core/index.js';
 import { statEntry, type FsEntry } from '../../../sources/index.js';
 import { MemoryStore } from '../../../storage/index.js';
 import { chunkIds } from '../../../testing/chunk-ids.js';
@@ -13,6 +13,7 @@ import { FileWorkerPool } from './file-worker-pool.js';
 
 async function newPool(
   signal?: AbortSignal,
+  size = 1,
 ): Promise<{ pool: FileWorkerPool; repo: Repository; writer: BlobWriter }> {
   const repo = await Repository.init(new MemoryStore(), 'pw', {
     owner: { username: 'u', hostname: 'h' },
@@ -25,7 +26,7 @@ async function newPool(
     idKey: repo.idKey,
     chunkerKey: repo.chunkerKey,
     chunkerParams: repo.chunkerParams,
-    size: 1,
+    size,
     ...(signal && { signal }),
   });
   return { pool, repo, writer };
@@ -127,6 +128,29 @@ void describe('FileWorkerPool', () => {
       await assert.rejects(pool.ready(), (e) => isHoldfastError(e, 'INTERRUPTED'));
     } finally {
       await pool.close();
+    }
+  });
+
+  void it('starts a second worker for a backlog, not for files one worker keeps up with', async () => {
+    // A trickle (each file saved once the one before is done, as the changed files of an
+    // incremental backup mostly come) stays on one worker, even in bursts of a few files.
+    const trickle = await newPool(undefined, 2);
+    let started = workerThreadsStarted();
+    try {
+      for (let i = 0; i < 20; i++) await trickle.pool.save(file.path, file);
+      await Promise.all(Array.from({ length: 30 }, () => trickle.pool.save(file.path, file)));
+      assert.equal(workerThreadsStarted() - started, 1);
+    } finally {
+      await trickle.pool.close();
+    }
+    // Files queued far faster than one worker reads them (an initial backup) start both.
+    const flood = await newPool(undefined, 2);
+    started = workerThreadsStarted();
+    try {
+      await Promise.all(Array.from({ length: 600 }, () => flood.pool.save(file.path, file)));
+      assert.equal(workerThreadsStarted() - started, 2);
+    } finally {
+      await flood.pool.close();
     }
   });
 });

@@ -41,6 +41,8 @@ import { SlabTable } from './slab-table.js';
 const CREDIT_WINDOW = 16 * 1024 * 1024;
 const SLAB_BYTES = 4 * 1024 * 1024;
 const JOBS_PER_WORKER = 2;
+/** Whole jobs waiting that start another worker even before the others have reported. */
+const CLEAR_BACKLOG_JOBS = 4;
 /** Files queued or being read before the walk waits: enough to fill every worker's batches. */
 const MAX_FILES_QUEUED = 2048;
 
@@ -49,7 +51,7 @@ export interface FileWorkerPoolOptions {
   readonly idKey: Buffer;
   readonly chunkerKey: Buffer;
   readonly chunkerParams: ChunkerParams;
-  /** Worker threads, started as work arrives (at least 1). */
+  /** Worker threads at most, started as a backlog builds (at least 1; see freeSlot). */
   readonly size: number;
   readonly signal?: AbortSignal;
   readonly onBytes?: (n: number) => void;
@@ -70,6 +72,8 @@ interface Slot {
   readonly jobs: Map<number, PendingFile[]>;
   /** Reports of this worker, handled one after another. */
   chain: Promise<void>;
+  /** Whether the worker has reported yet: until then it is starting, not falling behind. */
+  reported: boolean;
 }
 
 export class FileWorkerPool {
@@ -177,12 +181,25 @@ export class FileWorkerPool {
     }
   }
 
-  /** The least busy worker with room, starting another while all are busy and size allows. */
+  /**
+   * The least busy worker with room. Another starts (while size allows) only when the files
+   * come faster than the workers read them: every worker has its JOBS_PER_WORKER jobs and a
+   * whole job more waits (FileQueue.holdsJobs), once every worker has reported — one takes tens
+   * of milliseconds to start, during which the walk queues files whatever their pace — or at
+   * once when CLEAR_BACKLOG_JOBS jobs wait (an initial backup: the walk outruns any worker).
+   * Starting one as soon as a file waited for a busy worker started every worker on an
+   * incremental backup, whose changed files come in bursts one worker keeps up with (a worker
+   * is ≈ 10 MiB at the peak: docs/benchmarks-history.md, part X).
+   */
   private freeSlot(): Slot | undefined {
     let best: Slot | undefined;
     for (const s of this.slots) if (!best || s.jobs.size < best.jobs.size) best = s;
-    if ((!best || best.jobs.size > 0) && this.slots.length < Math.max(1, this.options.size))
-      return this.startWorker();
+    const behind =
+      best === undefined ||
+      (best.jobs.size >= JOBS_PER_WORKER &&
+        (this.queue.holdsJobs(CLEAR_BACKLOG_JOBS) ||
+          (this.queue.holdsJobs(1) && this.slots.every((s) => s.reported))));
+    if (behind && this.slots.length < Math.max(1, this.options.size)) return this.startWorker();
     return best && best.jobs.size < JOBS_PER_WORKER ? best : undefined;
   }
 
@@ -194,7 +211,14 @@ export class FileWorkerPool {
     const entry = new URL('./file-worker.js', import.meta.url);
     const worker = startWorkerThread(entry, workerData, [port2]);
     const slabs = new SlabTable(port1);
-    const slot: Slot = { worker, gate, slabs, jobs: new Map(), chain: Promise.resolve() };
+    const slot: Slot = {
+      worker,
+      gate,
+      slabs,
+      jobs: new Map(),
+      chain: Promise.resolve(),
+      reported: false,
+    };
     worker.on('message', (msg: WorkerMessage) => this.onMessage(slot, msg));
     worker.on('error', (err) => this.fail(err));
     worker.on('exit', (code) => {
@@ -210,6 +234,10 @@ export class FileWorkerPool {
       const cause = Object.assign(new Error(msg.message), { stack: msg.stack });
       this.fail(new HoldfastError('FAILURE', `file worker: ${msg.message}`, { cause }));
       return;
+    }
+    if (!slot.reported) {
+      slot.reported = true;
+      this.dispatch(); // the workers may be behind now, and another may start
     }
     slot.chain = slot.chain
       .then(() => this.handleReport(slot, msg))
