@@ -11,6 +11,8 @@
  *                                                        one that did not
  *   packCheckDigest(checker) -> 64 hex digits            the SHA-256 of the windows so far;
  *                                                        starts the next pack
+ *   packCheckClose(checker)                              stops the thread and frees the
+ *                                                        buffers (once its window is done)
  *
  * `entries` are index entries as an Index file encodes them (repository-format.md, "Index
  * files"; src/engine/format/index-records.ts): type code, compression code (1 = zstd), offset
@@ -69,7 +71,7 @@ typedef struct {
   unsigned char *piece;  /* PIECE bytes of decompressed plaintext */
   bool busy;             /* a window is being checked */
   bool broken;           /* SHA-256 failed: the digest is not the pack's */
-  /* The window being checked (set by packCheckWindow, read by the pool thread). */
+  /* The window being checked (set by packCheckWindow, read by the checker's thread). */
   napi_ref keep_window, keep_blobs;
   const unsigned char *window;
   size_t window_len;
@@ -86,6 +88,7 @@ typedef struct {
   bool has_work, stopping, thread_running;
   napi_threadsafe_function done; /* back to the JavaScript thread with a window's verdicts */
   bool done_released, done_gone;
+  bool closed, close_when_done; /* packCheckClose: no more windows; closed once this one ends */
   int owners; /* the handle and `done`: freed when both have let go */
 } checker;
 
@@ -121,14 +124,26 @@ static void let_go(checker *c) {
   if (--c->owners == 0) free_memory(c);
 }
 
-/* The handle was collected (never while a window is out: the checker references itself then). */
-static void handle_finalize(napi_env env, void *data, void *hint) {
-  checker *c = data;
+/* No more windows: the thread stops and the buffers go now, the rest when both owners let go.
+ * A process that checks again and again (a scheduler) would otherwise keep every checker's
+ * thread and buffers until the garbage collector, which does not see their size, collects it. */
+static void close_checker(checker *c) {
+  c->closed = true;
   stop_thread(c);
   if (!c->done_gone && !c->done_released) {
     c->done_released = true;
     napi_release_threadsafe_function(c->done, napi_tsfn_abort);
   }
+  free(c->stored);
+  free(c->piece);
+  c->stored = c->piece = NULL;
+  c->stored_room = 0;
+}
+
+/* The handle was collected (never while a window is out: the checker references itself then). */
+static void handle_finalize(napi_env env, void *data, void *hint) {
+  checker *c = data;
+  close_checker(c);
   let_go(c);
 }
 
@@ -342,6 +357,7 @@ static void window_done(napi_env env, napi_value js_callback, void *context, voi
   c->keep_window = c->keep_blobs = c->keep_self = NULL;
   c->busy = false;
   napi_unref_threadsafe_function(env, c->done);
+  if (c->close_when_done) close_checker(c);
   napi_value array_buffer, verdicts;
   void *bytes = NULL;
   napi_create_arraybuffer(env, c->count, &bytes, &array_buffer);
@@ -362,6 +378,10 @@ static napi_value js_pack_check_window(napi_env env, napi_callback_info info) {
   }
   if (c->busy) {
     napi_throw_error(env, NULL, "a pack checker checks one window at a time");
+    return NULL;
+  }
+  if (c->closed) {
+    napi_throw_error(env, NULL, "the pack checker is closed");
     return NULL;
   }
   unsigned char *window, *blobs;
@@ -399,10 +419,15 @@ static napi_value js_pack_check_window(napi_env env, napi_callback_info info) {
   return promise;
 }
 
-static napi_value js_pack_check_digest(napi_env env, napi_callback_info info) {
+/* The checker a one-argument call (packCheckDigest, packCheckClose) was given; NULL after
+ * throwing. */
+static checker *checker_of_call(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  if (!get_args(env, info, 1, argv)) return NULL;
-  checker *c = get_checker(env, argv[0]);
+  return get_args(env, info, 1, argv) ? get_checker(env, argv[0]) : NULL;
+}
+
+static napi_value js_pack_check_digest(napi_env env, napi_callback_info info) {
+  checker *c = checker_of_call(env, info);
   if (c == NULL) return NULL;
   if (c->busy) {
     napi_throw_error(env, NULL, "a pack checker's window is still being checked");
@@ -424,11 +449,22 @@ static napi_value js_pack_check_digest(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value js_pack_check_close(napi_env env, napi_callback_info info) {
+  checker *c = checker_of_call(env, info);
+  if (c == NULL) return NULL;
+  if (c->busy)
+    c->close_when_done = true;
+  else if (!c->closed)
+    close_checker(c);
+  return NULL;
+}
+
 napi_value pack_check_exports(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
       {"packChecker", NULL, js_pack_checker, NULL, NULL, NULL, napi_default, NULL},
       {"packCheckWindow", NULL, js_pack_check_window, NULL, NULL, NULL, napi_default, NULL},
       {"packCheckDigest", NULL, js_pack_check_digest, NULL, NULL, NULL, napi_default, NULL},
+      {"packCheckClose", NULL, js_pack_check_close, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof properties / sizeof *properties, properties);
   return exports;

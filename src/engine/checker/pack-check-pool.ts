@@ -52,7 +52,8 @@ class FileUnreadable extends Error {}
 export class PackCheckPool {
   private readonly free: Slot[] = [];
   private readonly waiting: (() => void)[] = [];
-  private made = 0;
+  /** Every checker made, closed with the pool. */
+  private readonly checkers: PackChecker[] = [];
   private closed = false;
 
   constructor(private readonly options: PackCheckPoolOptions) {}
@@ -89,10 +90,14 @@ export class PackCheckPool {
     }
   }
 
-  /** Lets go of the checkers. Call once, at the end. */
+  /**
+   * Closes the checkers (their threads stop; one still checking a window stops after it). Call
+   * once, at the end.
+   */
   close(): Promise<void> {
     this.closed = true;
     this.free.length = 0;
+    for (const checker of this.checkers) checker.close();
     for (const wake of this.waiting.splice(0)) wake();
     return Promise.resolve();
   }
@@ -145,10 +150,11 @@ export class PackCheckPool {
       if (this.closed) throw new HoldfastError('FAILURE', 'the pack check pool is closed');
       const slot = this.free.pop();
       if (slot !== undefined) return slot;
-      if (this.made < this.capacity) {
-        this.made++;
+      if (this.checkers.length < this.capacity) {
+        const checker = new PackChecker(this.options.keys);
+        this.checkers.push(checker);
         checkersMade++;
-        return { checker: new PackChecker(this.options.keys), window: undefined };
+        return { checker, window: undefined };
       }
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     }

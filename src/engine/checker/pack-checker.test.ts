@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { BlobId } from '../../core/index.js';
@@ -224,6 +225,25 @@ void describe('native pack checker', () => {
       () => native.packCheckWindow(checker.handle, Buffer.alloc(1), 0, Buffer.alloc(45)),
       /whole number of index entries/,
     );
+  });
+
+  void it('closes: the thread stops now, or after the window out; later windows throw', async () => {
+    const native = blobCrypto();
+    const threads = async (): Promise<number> => (await readdir('/proc/self/task')).length;
+    const before = await threads();
+    const idle = new PackChecker(keys);
+    const busy = new PackChecker(keys);
+    assert.equal(await threads(), before + 2);
+    const running = native.packCheckWindow(busy.handle, base[1]!.sealed, 0, Buffer.alloc(0));
+    idle.close();
+    busy.close();
+    assert.deepEqual([...(await running)], []);
+    assert.equal(await threads(), before);
+    assert.throws(
+      () => native.packCheckWindow(idle.handle, Buffer.alloc(1), 0, Buffer.alloc(0)),
+      /closed/,
+    );
+    idle.close(); // again: nothing
   });
 
   void it("stops a checker's thread when the checker is collected", async () => {

@@ -72,6 +72,11 @@ export interface BlobCryptoAddon {
   ): Promise<Uint8Array>;
   /** The SHA-256 of the windows hashed since the last call (the pack's name); starts anew. */
   packCheckDigest(checker: PackCheckerHandle): string;
+  /**
+   * Stops the checker's thread and frees its buffers (after the window out, if one is); later
+   * windows throw. Without it they go when the checker is garbage-collected.
+   */
+  packCheckClose(checker: PackCheckerHandle): void;
 }
 
 declare const checkerBrand: unique symbol;
