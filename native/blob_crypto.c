@@ -29,8 +29,6 @@
 
 #include "blob_crypto.h"
 
-#define NONCE_BYTES 12
-#define TAG_BYTES 16
 #define MAX_LABEL_BYTES 64
 #define MAX_CONTEXT_BYTES 64
 
@@ -181,6 +179,23 @@ static napi_value js_blob_id(napi_env env, napi_callback_info info) {
   return result;
 }
 
+bool gcm_start(EVP_CIPHER_CTX *cipher, const EVP_CIPHER *gcm, const unsigned char *subkey,
+               const unsigned char *nonce, bool encrypt, const unsigned char *context,
+               size_t context_len) {
+  int ignored;
+  return EVP_CipherInit_ex(cipher, gcm, NULL, subkey, nonce, encrypt ? 1 : 0) &&
+         EVP_CipherUpdate(cipher, NULL, &ignored, context, (int)context_len);
+}
+
+bool gcm_open(EVP_CIPHER_CTX *cipher, const unsigned char *sealed, size_t plain_len,
+              unsigned char *out) {
+  int n = 0, tail = 0;
+  return EVP_CipherUpdate(cipher, out, &n, sealed + NONCE_BYTES, (int)plain_len) &&
+         EVP_CIPHER_CTX_ctrl(cipher, EVP_CTRL_GCM_SET_TAG, TAG_BYTES,
+                             (void *)(sealed + NONCE_BYTES + plain_len)) &&
+         EVP_CipherFinal_ex(cipher, out + n, &tail) == 1 && (size_t)(n + tail) == plain_len;
+}
+
 /* The subkey HMAC-SHA256(masterKey, label || context), then the cipher keyed for encryption or
  * decryption with `nonce` and `context` as associated data. */
 static bool start_cipher(napi_env env, crypto_state *s, napi_value *argv, bool encrypt,
@@ -200,10 +215,8 @@ static bool start_cipher(napi_env env, crypto_state *s, napi_value *argv, bool e
     throw_openssl(env, "random nonce");
     return false;
   }
-  int ignored;
-  bool ok = EVP_CipherInit_ex(s->cipher, s->gcm, NULL, subkey, encrypt ? nonce_out : nonce_in,
-                              encrypt ? 1 : 0) &&
-            EVP_CipherUpdate(s->cipher, NULL, &ignored, context, (int)context_len);
+  bool ok = gcm_start(s->cipher, s->gcm, subkey, encrypt ? nonce_out : nonce_in, encrypt, context,
+                      context_len);
   OPENSSL_cleanse(subkey, sizeof subkey);
   if (!ok) throw_openssl(env, "AES-256-GCM setup");
   return ok;
@@ -293,12 +306,7 @@ static napi_value js_open_into(napi_env env, napi_callback_info info) {
   }
   crypto_state *s = state_of(env);
   if (!start_cipher(env, s, argv, false, sealed, NULL)) return NULL;
-  int n = 0, tail = 0;
-  bool ok =
-      EVP_CipherUpdate(s->cipher, dst, &n, sealed + NONCE_BYTES, (int)plain_len) &&
-      EVP_CIPHER_CTX_ctrl(s->cipher, EVP_CTRL_GCM_SET_TAG, TAG_BYTES,
-                          sealed + NONCE_BYTES + plain_len) &&
-      EVP_CipherFinal_ex(s->cipher, dst + n, &tail) == 1 && (size_t)(n + tail) == plain_len;
+  bool ok = gcm_open(s->cipher, sealed, plain_len, dst);
   napi_create_double(env, ok ? (double)plain_len : -1, &result);
   return result;
 }

@@ -11,6 +11,9 @@
 #include <stddef.h>
 
 #define KEY_BYTES 32
+/* A seal is nonce || ciphertext || tag (AES-256-GCM). */
+#define NONCE_BYTES 12
+#define TAG_BYTES 16
 
 /* One keyed HMAC-SHA256 context: re-initialising it with the same key is two hash blocks
  * cheaper than keying it again, and most calls use the same key as the previous one. */
@@ -24,6 +27,16 @@ keyed_mac new_keyed_mac(EVP_MAC *hmac);
 /* HMAC-SHA256(key, a || b) into out (KEY_BYTES). Not thread-safe per keyed_mac. */
 bool keyed_mac_compute(keyed_mac *m, const unsigned char *key, const unsigned char *a,
                        size_t a_len, const unsigned char *b, size_t b_len, unsigned char *out);
+/* Keys `cipher` (AES-256-GCM: `gcm`) with `subkey` and `nonce` for encryption or decryption and
+ * feeds it `context` as associated data. */
+bool gcm_start(EVP_CIPHER_CTX *cipher, const EVP_CIPHER *gcm, const unsigned char *subkey,
+               const unsigned char *nonce, bool encrypt, const unsigned char *context,
+               size_t context_len);
+/* After gcm_start for decryption with the seal's nonce: decrypts the `plain_len` bytes after the
+ * nonce into `out` and checks the tag after them; false when the seal does not authenticate
+ * (then `out` holds no plaintext to use). */
+bool gcm_open(EVP_CIPHER_CTX *cipher, const unsigned char *sealed, size_t plain_len,
+              unsigned char *out);
 /* A 32-byte digest as 64 lowercase hex digits (no terminator). */
 void hex_id(const unsigned char *digest, char *hex);
 

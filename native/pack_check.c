@@ -50,8 +50,6 @@
 #include "blob_crypto.h"
 
 #define ENTRY_BYTES 46
-#define NONCE_BYTES 12
-#define TAG_BYTES 16
 #define PIECE (256 * 1024)
 
 static const napi_type_tag CHECKER_TAG = {0x686f6c6466617374ULL, 0x7061636b63686b31ULL};
@@ -72,11 +70,11 @@ typedef struct {
   bool busy;             /* a window is being checked */
   bool broken;           /* SHA-256 failed: the digest is not the pack's */
   /* The window being checked (set by packCheckWindow, read by the checker's thread). */
-  napi_ref keep_window, keep_blobs;
+  napi_ref keep_window, keep_entries;
   const unsigned char *window;
   size_t window_len;
   double window_at; /* the window's offset in the pack */
-  const unsigned char *blobs;
+  const unsigned char *entries;
   size_t count;
   unsigned char *verdicts;
   napi_ref keep_self;     /* the checker's own handle, while a window is out */
@@ -257,14 +255,8 @@ static long open_seal(checker *c, const unsigned char *sealed, size_t sealed_len
   if (!keyed_mac_compute(&c->sub_mac, c->master, BLOB_LABEL, sizeof BLOB_LABEL - 1, context, 33,
                          subkey))
     return -1;
-  int n = 0, tail = 0, ignored = 0;
-  bool ok = EVP_CipherInit_ex(c->cipher, c->gcm, NULL, subkey, sealed, 0) &&
-            EVP_CipherUpdate(c->cipher, NULL, &ignored, context, 33) &&
-            EVP_CipherUpdate(c->cipher, c->stored, &n, sealed + NONCE_BYTES, (int)stored_len) &&
-            EVP_CIPHER_CTX_ctrl(c->cipher, EVP_CTRL_GCM_SET_TAG, TAG_BYTES,
-                                (void *)(sealed + NONCE_BYTES + stored_len)) &&
-            EVP_CipherFinal_ex(c->cipher, c->stored + n, &tail) == 1 &&
-            (size_t)(n + tail) == stored_len;
+  bool ok = gcm_start(c->cipher, c->gcm, subkey, sealed, false, context, 33) &&
+            gcm_open(c->cipher, sealed, stored_len, c->stored);
   OPENSSL_cleanse(subkey, sizeof subkey);
   return ok ? (long)stored_len : -1;
 }
@@ -326,7 +318,7 @@ static bool verify_blob(checker *c, const unsigned char *entry) {
 static void check_window(checker *c) {
   if (!c->broken && EVP_DigestUpdate(c->sha, c->window, c->window_len) != 1) c->broken = true;
   for (size_t i = 0; i < c->count; i++)
-    c->verdicts[i] = verify_blob(c, c->blobs + i * ENTRY_BYTES) ? 1 : 0;
+    c->verdicts[i] = verify_blob(c, c->entries + i * ENTRY_BYTES) ? 1 : 0;
 }
 
 /* The checker's thread: one window per wake-up, its verdicts handed back through `done`. */
@@ -352,9 +344,9 @@ static void window_done(napi_env env, napi_value js_callback, void *context, voi
   checker *c = context;
   if (env == NULL) return; /* torn down: the promise is gone with its environment */
   napi_delete_reference(env, c->keep_window);
-  napi_delete_reference(env, c->keep_blobs);
+  napi_delete_reference(env, c->keep_entries);
   napi_delete_reference(env, c->keep_self);
-  c->keep_window = c->keep_blobs = c->keep_self = NULL;
+  c->keep_window = c->keep_entries = c->keep_self = NULL;
   c->busy = false;
   napi_unref_threadsafe_function(env, c->done);
   if (c->close_when_done) close_checker(c);
@@ -384,16 +376,16 @@ static napi_value js_pack_check_window(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "the pack checker is closed");
     return NULL;
   }
-  unsigned char *window, *blobs;
-  size_t window_len, blobs_len;
+  unsigned char *window, *entry_bytes;
+  size_t window_len, entries_len;
   if (!get_bytes(env, argv[1], "window", &window, &window_len) ||
-      !get_bytes(env, argv[3], "entries", &blobs, &blobs_len))
+      !get_bytes(env, argv[3], "entries", &entry_bytes, &entries_len))
     return NULL;
-  if (blobs_len % ENTRY_BYTES != 0) {
+  if (entries_len % ENTRY_BYTES != 0) {
     napi_throw_range_error(env, NULL, "entries is not a whole number of index entries");
     return NULL;
   }
-  size_t count = blobs_len / ENTRY_BYTES;
+  size_t count = entries_len / ENTRY_BYTES;
   unsigned char *verdicts = realloc(c->verdicts, count > 0 ? count : 1);
   if (verdicts == NULL) {
     napi_throw_error(env, NULL, "out of memory");
@@ -403,12 +395,12 @@ static napi_value js_pack_check_window(napi_env env, napi_callback_info info) {
   c->window = window;
   c->window_len = window_len;
   c->window_at = at;
-  c->blobs = blobs;
+  c->entries = entry_bytes;
   c->count = count;
   napi_value promise;
   napi_create_reference(env, argv[0], 1, &c->keep_self);
   napi_create_reference(env, argv[1], 1, &c->keep_window);
-  napi_create_reference(env, argv[3], 1, &c->keep_blobs);
+  napi_create_reference(env, argv[3], 1, &c->keep_entries);
   napi_create_promise(env, &c->deferred, &promise);
   napi_ref_threadsafe_function(env, c->done); /* the loop waits for this window */
   c->busy = true;
