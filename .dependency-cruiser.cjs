@@ -57,14 +57,7 @@ module.exports = {
         path: '^src/([^/]+)/.+',
         // storage/s3/index.ts is entered directly: storage/index.ts leaves S3Store out so that
         // importing storage does not load the AWS SDK (see storage/decorators/deferred-store.ts).
-        // sources/fs/open-source-file.ts is entered directly by file workers, which start in
-        // every backup and would otherwise load every source (database clients included).
-        pathNot: [
-          '^src/$1/',
-          '^src/[^/]+/index\\.ts$',
-          '^src/storage/s3/index\\.ts$',
-          '^src/sources/fs/open-source-file\\.ts$',
-        ],
+        pathNot: ['^src/$1/', '^src/[^/]+/index\\.ts$', '^src/storage/s3/index\\.ts$'],
       },
     },
   ],

@@ -24,9 +24,9 @@
     },
     {
       'target_name': 'holdfast_crypto',
-      'sources': ['native/blob_crypto.c', 'native/blob_id_pipeline.c', 'native/pack_check.c'],
+      'sources': ['native/blob_crypto.c', 'native/blob_id_pipeline.c', 'native/pack_check.c', 'native/file_seal.c'],
       'dependencies': ['<(zstd_napi_dir)/deps/zstd.gyp:libzstd'],
-      'defines': ['NAPI_VERSION=8', 'OPENSSL_API_COMPAT=30000'],
+      'defines': ['NAPI_VERSION=8', 'OPENSSL_API_COMPAT=30000', '_GNU_SOURCE'],
       'cflags_c': ['-std=c11', '-Wall', '-Wextra', '-Wshadow', '-Wno-unused-parameter', '-fvisibility=hidden'],
       'ldflags': ['-Wl,-z,noexecstack', '-Wl,-z,relro', '-Wl,-z,now'],
     },

@@ -2,10 +2,10 @@
  * Blob ids on a helper thread: a backup hands over the HMAC of one chunk and goes on sealing the
  * previous chunk (and searching the next cut) while the helper hashes.
  *
- * Why: a large file is read, cut, hashed and sealed by one file worker, and a stream (stdin, a
- * database dump) by the main thread; the blob id (HMAC-SHA256 of the plaintext, ≈ 0.65 s per GiB
- * with SHA extensions) was the largest of those steps after compression. With the id on a
- * second thread one file or stream uses two cores. Ids are computed in the order they were
+ * Why: a stream (stdin, a database dump) is read, cut, hashed and sealed by the main thread; the
+ * blob id (HMAC-SHA256 of the plaintext, ≈ 0.65 s per GiB with SHA extensions) was the largest
+ * of those steps after compression. With the id on a second thread one stream uses two cores
+ * (a backup's file sealers have a helper of their own for the same reason: file_seal.c). Ids are computed in the order they were
  * started, one at a time (callers start at most a few ahead).
  *
  *   blobIdPipeline() -> pipeline                         a pipeline with a helper thread of its own

@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cut_rule.h"
+
 /*
  * findCut(gear, data, from, state, minSize, normalSize, maxSize, maskS, maskL): continues the
  * chunk whose scanned length and hash are state[0] and state[1] with data[from..]. Returns the
@@ -60,49 +62,13 @@ static napi_value js_find_cut(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "findCut: bad position or sizes");
     return NULL;
   }
-  /* Chunk offsets are base + i; comparing indexes keeps the loops free of counters. */
-  int64_t chunk_base = (int64_t)state[0] - from;
-  uint32_t h = (uint32_t)state[1];
-  int64_t i = from, n = (int64_t)end, cut = -1;
-  int64_t min_end = min_size - chunk_base;
-  if (i < min_end) {
-    if (min_end >= n) goto suspend;
-    i = min_end;
-  }
-  int64_t normal_end = normal_size - chunk_base;
-  if (i < normal_end) {
-    int64_t stop = normal_end < n ? normal_end : n;
-    for (; i < stop; i++) {
-      h = (h << 1) + (uint32_t)gear[data[i]];
-      if ((h & (uint32_t)mask_s) == 0) {
-        cut = i + 1;
-        goto done;
-      }
-    }
-    if (i < normal_end) goto suspend;
-  }
-  int64_t max_end = max_size - chunk_base;
-  int64_t stop = max_end < n ? max_end : n;
-  for (; i < stop; i++) {
-    h = (h << 1) + (uint32_t)gear[data[i]];
-    if ((h & (uint32_t)mask_l) == 0) {
-      cut = i + 1;
-      goto done;
-    }
-  }
-  if (i == max_end) {
-    cut = i;
-    goto done;
-  }
+  cut_rule rule = {gear, min_size, normal_size, max_size, (uint32_t)mask_s, (uint32_t)mask_l};
+  int64_t scanned = state[0];
+  uint32_t hash = (uint32_t)state[1];
+  int64_t cut = cut_find(&rule, &scanned, &hash, data, from, (int64_t)end);
+  state[0] = (int32_t)scanned;
+  state[1] = (int32_t)hash;
   napi_value result;
-suspend:
-  state[0] = (int32_t)(chunk_base + n);
-  state[1] = (int32_t)h;
-  napi_create_int32(env, -1, &result);
-  return result;
-done:
-  state[0] = 0;
-  state[1] = 0;
   napi_create_double(env, (double)cut, &result);
   return result;
 }

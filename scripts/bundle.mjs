@@ -9,7 +9,7 @@
 // packages stay external and load from node_modules as before.
 //
 // Layout rules the code relies on: the entries sit together in dist/bin/, one level below dist/
-// like the compiled modules, so `new URL('./file-worker.js', import.meta.url)` in a chunk finds
+// like the compiled modules, so `new URL('./restore-worker.js', import.meta.url)` in a chunk finds
 // the worker entry beside it and native-addon.ts finds ../../build/Release/. The unbundled
 // modules in dist/ (tsc's output) remain what the unit tests import; the e2e tests run this
 // binary (src/testing/binary.ts).
@@ -26,8 +26,7 @@ await build({
   absWorkingDir: root,
   entryPoints: {
     holdfast: 'src/cli/main.ts',
-    // Named as file-worker-pool.ts and restore-worker-pool.ts start them.
-    'file-worker': 'src/engine/archiver/workers/file-worker.ts',
+    // Named as restore-worker-pool.ts starts them.
     'restore-worker': 'src/engine/restorer/workers/restore-worker.ts',
   },
   outdir,

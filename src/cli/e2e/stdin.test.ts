@@ -67,7 +67,7 @@ void describe('backup --stdin and --stdin-from-command', () => {
     assert.deepEqual(latest?.paths, ['/numbers.txt']);
   });
 
-  void it('a long compressible stream, sealed by the file workers, dumps back whole', async () => {
+  void it('a long compressible stream, sealed by the file sealers, dumps back whole', async () => {
     // ≈ 69 MB of text: past the 32 MiB the main thread seals, the rest goes to the workers.
     const argv = ['--stdin-from-command', '--stdin-filename', 'long.txt', '--'];
     const summary = await repo.backup([...argv, 'seq', '1', '8000000']);

@@ -1,9 +1,9 @@
 /**
- * End to end: --threads and HOLDFAST_THREADS bound the worker threads that backup and restore
- * start (counted by the one place every pool starts its threads) and the packs `check
- * --read-data` checks at once (2 per thread, each with a native checker: it starts no worker
- * thread), the flag wins over the variable, the data round-trips, and a bad value is a usage
- * error before anything is touched.
+ * End to end: --threads and HOLDFAST_THREADS bound the file sealers a backup makes (native
+ * threads: it starts no worker thread), the worker threads a restore starts (counted by the one
+ * place every pool starts its threads) and the packs `check --read-data` checks at once (2 per
+ * thread, each with a native checker: no worker thread either), the flag wins over the
+ * variable, the data round-trips, and a bad value is a usage error before anything is touched.
  */
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -11,7 +11,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { workerThreadsStarted } from '../../core/index.js';
-import { packCheckersMade, QUEUED } from '../../engine/index.js';
+import { fileSealersMade, packCheckersMade, QUEUED } from '../../engine/index.js';
 import { CliRepo, describeResult } from '../../testing/cli-harness.js';
 import { seededBytes } from '../../testing/random-data.js';
 import { makeTempDir, removeTempDir } from '../../testing/temp-dir.js';
@@ -22,6 +22,13 @@ async function checkersOf(run: () => Promise<unknown>): Promise<number> {
   const made = packCheckersMade();
   assert.equal(await threadsOf(run), 0, 'worker threads a check started');
   return packCheckersMade() - made;
+}
+
+/** Runs a backup and returns how many file sealers it made; it must start no worker thread. */
+async function sealersOf(run: () => Promise<unknown>): Promise<number> {
+  const made = fileSealersMade();
+  assert.equal(await threadsOf(run), 0, 'worker threads a backup started');
+  return fileSealersMade() - made;
 }
 
 /** Runs `run` and returns how many worker threads it started. */
@@ -59,10 +66,10 @@ void describe('--threads', () => {
     return target;
   };
 
-  void it('backup, restore and check start one worker thread each with --threads 1', async () => {
+  void it('backup, restore and check use one thread each with --threads 1', async () => {
     // On a single-core machine one thread is the default: the bound would go unseen.
     assert.ok(availableParallelism() >= 2, 'this test needs at least two CPUs');
-    assert.equal(await threadsOf(() => repo.ok(['--threads', '1', 'backup', src])), 1);
+    assert.equal(await sealersOf(() => repo.ok(['--threads', '1', 'backup', src])), 1);
     let target = '';
     const restored = await threadsOf(async () => (target = await restoreInto(['--threads', '1'])));
     assert.equal(restored, 1);
@@ -74,7 +81,7 @@ void describe('--threads', () => {
   void it('HOLDFAST_THREADS sets the default, and --threads wins over it', async () => {
     const env = { HOLDFAST_THREADS: '1' };
     await writeFile(join(src, 'd0', 'changed.txt'), 'new content\n');
-    assert.equal(await threadsOf(() => repo.ok(['backup', '--force', src], { env })), 1);
+    assert.equal(await sealersOf(() => repo.ok(['backup', '--force', src], { env })), 1);
     assert.equal(await checkersOf(() => repo.ok(['check', '--read-data'], { env })), QUEUED);
     const wide = { HOLDFAST_THREADS: '2' };
     assert.equal(

@@ -57,7 +57,7 @@ async function contents(repo: Repository, tree: BlobId, prefix = ''): Promise<Ma
   return files;
 }
 
-void describe('Archiver with file workers', () => {
+void describe('Archiver with file sealers', () => {
   let root = '';
   const expected = new Map<string, Buffer>();
   const put = async (rel: string, data: Buffer): Promise<void> => {
@@ -88,7 +88,7 @@ void describe('Archiver with file workers', () => {
       const text = Buffer.from(`file ${i % 50}\n`.repeat(1 + (i % 7) * 100));
       await put(`many/${i < 150 ? '' : 'deeper/'}t${i}`, text);
     }
-    // Repeated chunks inside one file (the worker sends each id once).
+    // Repeated chunks inside one file (the sealer sends each id once).
     const block = seeded(64 * KiB, 'block');
     await put('sizes/repeats', Buffer.concat(Array.from({ length: 40 }, () => block)));
   });
@@ -108,7 +108,7 @@ void describe('Archiver with file workers', () => {
     );
     assert.equal(viaWorkers.errors + viaWorkers.warnings, 0);
 
-    // A fresh repository written by workers alone restores every byte.
+    // A fresh repository written by sealers alone restores every byte.
     const other = await freshRepoSharingKeys(repo);
     const alone = await backup(other, root, 2);
     assert.equal(
@@ -160,7 +160,7 @@ void describe('Archiver with file workers', () => {
     assert.ok(writer.stats.treeBlobs <= root.split('/').length, `${writer.stats.treeBlobs} trees`);
   });
 
-  void it('stops with INTERRUPTED when the signal fires, leaving no worker behind', async () => {
+  void it('stops with INTERRUPTED when the signal fires, leaving no sealer behind', async () => {
     const repo = await freshRepo();
     const controller = new AbortController();
     const archiver = new Archiver({

@@ -4,8 +4,8 @@
  * (size, mtime, ctime, inode) are not read again. Items that cannot be read are reported and
  * left out; the caller marks the snapshot partial.
  *
- * Files are FileArchiver's: their contents are read, chunked and sealed by a pool of worker
- * threads (workers/), so the walk runs ahead of the reading: each step of the walk returns
+ * Files are FileArchiver's: their contents are read, chunked and sealed by a pool of native
+ * file sealers (sealers/), so the walk runs ahead of the reading: each step of the walk returns
  * `walked` (everything below was listed and queued) and `result` (its node, once the contents
  * are saved). A directory's tree is saved when all its children's results are in; nodes keep
  * their listing order whatever order files finish in. With `workers: 0` files are read on the
@@ -19,7 +19,7 @@
  *
  * Memory: one node per entry of each directory whose tree is not yet saved — the walk runs at
  * most the pool's queue (2048 files) ahead of the reading — plus the pool's bound (see
- * FileWorkerPool) and the open packs; never a whole file.
+ * FileSealerPool) and the open packs; never a whole file.
  */
 import { describeError, throwIfAborted, type BlobId } from '../../core/index.js';
 import { DirectoryReader, joinPath, statEntry, type FsEntry } from '../../sources/index.js';

@@ -1,5 +1,5 @@
 /**
- * FileArchiver's hand-over of a changed file's earlier blobs to the file workers
+ * FileArchiver's hand-over of a changed file's earlier blobs to the file sealers
  * (FileTask.stored): only the ids the repository holds, so a blob the parent names but the
  * repository lost (a pack removed by a repair) is sealed and stored again, not just named.
  */

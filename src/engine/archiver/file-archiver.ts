@@ -1,8 +1,8 @@
 /**
  * FileArchiver: the archiver's step for one regular file. A file unchanged since the parent
  * snapshot (size, mtime, ctime, inode) whose blobs the index still has keeps the parent's
- * content list and is not read; any other is read, chunked and sealed — by the file worker pool
- * (workers/), or on the main thread with `workers: 0` — and its node carries the new content.
+ * content list and is not read; any other is read, chunked and sealed — by the file sealer pool
+ * (sealers/: native threads), or on the main thread with `workers: 0` — and its node carries the new content.
  * A file that cannot be read is reported and left out (the snapshot is partial); a vanished one
  * is only a warning. Counts files and bytes for the backup's progress and summary.
  */
@@ -14,7 +14,7 @@ import type { BackupCounters, BackupEvent } from './backup-progress.js';
 import { ChunkerPool, saveFile, type SavedFile } from './file-saver.js';
 import { nodeFromEntry, unchangedSinceParent } from './node-from-entry.js';
 import { finished, type Step } from './walk-step.js';
-import { FileWorkerPool } from './workers/file-worker-pool.js';
+import { FileSealerPool } from './sealers/file-sealer-pool.js';
 
 export interface FileArchiverOptions {
   readonly repo: Repository;
@@ -23,7 +23,7 @@ export interface FileArchiverOptions {
   readonly onEvent?: (event: BackupEvent) => void;
   /** Files read concurrently on the main thread (only with `workers: 0`). */
   readonly fileConcurrency?: number;
-  /** File worker threads (default: the repository's `workerThreads`); 0 reads on the main thread. */
+  /** File sealers, native threads (default: the repository's `workerThreads`); 0 reads on the main thread. */
   readonly workers?: number;
 }
 
@@ -36,7 +36,7 @@ export interface ProblemSink {
 export class FileArchiver {
   private readonly files: Semaphore;
   private readonly chunkers: ChunkerPool;
-  private pool: FileWorkerPool | undefined;
+  private pool: FileSealerPool | undefined;
 
   constructor(
     private readonly options: FileArchiverOptions,
@@ -47,18 +47,18 @@ export class FileArchiver {
     this.chunkers = new ChunkerPool(options.repo.chunkerKey, options.repo.chunkerParams);
   }
 
-  /** Starts the worker pool (unless `workers: 0`); call once before the first `archive`. */
+  /** Starts the sealer pool (unless `workers: 0`); call once before the first `archive`. */
   start(): void {
     const workers = this.options.workers ?? this.options.repo.workerThreads;
     if (workers > 0) this.pool = this.newPool(workers);
   }
 
-  /** Whether files are read by the worker pool, so the walk may run ahead of the reading. */
+  /** Whether files are read by the sealer pool, so the walk may run ahead of the reading. */
   get pooled(): boolean {
     return this.pool !== undefined;
   }
 
-  /** Stops the worker pool; call once, at the end, whatever happened. */
+  /** Stops the sealer pool; call once, at the end, whatever happened. */
   async close(): Promise<void> {
     await this.pool?.close();
   }
@@ -103,7 +103,7 @@ export class FileArchiver {
   }
 
   /**
-   * The parent's blobs of a changed file that the repository holds, for the worker to name
+   * The parent's blobs of a changed file that the repository holds, for the sealer to name
    * without sealing them again (FileTask.stored); only for files of several blobs: a
    * one-blob file that changed has a new id anyway.
    */
@@ -120,9 +120,9 @@ export class FileArchiver {
     this.options.onEvent?.({ kind: 'file-done', path: path.toString(), bytes });
   }
 
-  private newPool(size: number): FileWorkerPool {
+  private newPool(size: number): FileSealerPool {
     const { repo, writer, signal, onEvent } = this.options;
-    return new FileWorkerPool({
+    return new FileSealerPool({
       writer,
       idKey: repo.idKey,
       chunkerKey: repo.chunkerKey,

@@ -14,7 +14,7 @@ import { chunkLengths } from '../chunker/index.js';
 import { Repository } from '../repository/index.js';
 import { ChunkerPool } from './file-saver.js';
 import { POOLED_FROM, saveStream } from './stream-saver.js';
-import { FileWorkerPool } from './workers/file-worker-pool.js';
+import { FileSealerPool } from './sealers/file-sealer-pool.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -69,8 +69,8 @@ void test('saveStream stores the chunks of the whole stream under their blob ids
 });
 
 /**
- * Saves `data` as a stream through a real worker pool of two and checks content, ids, bytes and
- * dedup against the chunker's own cut; returns how many batches went to the workers.
+ * Saves `data` as a stream through a real sealer pool of two and checks content, ids, bytes and
+ * dedup against the chunker's own cut; returns how many batches went to the sealers.
  */
 async function saveThroughWorkers(data: Buffer): Promise<number> {
   const repo = await Repository.init(new MemoryStore(), 'pw', {
@@ -82,18 +82,18 @@ async function saveThroughWorkers(data: Buffer): Promise<number> {
   const reads: Buffer[] = [];
   for (let at = 0; at < data.length; at += 1 << 20) reads.push(data.subarray(at, at + (1 << 20)));
   const chunkers = new ChunkerPool(repo.chunkerKey, repo.chunkerParams);
-  // Counts the batches handed to the workers (the pool itself is the real one).
-  const { seal } = Object.getOwnPropertyDescriptors(FileWorkerPool.prototype);
+  // Counts the batches handed to the sealers (the pool itself is the real one).
+  const { seal } = Object.getOwnPropertyDescriptors(FileSealerPool.prototype);
   let batches = 0;
-  FileWorkerPool.prototype.seal = function (this: FileWorkerPool, chunks) {
+  FileSealerPool.prototype.seal = function (this: FileSealerPool, chunks) {
     batches++;
-    return (seal.value as FileWorkerPool['seal']).call(this, chunks);
+    return (seal.value as FileSealerPool['seal']).call(this, chunks);
   };
   let saved;
   try {
     saved = await saveStream(Readable.from(reads), { writer, chunkers, repo, workers: 2 });
   } finally {
-    Object.defineProperty(FileWorkerPool.prototype, 'seal', seal);
+    Object.defineProperty(FileSealerPool.prototype, 'seal', seal);
   }
   const stats = await writer.flush();
   const expected = chunkIds(repo, data);
@@ -134,7 +134,7 @@ function sqlText(bytes: number, from: number): Buffer {
   return Buffer.from(lines.join('')).subarray(0, bytes);
 }
 
-void test('a compressible stream past POOLED_FROM is sealed by the workers, intact', async () => {
+void test('a compressible stream past POOLED_FROM is sealed by the sealers, intact', async () => {
   // The first POOLED_FROM bytes decide (mostly compressible); then text, random bytes, and a
   // run of zeros, whose chunks repeat whatever the repository's chunker key (the cut points
   // of a repeat of arbitrary bytes depend on it).

@@ -4,33 +4,33 @@
  * A stream has one reader, the main thread, which cuts it into chunks. Each chunk's id is
  * computed on a helper thread (BlobIdPipeline) one chunk ahead. Up to POOLED_FROM bytes the main
  * thread also compresses and seals the chunks (BlobWriter.save); past it, if most of those
- * compressed, chunks the repository does not hold go to the file worker pool in batches, which
+ * compressed, chunks the repository does not hold go to the file sealer pool in batches, which
  * compresses and seals them on every core (compression is most of a text stream's CPU: ≈ 2 s
- * per GiB of a SQL dump's kind of data). A short stream (a WAL segment) never waits for worker
- * threads to start, and an incompressible one stays on the main thread, where sealing it costs
- * less than the workers' copies and messages (1 GiB: 3.1 s here, 3.4 s with the workers).
+ * per GiB of a SQL dump's kind of data). A short stream (a WAL segment) never waits for the sealers
+ * to start, and an incompressible one stays on the main thread, where sealing it cost less than
+ * handing it over (1 GiB: 3.1 s here, 3.4 s with the file workers the sealers replaced).
  *
- * Memory: the chunker's window, and ≤ MAX_BATCHES_IN_FLIGHT per worker batches of chunks, each
- * in a reused slab of shared memory the worker reads in place (a chunk is copied once into it;
- * handing the chunks' own buffers over instead left them to the workers' garbage collection,
- * ≈ 150 MiB more at the peak of a 1 GiB stream), plus the pool's own bound (FileWorkerPool).
+ * Memory: the chunker's window, and ≤ MAX_BATCHES_IN_FLIGHT per sealer batches of chunks, each
+ * in a reused slab the sealer reads in place (a chunk is copied once into it; handing the
+ * chunks' own buffers over instead left them to garbage collection, ≈ 150 MiB more at the peak
+ * of a 1 GiB stream), plus the pool's own bound (FileSealerPool).
  */
 import { interrupted, throwIfAborted, type BlobId } from '../../core/index.js';
 import { BlobIdPipeline, SEAL_OVERHEAD } from '../crypto/index.js';
 import type { Repository } from '../repository/index.js';
 import type { FileSaverContext, SavedFile } from './file-saver.js';
-import { FileWorkerPool } from './workers/file-worker-pool.js';
+import { FileSealerPool } from './sealers/file-sealer-pool.js';
 
-/** Stream bytes sealed on the main thread before the file workers are started. */
+/** Stream bytes sealed on the main thread before the file sealers are started. */
 export const POOLED_FROM = 32 * 1024 * 1024;
-/** Bytes of chunks per batch handed to a worker. */
+/** Bytes of chunks per batch handed to a sealer. */
 const BATCH_BYTES = 4 * 1024 * 1024;
 const MAX_BATCHES_IN_FLIGHT = 2;
 
 export interface StreamSaverContext extends FileSaverContext {
   readonly repo: Repository;
   /**
-   * File workers for the part past POOLED_FROM (default: the repository's `workerThreads`);
+   * File sealers for the part past POOLED_FROM (default: the repository's `workerThreads`);
    * 0: none.
    */
   readonly workers?: number;
@@ -54,7 +54,7 @@ export async function saveStream(
         bytes += data.length;
         ctx.onBytes?.(data.length);
         if (pooled.active) {
-          // Each chunk is copied from the chunker's view straight into a worker's batch.
+          // Each chunk is copied from the chunker's view straight into a sealer's batch.
           chunker.pushEach(data, (view) => pooled.add(view));
           await pooled.backpressure();
         } else {
@@ -130,12 +130,12 @@ class ChunkSealer {
 }
 
 /**
- * The rest of a long stream: chunks are copied into slabs of shared memory, named on the helper
- * thread one chunk ahead, and handed to the file workers a slab (a batch) at a time, unless the
+ * The rest of a long stream: chunks are copied into reused slabs, named on the helper
+ * thread one chunk ahead, and handed to the file sealers a slab (a batch) at a time, unless the
  * repository holds them already.
  */
 class PooledSealer {
-  private pool: FileWorkerPool | undefined;
+  private pool: FileSealerPool | undefined;
   private on = false;
   private slab: Buffer | undefined;
   private slabUsed = 0;
@@ -175,7 +175,7 @@ class PooledSealer {
     if (this.named.ids.outstanding > 1) this.nameOldest();
   }
 
-  /** Waits while MAX_BATCHES_IN_FLIGHT batches per worker are out. */
+  /** Waits while MAX_BATCHES_IN_FLIGHT batches per sealer are out. */
   async backpressure(): Promise<void> {
     while (this.inFlight.length >= MAX_BATCHES_IN_FLIGHT * this.workers())
       await this.inFlight.shift();
@@ -188,7 +188,7 @@ class PooledSealer {
     await Promise.all(this.inFlight.splice(0));
   }
 
-  /** Stops the workers, whatever happened; batches left by a failure settle first. */
+  /** Stops the sealers, whatever happened; batches left by a failure settle first. */
   async close(): Promise<void> {
     // The helper may still read a slab: done with it before the slabs are dropped.
     this.named.ids.drain();
@@ -212,7 +212,7 @@ class PooledSealer {
     this.slabUsed = 0;
     const i = this.freeSlabs.findIndex((s) => s.length >= need);
     if (i >= 0) return this.freeSlabs.splice(i, 1)[0]!;
-    return Buffer.from(new SharedArrayBuffer(Math.max(BATCH_BYTES, need)));
+    return Buffer.allocUnsafeSlow(Math.max(BATCH_BYTES, need));
   }
 
   private handOver(): void {
@@ -224,7 +224,7 @@ class PooledSealer {
       return;
     }
     const { repo, writer, signal } = this.ctx;
-    this.pool ??= new FileWorkerPool({
+    this.pool ??= new FileSealerPool({
       writer,
       idKey: repo.idKey,
       chunkerKey: repo.chunkerKey,
@@ -234,7 +234,7 @@ class PooledSealer {
     });
     const sealed = this.pool.seal(this.batch);
     this.batch = [];
-    // The worker has read the slab once its batch is sealed: it may be filled again.
+    // The sealer has read the slab once its batch is sealed: it may be filled again.
     sealed.then(() => this.freeSlabs.push(slab)).catch(() => undefined);
     this.inFlight.push(sealed);
   }

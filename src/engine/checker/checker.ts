@@ -2,9 +2,9 @@
  * Checker: verifies a repository. Structure: every index file opens, every indexed pack exists,
  * every snapshot opens and every tree and blob it references is resolvable. With `readData`, it
  * downloads packs (all, or a subset), checks each pack's hash against its name, its header
- * against the index, and decrypts and re-hashes every blob (pack-check.ts), on worker threads
- * (workers/), the repository's `workerThreads` of them; from a local repository the workers read
- * the pack files themselves. Every damaged object is named, and so are the snapshots and files it
+ * against the index, and decrypts and re-hashes every blob (pack-check.ts), on native threads
+ * (pack-check-pool.ts: two packs in flight per `workerThreads`); from a local repository the
+ * main thread reads the pack files itself. Every damaged object is named, and so are the snapshots and files it
  * affects.
  */
 import { tmpdir } from 'node:os';

@@ -46,12 +46,7 @@ export class CutFinder {
     private readonly gear: Int32Array,
     params: ChunkerParams,
   ) {
-    this.minSize = params.minSize;
-    this.normalSize = params.avgSize;
-    this.maxSize = params.maxSize;
-    const bits = Math.log2(params.avgSize);
-    this.maskS = topBits(bits + NORMALIZATION_LEVEL);
-    this.maskL = topBits(bits - NORMALIZATION_LEVEL);
+    [this.minSize, this.normalSize, this.maxSize, this.maskS, this.maskL] = cutRuleOf(params);
   }
 
   /** Bytes of the current, not yet cut chunk. */
@@ -80,6 +75,21 @@ export class CutFinder {
       this.maskL,
     );
   }
+}
+
+/**
+ * The numbers of the rule above for validated `params`: [minSize, normalSize, maxSize, maskS,
+ * maskL], as native/cut_rule.h takes them (here and in the native file sealers).
+ */
+export function cutRuleOf(params: ChunkerParams): [number, number, number, number, number] {
+  const bits = Math.log2(params.avgSize);
+  return [
+    params.minSize,
+    params.avgSize,
+    params.maxSize,
+    topBits(bits + NORMALIZATION_LEVEL),
+    topBits(bits - NORMALIZATION_LEVEL),
+  ];
 }
 
 /** An int32 with the top `n` bits set (1 <= n <= 32). */

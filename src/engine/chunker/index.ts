@@ -10,4 +10,5 @@ export {
   validateChunkerParams,
   type ChunkerParams,
 } from './chunker-params.js';
+export { cutRuleOf } from './cut-finder.js';
 export { CHUNKER_KEY_LENGTH, gearTableFromKey } from './gear-table.js';

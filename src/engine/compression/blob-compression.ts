@@ -23,6 +23,16 @@ import type { CompressionMode } from './compression-mode.js';
 
 const LEVELS = { auto: 3, max: 19 } as const;
 
+/**
+ * The zstd level of `mode` (0: stored raw) and whether a large blob is tried in samples first:
+ * what the native file sealers (native/file_seal.c) compress with, the same as compressBlobView.
+ */
+export function compressionSettings(mode: CompressionMode): { level: number; sampled: boolean } {
+  return mode === 'off'
+    ? { level: 0, sampled: false }
+    : { level: LEVELS[mode], sampled: mode === 'auto' };
+}
+
 /** Blobs at least this large are sampled first in mode auto; smaller ones are tried whole. */
 const SAMPLED_FROM = 128 * 1024;
 const SAMPLES = 8;

@@ -6,6 +6,7 @@
 export {
   compressBlob,
   compressBlobView,
+  compressionSettings,
   decompressBlob,
   decompressBlobEach,
 } from './blob-compression.js';

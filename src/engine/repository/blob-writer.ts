@@ -67,7 +67,7 @@ export interface SaveResult {
   readonly storedLength: number;
 }
 
-/** A blob hashed, compressed and sealed elsewhere (a file worker) exactly as `save` does. */
+/** A blob hashed, compressed and sealed elsewhere (a file sealer) exactly as `save` does. */
 export interface SealedBlob {
   readonly id: BlobId;
   readonly sealed: Buffer;
@@ -145,7 +145,7 @@ export class BlobWriter {
   }
 
   /**
-   * Stores a blob sealed by a file worker unless the repository has it or it is pending in this
+   * Stores a blob sealed by a file sealer unless the repository has it or it is pending in this
    * session: this writer's index and pending set stay the one authority on dedup, so workers may
    * seal duplicates, which are dropped here. Counts and orders exactly like `save`. Retains
    * `blob.sealed` (often a view into a larger transferred buffer) until its pack is finished.
@@ -170,7 +170,7 @@ export class BlobWriter {
   }
 
   /**
-   * What a file worker needs to seal blobs as `save` does: the master key and the compression
+   * What a file sealer needs to seal blobs as `save` does: the master key and the compression
    * mode. The key goes to worker threads of this process only, never to storage or logs.
    */
   sealingSetup(): { readonly masterKey: Buffer; readonly compression: CompressionMode } {

@@ -30,7 +30,7 @@ export type {
 export { DirectoryReader } from './directory-reader.js';
 export type { DirectoryReaderOptions } from './directory-reader.js';
 export { readXattrs } from './read-xattrs.js';
-export { openSourceFile, openSourceFileSync } from './open-source-file.js';
+export { openSourceFile } from './open-source-file.js';
 export { ExcludeMatcher, parseExcludeFile, readExcludeFile } from './exclude-matcher.js';
 export type { ExcludeMatcherOptions } from './exclude-matcher.js';
 export { CACHEDIR_TAG_NAME, CACHEDIR_TAG_SIGNATURE, isCacheDir } from './is-cache-dir.js';

@@ -9,24 +9,17 @@
  *   without it.
  * - O_NOFOLLOW: the walk described a regular file; if a symbolic link replaced it since, the open
  *   fails (ELOOP) instead of reading whatever the link points to into this file's place.
+ *
+ * The native file sealers (native/file_seal.c), which read a backup's files, open them the same
+ * way; this is the main thread's path (`workers: 0`).
  */
-import { constants, openSync } from 'node:fs';
+import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { errnoCode } from '../../core/index.js';
 
 const READ = constants.O_RDONLY | constants.O_NOFOLLOW;
 // Absent (undefined) where the platform has no such flag: nothing to add then.
 const NOATIME = constants.O_NOATIME ?? 0;
-
-/** Synchronous form, for file workers (a syscall per call, no thread-pool hop). */
-export function openSourceFileSync(path: Buffer): number {
-  try {
-    return openSync(path, READ | NOATIME);
-  } catch (err) {
-    if (!deniedNoAtime(err)) throw err;
-    return openSync(path, READ);
-  }
-}
 
 export async function openSourceFile(path: Buffer): Promise<FileHandle> {
   try {

@@ -1,20 +1,25 @@
 /**
- * SlabTable: the main thread's side of one file worker's slabs (see SlabPool). It keeps the
- * slabs whose blobs the main thread may still use, and counts holds on each: one per blob
- * offered to the BlobWriter until the writer drops it (a duplicate) or releases it (its pack is
- * stored: SealedBlobOwner). A slab the worker retired and that has no hold left is forgotten
- * here and its id sent back, so the worker seals into the same memory again.
+ * SlabTable: the main thread's side of one file sealer's slabs. A sealer seals blobs into slabs
+ * (its memory, seen here as ArrayBuffers) blob after blob, across jobs, and the main thread
+ * reads the reported blobs in place: nothing is copied. The table keeps the slabs whose blobs
+ * the main thread may still use and counts holds on each: one per blob offered to the
+ * BlobWriter until the writer drops it (a duplicate) or releases it (its pack is stored:
+ * SealedBlobOwner). A slab the sealer retired and that has no hold left is forgotten here and
+ * its id handed back (`freed`), so the sealer seals into the same memory again.
  *
- * A slab the worker has not retired is never freed, even with no hold: the worker is still
+ * Why reused slabs: a buffer handed to the main thread and dropped there is freed only when V8
+ * collects the views onto it — promoted while their pack filled, so at the next full
+ * collection — and every new one is fresh memory, a page fault per 4 KiB on this kind of host.
+ *
+ * A slab the sealer has not retired is never freed, even with no hold: the sealer is still
  * appending to it.
  */
-import type { MessagePort } from 'node:worker_threads';
 import type { SealedBlobOwner } from '../../repository/index.js';
-import type { NewSlab } from './file-job.js';
+import type { NewSlab } from './sealer-codec.js';
 
 interface Entry {
   readonly id: number;
-  readonly memory: SharedArrayBuffer;
+  readonly memory: ArrayBuffer;
   holds: number;
   retired: boolean;
 }
@@ -25,9 +30,9 @@ export class SlabTable implements SealedBlobOwner {
   private readonly byMemory = new Map<ArrayBufferLike, Entry>();
   private closed = false;
 
-  constructor(private readonly freed: MessagePort) {}
+  constructor(private readonly freed: (slab: number) => void) {}
 
-  /** A slab the worker (re)started sealing into. */
+  /** A slab the sealer (re)started sealing into. */
   add(slab: NewSlab): void {
     const entry: Entry = { id: slab.id, memory: slab.memory, holds: 0, retired: false };
     this.byId.set(slab.id, entry);
@@ -52,19 +57,18 @@ export class SlabTable implements SealedBlobOwner {
     if (entry !== undefined) this.letGo(entry);
   }
 
-  /** The worker moved on from the slab: it is freed once no hold is left. */
+  /** The sealer moved on from the slab: it is freed once no hold is left. */
   retire(slab: number): void {
     const entry = this.entry(slab);
     entry.retired = true;
     this.freeIfDone(entry);
   }
 
-  /** The worker is gone: nothing is sent back any more. */
+  /** The sealer is gone: nothing is handed back any more. */
   close(): void {
     this.closed = true;
     this.byId.clear();
     this.byMemory.clear();
-    this.freed.close();
   }
 
   private letGo(entry: Entry): void {
@@ -76,13 +80,13 @@ export class SlabTable implements SealedBlobOwner {
     if (!entry.retired || entry.holds > 0 || this.closed) return;
     this.byId.delete(entry.id);
     this.byMemory.delete(entry.memory);
-    this.freed.postMessage(entry.id);
+    this.freed(entry.id);
   }
 
   private entry(slab: number): Entry {
     const entry = this.byId.get(slab);
     // A report names only slabs it (or an earlier one) introduced and that are not freed.
-    if (entry === undefined) throw new Error(`file worker reported unknown slab ${slab}`);
+    if (entry === undefined) throw new Error(`file sealer reported unknown slab ${slab}`);
     return entry;
   }
 }

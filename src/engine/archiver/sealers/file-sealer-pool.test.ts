@@ -4,24 +4,25 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { errnoCode, isHoldfastError, workerThreadsStarted } from '../../../core/index.js';
+import { errnoCode, isHoldfastError } from '../../../core/index.js';
 import { statEntry, type FsEntry } from '../../../sources/index.js';
 import { MemoryStore } from '../../../storage/index.js';
 import { chunkIds } from '../../../testing/chunk-ids.js';
 import { Repository, type BlobWriter } from '../../repository/index.js';
-import { FileWorkerPool } from './file-worker-pool.js';
+import { FileSealerPool } from './file-sealer-pool.js';
+import { fileSealersMade } from './native-file-sealer.js';
 
 async function newPool(
   signal?: AbortSignal,
   size = 1,
-): Promise<{ pool: FileWorkerPool; repo: Repository; writer: BlobWriter }> {
+): Promise<{ pool: FileSealerPool; repo: Repository; writer: BlobWriter }> {
   const repo = await Repository.init(new MemoryStore(), 'pw', {
     owner: { username: 'u', hostname: 'h' },
     kdfCost: { N: 1024, r: 8, p: 1 },
     packSize: 4 * 1024 * 1024,
   });
   const writer = repo.writer();
-  const pool = new FileWorkerPool({
+  const pool = new FileSealerPool({
     writer,
     idKey: repo.idKey,
     chunkerKey: repo.chunkerKey,
@@ -32,7 +33,7 @@ async function newPool(
   return { pool, repo, writer };
 }
 
-void describe('FileWorkerPool', () => {
+void describe('FileSealerPool', () => {
   let root = '';
   let file: FsEntry;
   before(async () => {
@@ -75,7 +76,7 @@ void describe('FileWorkerPool', () => {
 
   void it('stores a file spanning many slabs and packs intact while slabs are reused', async () => {
     // 40 MiB incompressible: ten 4 MiB slabs' worth, in 4 MiB packs, so slabs go back to the
-    // worker and are sealed into again while earlier packs are still being stored.
+    // sealer and are sealed into again while earlier packs are still being stored.
     const content = randomBytes(40 * 1024 * 1024);
     await writeFile(join(root, 'large'), content);
     const large = await statEntry(Buffer.from(join(root, 'large')));
@@ -131,24 +132,24 @@ void describe('FileWorkerPool', () => {
     }
   });
 
-  void it('starts a second worker for a backlog, not for files one worker keeps up with', async () => {
+  void it('starts a second sealer for a backlog, not for files one sealer keeps up with', async () => {
     // A trickle (each file saved once the one before is done, as the changed files of an
-    // incremental backup mostly come) stays on one worker, even in bursts of a few files.
+    // incremental backup mostly come) stays on one sealer, even in bursts of a few files.
     const trickle = await newPool(undefined, 2);
-    let started = workerThreadsStarted();
+    let started = fileSealersMade();
     try {
       for (let i = 0; i < 20; i++) await trickle.pool.save(file.path, file);
       await Promise.all(Array.from({ length: 30 }, () => trickle.pool.save(file.path, file)));
-      assert.equal(workerThreadsStarted() - started, 1);
+      assert.equal(fileSealersMade() - started, 1);
     } finally {
       await trickle.pool.close();
     }
-    // Files queued far faster than one worker reads them (an initial backup) start both.
+    // Files queued far faster than one sealer reads them (an initial backup) start both.
     const flood = await newPool(undefined, 2);
-    started = workerThreadsStarted();
+    started = fileSealersMade();
     try {
       await Promise.all(Array.from({ length: 600 }, () => flood.pool.save(file.path, file)));
-      assert.equal(workerThreadsStarted() - started, 2);
+      assert.equal(fileSealersMade() - started, 2);
     } finally {
       await flood.pool.close();
     }
