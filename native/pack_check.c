@@ -21,8 +21,9 @@
  * A blob verifies when its seal opens (AES-256-GCM under its subkey, docs/design/
  * repository-format.md "Encryption"), its stored bytes decompress (compression 1) to exactly
  * its raw length, or are exactly that long (otherwise), and the plaintext hashes to its id
- * ("Blob ids"). Decompression goes a piece at a time into PIECE bytes, so a checker holds the
- * largest stored blob and a piece, never a plaintext. This is a yes/no answer only: the caller
+ * ("Blob ids"). The seal is opened and the stored bytes decompressed a piece (PIECE bytes) at a
+ * time, the tag checked at the end (verify_blob), so a checker holds two pieces, never a whole
+ * blob's stored bytes or plaintext. This is a yes/no answer only: the caller
  * checks a blob that did not verify again with unsealBlob's rules (src/engine/format/
  * unseal-blob.ts), which say why — so what a failure reads like is defined once, in one place,
  * and a refusal here can only cost time, never a wrong report.
@@ -64,9 +65,10 @@ typedef struct {
   keyed_mac sub_mac;     /* subkeys: keyed with the master key */
   keyed_mac id_mac;      /* blob ids: keyed with the id key, fed a piece at a time */
   ZSTD_DCtx *dctx;
-  unsigned char *stored; /* a blob's opened (stored) bytes: grows to the largest */
-  size_t stored_room;
+  unsigned char *plain;  /* PIECE bytes of a blob's stored bytes, opened */
   unsigned char *piece;  /* PIECE bytes of decompressed plaintext */
+  uint64_t produced;     /* plaintext bytes of the blob being verified so far */
+  bool frame_open;       /* its zstd frame is not complete */
   bool busy;             /* a window is being checked */
   bool broken;           /* SHA-256 failed: the digest is not the pack's */
   /* The window being checked (set by packCheckWindow, read by the checker's thread). */
@@ -97,7 +99,7 @@ static void free_memory(checker *c) {
   EVP_MAC_CTX_free(c->sub_mac.ctx);
   EVP_MAC_CTX_free(c->id_mac.ctx);
   ZSTD_freeDCtx(c->dctx);
-  free(c->stored);
+  free(c->plain);
   free(c->piece);
   free(c->verdicts);
   pthread_mutex_destroy(&c->lock);
@@ -132,10 +134,9 @@ static void close_checker(checker *c) {
     c->done_released = true;
     napi_release_threadsafe_function(c->done, napi_tsfn_abort);
   }
-  free(c->stored);
+  free(c->plain);
   free(c->piece);
-  c->stored = c->piece = NULL;
-  c->stored_room = 0;
+  c->plain = c->piece = NULL;
 }
 
 /* The handle was collected (never while a window is out: the checker references itself then). */
@@ -181,10 +182,12 @@ static napi_value js_pack_checker(napi_env env, napi_callback_info info) {
   c->id_mac = new_keyed_mac(hmac);
   c->dctx = ZSTD_createDCtx();
   c->piece = malloc(PIECE);
+  c->plain = malloc(PIECE);
   pthread_mutex_init(&c->lock, NULL);
   pthread_cond_init(&c->wake, NULL);
   if (c->sha == NULL || c->gcm == NULL || c->cipher == NULL || c->sub_mac.ctx == NULL ||
-      c->id_mac.ctx == NULL || c->dctx == NULL || c->piece == NULL || !start_pack(c)) {
+      c->id_mac.ctx == NULL || c->dctx == NULL || c->piece == NULL || c->plain == NULL ||
+      !start_pack(c)) {
     free_memory(c);
     throw_openssl(env, "a pack checker's SHA-256, HMAC, AES-256-GCM or zstd context");
     return NULL;
@@ -240,79 +243,94 @@ static bool start_id(checker *c, unsigned char type) {
   return EVP_MAC_update(c->id_mac.ctx, &type, 1);
 }
 
-/* Opens the seal of a blob into c->stored; its stored length, or -1 when it does not open. */
-static long open_seal(checker *c, const unsigned char *sealed, size_t sealed_len,
-                      const unsigned char *context) {
-  if (sealed_len < NONCE_BYTES + TAG_BYTES || sealed_len > INT32_MAX) return -1;
-  size_t stored_len = sealed_len - NONCE_BYTES - TAG_BYTES;
-  if (c->stored_room < stored_len) {
-    unsigned char *grown = realloc(c->stored, stored_len);
-    if (grown == NULL) return -1; /* the caller's second look decides */
-    c->stored = grown;
-    c->stored_room = stored_len;
+/* Feeds `len` bytes of a blob's stored bytes to its id: as they are (stored raw), or through
+ * zstd a piece at a time (compressed). False once they cannot be the stored bytes of a blob of
+ * `raw_len` plaintext bytes. */
+static bool feed_stored(checker *c, bool compressed, const unsigned char *data, size_t len,
+                        uint32_t raw_len) {
+  if (!compressed) {
+    c->produced += len;
+    return c->produced <= raw_len && (len == 0 || EVP_MAC_update(c->id_mac.ctx, data, len));
   }
-  unsigned char subkey[KEY_BYTES];
-  if (!keyed_mac_compute(&c->sub_mac, c->master, BLOB_LABEL, sizeof BLOB_LABEL - 1, context, 33,
-                         subkey))
-    return -1;
-  bool ok = gcm_start(c->cipher, c->gcm, subkey, sealed, false, context, 33) &&
-            gcm_open(c->cipher, sealed, stored_len, c->stored);
-  OPENSSL_cleanse(subkey, sizeof subkey);
-  return ok ? (long)stored_len : -1;
-}
-
-/* Decompresses c->stored[0, stored_len) a piece at a time into the id HMAC; true when it is
- * whole zstd frames of exactly raw_len bytes and nothing else. */
-static bool hash_decompressed(checker *c, size_t stored_len, uint32_t raw_len) {
-  if (stored_len == 0) return false;
-  ZSTD_DCtx_reset(c->dctx, ZSTD_reset_session_only);
-  ZSTD_inBuffer in = {c->stored, stored_len, 0};
-  uint64_t produced = 0;
-  bool frame_open = true;
-  for (;;) {
+  ZSTD_inBuffer in = {data, len, 0};
+  while (in.pos < in.size) {
     ZSTD_outBuffer out = {c->piece, PIECE, 0};
     size_t before = in.pos;
     size_t left = ZSTD_decompressStream(c->dctx, &out, &in);
     if (ZSTD_isError(left)) return false;
-    produced += out.pos;
-    if (produced > raw_len) return false;
+    c->produced += out.pos;
+    if (c->produced > raw_len) return false;
     if (out.pos > 0 && !EVP_MAC_update(c->id_mac.ctx, c->piece, out.pos)) return false;
-    frame_open = left != 0;
-    if (in.pos == in.size && !frame_open) break;
-    if (in.pos == before && out.pos == 0) break; /* no progress: the input ends in a frame */
+    c->frame_open = left != 0;
+    if (in.pos == before && out.pos == 0) return false; /* no progress */
   }
-  return !frame_open && in.pos == in.size && produced == raw_len;
+  /* The input may end with output still held back: drain it. */
+  while (c->frame_open) {
+    ZSTD_outBuffer out = {c->piece, PIECE, 0};
+    size_t left = ZSTD_decompressStream(c->dctx, &out, &in);
+    if (ZSTD_isError(left)) return false;
+    c->produced += out.pos;
+    if (c->produced > raw_len) return false;
+    if (out.pos > 0 && !EVP_MAC_update(c->id_mac.ctx, c->piece, out.pos)) return false;
+    c->frame_open = left != 0;
+    if (out.pos == 0) break; /* the frame needs more input */
+  }
+  return true;
 }
 
 static uint32_t u32_at(const unsigned char *p) {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/*
+ * Opens the seal a piece at a time, feeding each piece of the stored bytes to the id (through
+ * zstd when compressed) before the tag is checked at the end: the verdict needs the tag, and a
+ * checker then holds two pieces instead of the largest stored blob. zstd is fed bytes the tag
+ * has not vouched for yet; its decoder is built for untrusted input, and what it produces only
+ * goes into the id's HMAC and a length count.
+ */
 static bool verify_blob(checker *c, const unsigned char *entry) {
   unsigned char type = entry[0], compression = entry[1];
   double offset = (double)u32_at(entry + 2) - c->window_at;
   uint32_t sealed_len = u32_at(entry + 6), raw_len = u32_at(entry + 10);
   const unsigned char *id = entry + 14;
   if (offset < 0 || offset > (double)c->window_len ||
-      (double)sealed_len > (double)c->window_len - offset)
+      (double)sealed_len > (double)c->window_len - offset ||
+      sealed_len < NONCE_BYTES + TAG_BYTES || sealed_len > INT32_MAX)
     return false;
-  unsigned char context[33];
+  const unsigned char *sealed = c->window + (size_t)offset;
+  size_t stored_len = sealed_len - NONCE_BYTES - TAG_BYTES;
+  bool compressed = compression == 1;
+  if (compressed && stored_len == 0) return false; /* no zstd frame */
+  unsigned char context[33], subkey[KEY_BYTES];
   context[0] = type;
   memcpy(context + 1, id, 32);
-  long stored_len = open_seal(c, c->window + (size_t)offset, sealed_len, context);
-  if (stored_len < 0 || !start_id(c, type)) return false;
-  bool ok;
-  if (compression == 1) {
-    ok = hash_decompressed(c, (size_t)stored_len, raw_len);
-  } else {
-    ok = (uint64_t)stored_len == raw_len &&
-         EVP_MAC_update(c->id_mac.ctx, c->stored, (size_t)stored_len);
+  if (!keyed_mac_compute(&c->sub_mac, c->master, BLOB_LABEL, sizeof BLOB_LABEL - 1, context, 33,
+                         subkey))
+    return false;
+  bool ok = gcm_start(c->cipher, c->gcm, subkey, sealed, false, context, 33);
+  OPENSSL_cleanse(subkey, sizeof subkey);
+  if (!ok || !start_id(c, type)) return false;
+  if (compressed) ZSTD_DCtx_reset(c->dctx, ZSTD_reset_session_only);
+  c->produced = 0;
+  c->frame_open = compressed;
+  for (size_t at = 0; at < stored_len; at += PIECE) {
+    size_t n = stored_len - at < PIECE ? stored_len - at : PIECE;
+    int opened = 0;
+    if (!EVP_CipherUpdate(c->cipher, c->plain, &opened, sealed + NONCE_BYTES + at, (int)n) ||
+        (size_t)opened != n || !feed_stored(c, compressed, c->plain, n, raw_len))
+      return false;
   }
+  int tail = 0;
+  if (!EVP_CIPHER_CTX_ctrl(c->cipher, EVP_CTRL_GCM_SET_TAG, TAG_BYTES,
+                           (void *)(sealed + NONCE_BYTES + stored_len)) ||
+      EVP_CipherFinal_ex(c->cipher, c->plain, &tail) != 1 || tail != 0)
+    return false;
+  if (c->frame_open || c->produced != raw_len) return false;
   unsigned char digest[KEY_BYTES];
   size_t digest_len = 0;
-  ok = ok && EVP_MAC_final(c->id_mac.ctx, digest, &digest_len, sizeof digest) &&
-       digest_len == KEY_BYTES && CRYPTO_memcmp(digest, id, KEY_BYTES) == 0;
-  return ok;
+  return EVP_MAC_final(c->id_mac.ctx, digest, &digest_len, sizeof digest) &&
+         digest_len == KEY_BYTES && CRYPTO_memcmp(digest, id, KEY_BYTES) == 0;
 }
 
 static void check_window(checker *c) {

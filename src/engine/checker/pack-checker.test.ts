@@ -124,31 +124,38 @@ void describe('native pack checker', () => {
   const small = text(60_000, 1);
   const large = text(3 * 1024 * 1024 + 12_345, 2);
   const random = randomBytes(50_000);
+  // Stored bytes of several 256 KiB pieces: the seal is opened a piece at a time.
+  const mixed = Buffer.concat([randomBytes(600_000), text(600_000, 5)]);
   const base = [
     sound('compressed', small, true),
     sound('large compressed (in pieces)', large, true),
     sound('stored raw', random, false),
     sound('empty', Buffer.alloc(0), false),
     sound('tree', text(5_000, 3), true, 'tree'),
+    sound('large stored raw (in pieces)', randomBytes(700_000), false),
+    sound('compressed, large stored bytes (in pieces)', mixed, true),
   ];
 
   void it('passes sound blobs, as verifyBlob does', async () => {
     const checker = new PackChecker(keys);
-    assert.deepEqual(await nativeVerdicts(checker, base, 0), [1, 1, 1, 1, 1]);
-    assert.deepEqual(base.map(jsVerdict), [1, 1, 1, 1, 1]);
+    assert.deepEqual(await nativeVerdicts(checker, base, 0), [1, 1, 1, 1, 1, 1, 1]);
+    assert.deepEqual(base.map(jsVerdict), [1, 1, 1, 1, 1, 1, 1]);
   });
 
   void it('refuses every kind of damage that verifyBlob refuses', async () => {
     const [compressed, largeOne, raw] = base as [Case, Case, Case];
+    const [largeRaw, largeStored] = base.slice(5) as [Case, Case];
     const frame = compressBlob(small, 'auto')!;
     const half = compressBlob(small.subarray(0, 30_000), 'auto')!;
     const rest = compressBlob(small.subarray(30_000), 'auto')!;
     const cases: Case[] = [];
-    for (const c of [compressed, largeOne, raw]) {
+    for (const c of [compressed, largeOne, raw, largeRaw, largeStored]) {
       const last = c.sealed.length - 1;
       cases.push(
         flipped(c, `${c.name}: nonce`, 0),
         flipped(c, `${c.name}: ciphertext`, 40),
+        // In the last piece, past the first: the tag, checked at the end, still refuses it.
+        flipped(c, `${c.name}: ciphertext near the end`, last - 20),
         flipped(c, `${c.name}: tag`, last),
         entryChanged(c, `${c.name}: raw length + 1`, { rawLength: c.entry.rawLength + 1 }),
         entryChanged(c, `${c.name}: raw length - 1`, { rawLength: c.entry.rawLength - 1 }),
