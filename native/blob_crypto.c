@@ -187,6 +187,20 @@ bool gcm_start(EVP_CIPHER_CTX *cipher, const EVP_CIPHER *gcm, const unsigned cha
          EVP_CipherUpdate(cipher, NULL, &ignored, context, (int)context_len);
 }
 
+bool blob_gcm_start(EVP_CIPHER_CTX *cipher, const EVP_CIPHER *gcm, keyed_mac *sub_mac,
+                    const unsigned char *master, unsigned char type, const unsigned char *id,
+                    const unsigned char *nonce, bool encrypt) {
+  static const unsigned char label[] = "holdfast blob v1";
+  unsigned char context[1 + KEY_BYTES], subkey[KEY_BYTES];
+  context[0] = type;
+  memcpy(context + 1, id, KEY_BYTES);
+  bool ok = keyed_mac_compute(sub_mac, master, label, sizeof label - 1, context, sizeof context,
+                              subkey) &&
+            gcm_start(cipher, gcm, subkey, nonce, encrypt, context, sizeof context);
+  OPENSSL_cleanse(subkey, sizeof subkey);
+  return ok;
+}
+
 bool gcm_open(EVP_CIPHER_CTX *cipher, const unsigned char *sealed, size_t plain_len,
               unsigned char *out) {
   int n = 0, tail = 0;

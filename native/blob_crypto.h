@@ -32,6 +32,12 @@ bool keyed_mac_compute(keyed_mac *m, const unsigned char *key, const unsigned ch
 bool gcm_start(EVP_CIPHER_CTX *cipher, const EVP_CIPHER *gcm, const unsigned char *subkey,
                const unsigned char *nonce, bool encrypt, const unsigned char *context,
                size_t context_len);
+/* gcm_start for a blob of `type` and `id` (repository-format.md, "Encryption"): its subkey is
+ * HMAC-SHA256(master, "holdfast blob v1" || type || id), computed with `sub_mac`, and type || id
+ * is the associated data. For the native threads that seal and check blobs. */
+bool blob_gcm_start(EVP_CIPHER_CTX *cipher, const EVP_CIPHER *gcm, keyed_mac *sub_mac,
+                    const unsigned char *master, unsigned char type, const unsigned char *id,
+                    const unsigned char *nonce, bool encrypt);
 /* After gcm_start for decryption with the seal's nonce: decrypts the `plain_len` bytes after the
  * nonce into `out` and checks the tag after them; false when the seal does not authenticate
  * (then `out` holds no plaintext to use). */

@@ -20,7 +20,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -30,8 +29,6 @@
 #include <unistd.h>
 
 #include "file_seal.h"
-
-static const unsigned char BLOB_LABEL[] = "holdfast blob v1";
 
 static bool put(bytes *b, const void *data, size_t n) {
   if (b->cap - b->len < n) {
@@ -302,17 +299,10 @@ static size_t compress_chunk(sealer *s, const unsigned char *data, size_t len) {
 /* Seals `stored` as data blob `id` at out (nonce || ciphertext || tag). */
 static bool seal_into(sealer *s, const unsigned char *id, const unsigned char *stored,
                       size_t stored_len, unsigned char *out) {
-  unsigned char context[33], subkey[KEY_BYTES];
-  context[0] = DATA_TYPE;
-  memcpy(context + 1, id, 32);
-  if (!keyed_mac_compute(&s->sub_mac, s->master, BLOB_LABEL, sizeof BLOB_LABEL - 1, context, 33,
-                         subkey))
-    return false;
-  bool ok = RAND_bytes(out, NONCE_BYTES) == 1 &&
-            gcm_start(s->cipher, s->gcm, subkey, out, true, context, 33);
-  OPENSSL_cleanse(subkey, sizeof subkey);
   int n = 0, tail = 0;
-  return ok && EVP_CipherUpdate(s->cipher, out + NONCE_BYTES, &n, stored, (int)stored_len) &&
+  return RAND_bytes(out, NONCE_BYTES) == 1 &&
+         blob_gcm_start(s->cipher, s->gcm, &s->sub_mac, s->master, DATA_TYPE, id, out, true) &&
+         EVP_CipherUpdate(s->cipher, out + NONCE_BYTES, &n, stored, (int)stored_len) &&
          EVP_CipherFinal_ex(s->cipher, out + NONCE_BYTES + n, &tail) &&
          (size_t)(n + tail) == stored_len &&
          EVP_CIPHER_CTX_ctrl(s->cipher, EVP_CTRL_GCM_GET_TAG, TAG_BYTES,

@@ -54,7 +54,6 @@
 #define PIECE (256 * 1024)
 
 static const napi_type_tag CHECKER_TAG = {0x686f6c6466617374ULL, 0x7061636b63686b31ULL};
-static const unsigned char BLOB_LABEL[] = "holdfast blob v1";
 
 typedef struct {
   unsigned char master[KEY_BYTES];
@@ -253,7 +252,7 @@ static bool feed_stored(checker *c, bool compressed, const unsigned char *data, 
     return c->produced <= raw_len && (len == 0 || EVP_MAC_update(c->id_mac.ctx, data, len));
   }
   ZSTD_inBuffer in = {data, len, 0};
-  while (in.pos < in.size) {
+  for (;;) {
     ZSTD_outBuffer out = {c->piece, PIECE, 0};
     size_t before = in.pos;
     size_t left = ZSTD_decompressStream(c->dctx, &out, &in);
@@ -262,20 +261,10 @@ static bool feed_stored(checker *c, bool compressed, const unsigned char *data, 
     if (c->produced > raw_len) return false;
     if (out.pos > 0 && !EVP_MAC_update(c->id_mac.ctx, c->piece, out.pos)) return false;
     c->frame_open = left != 0;
+    /* All input taken and the output not full: zstd holds nothing back until the next piece. */
+    if (in.pos == in.size && out.pos < PIECE) return true;
     if (in.pos == before && out.pos == 0) return false; /* no progress */
   }
-  /* The input may end with output still held back: drain it. */
-  while (c->frame_open) {
-    ZSTD_outBuffer out = {c->piece, PIECE, 0};
-    size_t left = ZSTD_decompressStream(c->dctx, &out, &in);
-    if (ZSTD_isError(left)) return false;
-    c->produced += out.pos;
-    if (c->produced > raw_len) return false;
-    if (out.pos > 0 && !EVP_MAC_update(c->id_mac.ctx, c->piece, out.pos)) return false;
-    c->frame_open = left != 0;
-    if (out.pos == 0) break; /* the frame needs more input */
-  }
-  return true;
 }
 
 static uint32_t u32_at(const unsigned char *p) {
@@ -302,15 +291,9 @@ static bool verify_blob(checker *c, const unsigned char *entry) {
   size_t stored_len = sealed_len - NONCE_BYTES - TAG_BYTES;
   bool compressed = compression == 1;
   if (compressed && stored_len == 0) return false; /* no zstd frame */
-  unsigned char context[33], subkey[KEY_BYTES];
-  context[0] = type;
-  memcpy(context + 1, id, 32);
-  if (!keyed_mac_compute(&c->sub_mac, c->master, BLOB_LABEL, sizeof BLOB_LABEL - 1, context, 33,
-                         subkey))
+  if (!blob_gcm_start(c->cipher, c->gcm, &c->sub_mac, c->master, type, id, sealed, false) ||
+      !start_id(c, type))
     return false;
-  bool ok = gcm_start(c->cipher, c->gcm, subkey, sealed, false, context, 33);
-  OPENSSL_cleanse(subkey, sizeof subkey);
-  if (!ok || !start_id(c, type)) return false;
   if (compressed) ZSTD_DCtx_reset(c->dctx, ZSTD_reset_session_only);
   c->produced = 0;
   c->frame_open = compressed;
