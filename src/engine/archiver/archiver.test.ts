@@ -32,11 +32,11 @@ async function freshRepo(): Promise<Repository> {
 async function backup(
   repo: Repository,
   path: string,
-  workers: number,
+  threads: number,
   onEvent?: (e: BackupEvent) => void,
 ): Promise<{ tree: BlobId; warnings: number; errors: number }> {
   const writer = repo.writer();
-  const archiver = new Archiver({ repo, writer, workers, ...(onEvent && { onEvent }) });
+  const archiver = new Archiver({ repo, writer, threads, ...(onEvent && { onEvent }) });
   const result = await archiver.archive([path]);
   await writer.flush();
   return { tree: result.tree, warnings: result.warnings.length, errors: result.errors.length };
@@ -146,7 +146,7 @@ void describe('Archiver with file sealers', () => {
     const repo = await freshRepo();
     const first = await backup(repo, root, 2);
     const writer = repo.writer();
-    const archiver = new Archiver({ repo, writer, workers: 2, parentTree: first.tree });
+    const archiver = new Archiver({ repo, writer, threads: 2, parentTree: first.tree });
     const again = await archiver.archive([root]);
     await writer.flush();
     assert.equal(
@@ -166,7 +166,7 @@ void describe('Archiver with file sealers', () => {
     const archiver = new Archiver({
       repo,
       writer: repo.writer({ signal: controller.signal }),
-      workers: 2,
+      threads: 2,
       signal: controller.signal,
       onEvent: (e) => {
         if (e.kind === 'bytes') controller.abort();

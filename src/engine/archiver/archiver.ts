@@ -8,7 +8,7 @@
  * file sealers (sealers/), so the walk runs ahead of the reading: each step of the walk returns
  * `walked` (everything below was listed and queued) and `result` (its node, once the contents
  * are saved). A directory's tree is saved when all its children's results are in; nodes keep
- * their listing order whatever order files finish in. With `workers: 0` files are read on the
+ * their listing order whatever order files finish in. With `threads: 0` files are read on the
  * main thread, as before the pool existed.
  *
  * With the parent's walk cache (walk-cache.ts), a directory whose listing digest is the

@@ -25,7 +25,7 @@ void test('a changed file gets sealed again what its parent names but the reposi
   });
   const writer = repo.writer();
   const problems = { error: () => undefined, warning: () => undefined };
-  const files = new FileArchiver({ repo, writer, workers: 1 }, newCounters(), problems);
+  const files = new FileArchiver({ repo, writer, threads: 1 }, newCounters(), problems);
   files.start();
   try {
     const content = randomBytes(5 * 1024 * 1024);

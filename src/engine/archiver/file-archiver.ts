@@ -2,7 +2,7 @@
  * FileArchiver: the archiver's step for one regular file. A file unchanged since the parent
  * snapshot (size, mtime, ctime, inode) whose blobs the index still has keeps the parent's
  * content list and is not read; any other is read, chunked and sealed — by the file sealer pool
- * (sealers/: native threads), or on the main thread with `workers: 0` — and its node carries the new content.
+ * (sealers/: native threads), or on the main thread with `threads: 0` — and its node carries the new content.
  * A file that cannot be read is reported and left out (the snapshot is partial); a vanished one
  * is only a warning. Counts files and bytes for the backup's progress and summary.
  */
@@ -21,10 +21,10 @@ export interface FileArchiverOptions {
   readonly writer: BlobWriter;
   readonly signal?: AbortSignal;
   readonly onEvent?: (event: BackupEvent) => void;
-  /** Files read concurrently on the main thread (only with `workers: 0`). */
+  /** Files read concurrently on the main thread (only with `threads: 0`). */
   readonly fileConcurrency?: number;
   /** File sealers, native threads (default: the repository's `workerThreads`); 0 reads on the main thread. */
-  readonly workers?: number;
+  readonly threads?: number;
 }
 
 /** Where the archiver collects the items it leaves out (errors) or warns about. */
@@ -47,10 +47,10 @@ export class FileArchiver {
     this.chunkers = new ChunkerPool(options.repo.chunkerKey, options.repo.chunkerParams);
   }
 
-  /** Starts the sealer pool (unless `workers: 0`); call once before the first `archive`. */
+  /** Starts the sealer pool (unless `threads: 0`); call once before the first `archive`. */
   start(): void {
-    const workers = this.options.workers ?? this.options.repo.workerThreads;
-    if (workers > 0) this.pool = this.newPool(workers);
+    const threads = this.options.threads ?? this.options.repo.workerThreads;
+    if (threads > 0) this.pool = this.newPool(threads);
   }
 
   /** Whether files are read by the sealer pool, so the walk may run ahead of the reading. */
@@ -82,7 +82,7 @@ export class FileArchiver {
     const failed = (err: unknown): undefined => this.failed(path, err);
     const pool = this.pool;
     if (pool === undefined) {
-      // The main-thread path (`workers: 0`).
+      // The main-thread path (`threads: 0`).
       const result = this.files.run(async () => {
         started();
         return saveFile(path, entry, {

@@ -91,7 +91,7 @@ async function saveThroughWorkers(data: Buffer): Promise<number> {
   };
   let saved;
   try {
-    saved = await saveStream(Readable.from(reads), { writer, chunkers, repo, workers: 2 });
+    saved = await saveStream(Readable.from(reads), { writer, chunkers, repo, threads: 2 });
   } finally {
     Object.defineProperty(FileSealerPool.prototype, 'seal', seal);
   }

@@ -33,7 +33,7 @@ export interface StreamSaverContext extends FileSaverContext {
    * File sealers for the part past POOLED_FROM (default: the repository's `workerThreads`);
    * 0: none.
    */
-  readonly workers?: number;
+  readonly threads?: number;
 }
 
 /**
@@ -149,7 +149,7 @@ class PooledSealer {
   ) {}
 
   get available(): boolean {
-    return this.workers() > 0;
+    return this.threads() > 0;
   }
 
   get active(): boolean {
@@ -177,7 +177,7 @@ class PooledSealer {
 
   /** Waits while MAX_BATCHES_IN_FLIGHT batches per sealer are out. */
   async backpressure(): Promise<void> {
-    while (this.inFlight.length >= MAX_BATCHES_IN_FLIGHT * this.workers())
+    while (this.inFlight.length >= MAX_BATCHES_IN_FLIGHT * this.threads())
       await this.inFlight.shift();
   }
 
@@ -229,7 +229,7 @@ class PooledSealer {
       idKey: repo.idKey,
       chunkerKey: repo.chunkerKey,
       chunkerParams: repo.chunkerParams,
-      size: this.workers(),
+      size: this.threads(),
       ...(signal && { signal }),
     });
     const sealed = this.pool.seal(this.batch);
@@ -239,8 +239,8 @@ class PooledSealer {
     this.inFlight.push(sealed);
   }
 
-  private workers(): number {
-    return this.ctx.workers ?? this.ctx.repo.workerThreads;
+  private threads(): number {
+    return this.ctx.threads ?? this.ctx.repo.workerThreads;
   }
 }
 

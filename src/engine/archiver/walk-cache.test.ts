@@ -258,7 +258,7 @@ void describe('Archiver with a walk cache', () => {
       const archiver = new Archiver({
         repo,
         writer,
-        workers: 2,
+        threads: 2,
         walkRecorder: recorder,
         ...options,
       });

@@ -38,9 +38,9 @@ async function flipByte(store: ObjectStore, packId: PackId, at: number): Promise
   await store.put('pack', packId, bytes);
 }
 
-// From a store without files the main thread streams each pack into a spool file its worker
-// reads (or, without a spool, hands the pack's bytes over); from a directory the workers read the
-// pack files themselves.
+// From a store without files the main thread streams each pack into a spool file and reads it
+// from there (or, without a spool, keeps the pack's bytes); from a directory it reads the pack
+// files themselves.
 for (const kind of ['memory', 'memory without a spool', 'local'] as const)
   void describe(`check --read-data (${kind} repository)`, () => {
     let tmp = '';
@@ -72,7 +72,7 @@ for (const kind of ['memory', 'memory without a spool', 'local'] as const)
       const hit = ids[5]!;
       const loc = repo.locate(hit)!;
       await flipByte(store, loc.packId, loc.offset + 1000);
-      const result = await checkRepository({ repo, readData: true, workers: 2 });
+      const result = await checkRepository({ repo, readData: true, threads: 2 });
       const objects = result.errors.map((e) => e.object).sort();
       assert.deepEqual(objects, [`blob ${hit}`, `pack ${loc.packId}`].sort());
       assert.match(
@@ -100,7 +100,7 @@ for (const kind of ['memory', 'memory without a spool', 'local'] as const)
         const result = await checkRepository({
           repo,
           readData: true,
-          workers: 1,
+          threads: 1,
           onProgress: (p) => {
             if (p.phase !== 'read-data' || removed) return;
             removed = true;
@@ -145,7 +145,7 @@ void describe('check --read-data from a store without files: the spool', () => {
       result = await checkWith({
         repo,
         readData: true,
-        workers: 1,
+        threads: 1,
         spoolDirs: [parent],
         onWarning: (m) => warnings.push(m),
         // After the first pack the spool goes away: the rest is checked in memory, with a warning.

@@ -31,8 +31,8 @@ export interface CheckOptions {
   readonly readData?: boolean;
   /** Fraction (0,1] of packs to read with readData; packs are chosen at random. */
   readonly readDataSubset?: number;
-  /** Pack check workers for readData (default: the repository's `workerThreads`). */
-  readonly workers?: number;
+  /** Threads for readData, two packs in flight each (default: the repository's `workerThreads`). */
+  readonly threads?: number;
   /**
    * Where packs read from network storage are spooled for their check worker, in order of
    * preference (PackSpool.open). Default: the system's temporary directory.
@@ -192,7 +192,7 @@ async function readData(
   let blobsChecked = 0;
   const pool = new PackCheckPool({
     keys: repo.blobKeys(),
-    size: options.workers ?? options.repo.workerThreads,
+    size: options.threads ?? options.repo.workerThreads,
     ...(signal && { signal }),
   });
   const files = repo.store.files;
@@ -255,7 +255,7 @@ async function readData(
     return (at && (await viaSpool(at, packId, lists))) ?? fetchWhole(packId, lists);
   };
   try {
-    // As many packs fetched (or named) at once as the workers hold, so none waits for input.
+    // As many packs fetched (or named) at once as the checkers hold, so none waits for input.
     await mapLimit(packs, pool.capacity, async (packId) => {
       throwIfAborted(signal);
       const lists = indexed.get(packId)!;

@@ -11,7 +11,7 @@
  *   fails (ELOOP) instead of reading whatever the link points to into this file's place.
  *
  * The native file sealers (native/file_seal.c), which read a backup's files, open them the same
- * way; this is the main thread's path (`workers: 0`).
+ * way; this is the main thread's path (`threads: 0`).
  */
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
