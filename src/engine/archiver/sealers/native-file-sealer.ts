@@ -1,10 +1,9 @@
 /**
- * NativeFileSealer: one native file sealer (native/file_seal.c) — a thread that reads, cuts,
- * hashes, compresses and seals the files of the jobs it is given, as a file worker's
- * JavaScript did, without a V8 isolate of its own (docs/adr/0013-native-file-sealers.md).
+ * NativeFileSealer: one native file sealer (native/file_seal.c, file_sealer.c) — a thread that
+ * reads, cuts, hashes, compresses and seals the files of the jobs it is given, as a file
+ * worker's JavaScript did, without a V8 isolate of its own (docs/adr/0013-native-file-sealers.md).
  * Its reports arrive on the main thread's event loop, in order; sealed blobs stay in its slabs.
  */
-
 import { loadAddon } from '../../../core/index.js';
 import { cutRuleOf, gearTableFromKey, type ChunkerParams } from '../../chunker/index.js';
 import { compressionSettings, type CompressionMode } from '../../compression/index.js';
@@ -19,7 +18,7 @@ import {
 declare const handle: unique symbol;
 type SealerHandle = { readonly [handle]: true };
 
-/** The file sealer calls of the holdfast_crypto addon (native/file_seal.c). */
+/** The file sealer calls of the holdfast_crypto addon (native/file_sealer.c). */
 interface FileSealerAddon {
   fileSealer(
     masterKey: Uint8Array,

@@ -1,6 +1,6 @@
 /**
  * SlabTable: which slabs go back to their sealer, and when. (A sealer's side, sealing into a
- * freed slab again and keeping at most 16, is native/file_seal.c's: file-sealer.test.ts.)
+ * freed slab again and keeping at most 16, is the native sealer's: file-sealer.test.ts.)
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
