@@ -72,7 +72,7 @@ void test('saveStream stores the chunks of the whole stream under their blob ids
  * Saves `data` as a stream through a real sealer pool of two and checks content, ids, bytes and
  * dedup against the chunker's own cut; returns how many batches went to the sealers.
  */
-async function saveThroughWorkers(data: Buffer): Promise<number> {
+async function saveThroughSealers(data: Buffer): Promise<number> {
   const repo = await Repository.init(new MemoryStore(), 'pw', {
     owner: { username: 'u', hostname: 'h' },
     kdfCost: { N: 1024, r: 8, p: 1 },
@@ -135,8 +135,7 @@ function sqlText(bytes: number, from: number): Buffer {
 }
 
 void test('a compressible stream past POOLED_FROM is sealed by the sealers, intact', async () => {
-  // The first POOLED_FROM bytes decide (mostly compressible); then text, random bytes, and a
-  // run of zeros, whose chunks repeat whatever the repository's chunker key (the cut points
+  // Past the first POOLED_FROM bytes: text, random bytes, and a run of zeros, whose chunks repeat whatever the repository's chunker key (the cut points
   // of a repeat of arbitrary bytes depend on it).
   const data = Buffer.concat([
     sqlText(POOLED_FROM, 0),
@@ -144,12 +143,21 @@ void test('a compressible stream past POOLED_FROM is sealed by the sealers, inta
     seeded(5_000_001, 'between'),
     Buffer.alloc(24 << 20),
   ]);
-  const batches = await saveThroughWorkers(data);
+  const batches = await saveThroughSealers(data);
   // ≈ 40 MB past the threshold (less what repeats), in batches of ≈ 4 MiB.
   assert.ok(batches >= 3, `${batches} batches`);
 });
 
-void test('an incompressible stream stays on the main thread, intact', async () => {
-  const data = Buffer.concat([seeded(POOLED_FROM, 'head'), Buffer.alloc(24 << 20)]);
-  assert.equal(await saveThroughWorkers(data), 0);
+void test('an incompressible stream past POOLED_FROM is sealed by the sealers too, intact', async () => {
+  const data = Buffer.concat([
+    seeded(POOLED_FROM, 'head'),
+    seeded(12 << 20, 'tail'),
+    Buffer.alloc(24 << 20),
+  ]);
+  assert.ok((await saveThroughSealers(data)) >= 3);
+});
+
+void test('a stream no longer than POOLED_FROM stays on the main thread, intact', async () => {
+  const data = Buffer.concat([sqlText(8 << 20, 0), Buffer.alloc(POOLED_FROM - (8 << 20) - 1)]);
+  assert.equal(await saveThroughSealers(data), 0);
 });
