@@ -36,7 +36,9 @@ holdfast backup "$target"
 echo "== snapshots"
 holdfast snapshots
 echo "== files in the latest snapshot (first 20)"
-holdfast ls latest | head -n 20
+# head stops reading after 20 lines, and holdfast then exits 141 (a closed pipe, as Unix tools
+# do): with pipefail that would end the script, so only that status is let through.
+holdfast ls latest | head -n 20 || [ "${PIPESTATUS[0]}" -eq 141 ]
 cat <<MSG
 
 Done. To keep using this repository:
