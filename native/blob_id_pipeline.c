@@ -77,6 +77,7 @@ static void release(id_pipeline *p, uint64_t from, uint64_t to) {
 
 static void *helper_main(void *arg) {
   id_pipeline *p = arg;
+  pthread_setname_np(pthread_self(), "hf-blob-ids");
   pthread_mutex_lock(&p->lock);
   for (;;) {
     while (!p->stopping && p->finished == p->queued) pthread_cond_wait(&p->work, &p->lock);

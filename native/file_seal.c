@@ -95,6 +95,7 @@ static void set_add(id_set *s, const unsigned char *id) {
 
 static void *helper_main(void *arg) {
   id_helper *h = arg;
+  pthread_setname_np(pthread_self(), "hf-sealer-ids");
   pthread_mutex_lock(&h->lock);
   for (;;) {
     while (h->finished == h->queued && !h->stopping) pthread_cond_wait(&h->work, &h->lock);
@@ -566,6 +567,7 @@ void free_job(job *j) {
 
 void *sealer_main(void *arg) {
   sealer *s = arg;
+  pthread_setname_np(pthread_self(), "hf-sealer");
   for (;;) {
     pthread_mutex_lock(&s->lock);
     while (s->queue == NULL && !atomic_load(&s->stopping)) pthread_cond_wait(&s->wake, &s->lock);

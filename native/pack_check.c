@@ -325,6 +325,7 @@ static void check_window(checker *c) {
 /* The checker's thread: one window per wake-up, its verdicts handed back through `done`. */
 static void *checker_main(void *arg) {
   checker *c = arg;
+  pthread_setname_np(pthread_self(), "hf-checker");
   pthread_mutex_lock(&c->lock);
   for (;;) {
     while (!c->has_work && !c->stopping) pthread_cond_wait(&c->wake, &c->lock);

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { BlobId } from '../../core/index.js';
@@ -241,6 +241,12 @@ void describe('native pack checker', () => {
     const idle = new PackChecker(keys);
     const busy = new PackChecker(keys);
     assert.equal(await threads(), before + 2);
+    // Named, so an operator can tell them apart in `top -H`.
+    const tasks = await readdir('/proc/self/task');
+    const names = await Promise.all(
+      tasks.map((t) => readFile(`/proc/self/task/${t}/comm`, 'utf8').catch(() => '')),
+    );
+    assert.ok(names.filter((n) => n.trim() === 'hf-checker').length >= 2, names.join(','));
     const running = native.packCheckWindow(busy.handle, base[1]!.sealed, 0, Buffer.alloc(0));
     idle.close();
     busy.close();

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,6 +103,15 @@ async function taskFor(path: string, stored?: BlobId[]): Promise<FileTask> {
 }
 
 const threads = (): number => readdirSync('/proc/self/task').length;
+/** The names of this process's threads (what `top -H` and `ps -L` show). */
+const threadNames = (): string[] =>
+  readdirSync('/proc/self/task').map((t) => {
+    try {
+      return readFileSync(`/proc/self/task/${t}/comm`, 'utf8').trim();
+    } catch {
+      return ''; // the thread ended meanwhile
+    }
+  });
 
 void describe('NativeFileSealer', () => {
   let root = '';
@@ -391,6 +400,10 @@ void describe('NativeFileSealer', () => {
     busy.job(1, [await taskFor(path)]);
     await new Promise((r) => setTimeout(r, 200));
     assert.ok(threads() >= base + 3);
+    // Named, so an operator can tell them apart in `top -H`: two sealers, one id helper.
+    const names = threadNames();
+    assert.equal(names.filter((n) => n === 'hf-sealer').length, 2, names.join(','));
+    assert.equal(names.filter((n) => n === 'hf-sealer-ids').length, 1, names.join(','));
     idle.close();
     busy.close();
     assert.equal(threads(), base);
