@@ -246,9 +246,10 @@ static bool send_report(sealer *s, uint32_t job_id, bool done) {
   bool ok = r != NULL && put_u32(&b, REPORT_BLOBS) && put_u32(&b, job_id) &&
             put_u32(&b, done ? 1 : 0) && put_u32(&b, 0) && put_f64(&b, s->credit_used) &&
             put_f64(&b, s->bytes_read) && put_u32(&b, s->n_begun) && put_u32(&b, s->n_blobs) &&
-            put_u32(&b, s->n_retired) && put_u32(&b, s->n_files) &&
-            put(&b, s->begun.p, s->begun.len) && put(&b, s->blobs.p, s->blobs.len) &&
-            put(&b, s->retired.p, s->retired.len) && put(&b, s->files.p, s->files.len);
+            put_u32(&b, s->n_retired) && put_u32(&b, s->n_files);
+  size_t begun_at = b.len;
+  ok = ok && put(&b, s->begun.p, s->begun.len) && put(&b, s->blobs.p, s->blobs.len) &&
+       put(&b, s->retired.p, s->retired.len) && put(&b, s->files.p, s->files.len);
   if (!ok) {
     free(r);
     free(b.p);
@@ -258,6 +259,8 @@ static bool send_report(sealer *s, uint32_t job_id, bool done) {
   r->p = b.p;
   r->len = b.len;
   r->done_job = done ? job_id : 0;
+  r->begun_at = begun_at;
+  r->n_begun = s->n_begun;
   s->begun.len = s->blobs.len = s->retired.len = s->files.len = 0;
   s->n_begun = s->n_blobs = s->n_retired = s->n_files = 0;
   s->credit_used = s->bytes_read = 0;
@@ -516,42 +519,48 @@ static bool add_outcome(sealer *s, uint32_t file, const outcome *o) {
   return ok || (fail(s, "out of memory"), false);
 }
 
+/* A file of the job: its path, the walk's size and mtime and the parent's stored ids (encoded as
+ * sealer-codec.ts writes them), then the file read, cut and sealed. */
+static bool seal_file_task(sealer *s, job *j, const unsigned char **at, const unsigned char *end,
+                           outcome *o) {
+  uint32_t path_len, n_stored, nsec;
+  double size, sec;
+  if (end - *at < 4) return fail(s, "a job's file is cut short"), false;
+  memcpy(&path_len, *at, 4);
+  if ((size_t)(end - *at) < 4 + (size_t)path_len + 8 + 8 + 4 + 4)
+    return fail(s, "a job's file is cut short"), false;
+  if (s->path_room < (size_t)path_len + 1) {
+    char *grown = realloc(s->path, (size_t)path_len + 1);
+    if (grown == NULL) return fail(s, "out of memory"), false;
+    s->path = grown;
+    s->path_room = (size_t)path_len + 1;
+  }
+  memcpy(s->path, *at + 4, path_len);
+  s->path[path_len] = '\0';
+  *at += 4 + path_len;
+  memcpy(&size, *at, 8);
+  memcpy(&sec, *at + 8, 8);
+  memcpy(&nsec, *at + 16, 4);
+  memcpy(&n_stored, *at + 20, 4);
+  *at += 24;
+  if ((size_t)(end - *at) / 32 < n_stored) return fail(s, "a job's file is cut short"), false;
+  if (!set_reset(&s->stored, n_stored)) return fail(s, "out of memory"), false;
+  for (uint32_t i = 0; i < n_stored; i++) set_add(&s->stored, *at + 32 * i);
+  *at += 32 * (size_t)n_stored;
+  return seal_file(s, j->id, s->path, size, sec, nsec, o);
+}
+
 /* Runs one job to its last report. False when the sealer stops or fails. */
 static bool run_job(sealer *s, job *j) {
   const unsigned char *at = j->tasks, *end = j->tasks + j->tasks_len;
   for (uint32_t file = 0; at < end; file++) {
     outcome o = {0};
-    unsigned char kind = *at++;
     bool ok;
-    if (kind == TASK_CHUNKS) {
+    if (*at++ == TASK_CHUNKS) {
       set_reset(&s->stored, 0);
       ok = seal_chunks(s, j, &at, end, &o);
     } else {
-      uint32_t path_len, n_stored, nsec;
-      double size, sec;
-      if (end - at < 4) return fail(s, "a job's file is cut short"), false;
-      memcpy(&path_len, at, 4);
-      if ((size_t)(end - at) < 4 + (size_t)path_len + 8 + 8 + 4 + 4)
-        return fail(s, "a job's file is cut short"), false;
-      if (s->path_room < (size_t)path_len + 1) {
-        char *grown = realloc(s->path, (size_t)path_len + 1);
-        if (grown == NULL) return fail(s, "out of memory"), false;
-        s->path = grown;
-        s->path_room = (size_t)path_len + 1;
-      }
-      memcpy(s->path, at + 4, path_len);
-      s->path[path_len] = '\0';
-      at += 4 + path_len;
-      memcpy(&size, at, 8);
-      memcpy(&sec, at + 8, 8);
-      memcpy(&nsec, at + 16, 4);
-      memcpy(&n_stored, at + 20, 4);
-      at += 24;
-      if ((size_t)(end - at) / 32 < n_stored) return fail(s, "a job's file is cut short"), false;
-      if (!set_reset(&s->stored, n_stored)) return fail(s, "out of memory"), false;
-      for (uint32_t i = 0; i < n_stored; i++) set_add(&s->stored, at + 32 * i);
-      at += 32 * (size_t)n_stored;
-      ok = seal_file(s, j->id, s->path, size, sec, nsec, &o);
+      ok = seal_file_task(s, j, &at, end, &o);
     }
     if (!ok || !add_outcome(s, file, &o)) return false;
   }

@@ -95,6 +95,9 @@ typedef struct {
   unsigned char *p;
   size_t len;
   uint32_t done_job; /* 0, or the job this report ends */
+  /* The ids of the slabs it begins (u32 each) are at p + begun_at: their ArrayBuffers go with it. */
+  size_t begun_at;
+  uint32_t n_begun;
 } report;
 
 typedef struct {

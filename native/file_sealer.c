@@ -164,13 +164,10 @@ static void deliver(napi_env env, napi_value on_report, void *context, void *dat
     return;
   }
   napi_value buffer, slabs, argv[2];
-  uint32_t kind, n_begun = 0;
-  memcpy(&kind, r->p, 4);
-  if (kind == REPORT_BLOBS) memcpy(&n_begun, r->p + 32, 4);
-  napi_create_array_with_length(env, n_begun, &slabs);
-  for (uint32_t i = 0; i < n_begun; i++) {
+  napi_create_array_with_length(env, r->n_begun, &slabs);
+  for (uint32_t i = 0; i < r->n_begun; i++) {
     uint32_t id;
-    memcpy(&id, r->p + 48 + 4 * (size_t)i, 4);
+    memcpy(&id, r->p + r->begun_at + 4 * (size_t)i, 4);
     pthread_mutex_lock(&s->lock);
     slab *sl = id >= 1 && id <= s->slab_count ? s->slabs[id - 1] : NULL;
     pthread_mutex_unlock(&s->lock);

@@ -23,6 +23,7 @@ import {
   type BlobType,
   type PackEntry,
 } from '../format/index.js';
+import { assertEndsWithTerminatedWorker } from '../../testing/worker-teardown.js';
 import { PackChecker } from './pack-check.js';
 
 const keys: BlobKeys = { masterKey: randomBytes(32), idKey: randomBytes(32) };
@@ -297,29 +298,16 @@ void describe('native pack checker', () => {
 
   void it('a worker torn down with windows out ends cleanly', async () => {
     const crypto = JSON.stringify(new URL('../crypto/index.js', import.meta.url).href);
-    // In the worker (an ES module, as --input-type passes on): eight checkers each with a 64 MiB
-    // window out (tens of milliseconds of SHA-256), then the worker is terminated; the process
-    // carries on and exits normally.
-    const script = `
-      import { Worker } from 'node:worker_threads';
-      const worker = new Worker(\`
-        import { parentPort } from 'node:worker_threads';
-        const { blobCrypto } = await import(${crypto});
-        const native = blobCrypto();
-        for (let i = 0; i < 8; i++) {
-          const c = native.packChecker(Buffer.alloc(32, 1), Buffer.alloc(32, 2));
-          void native.packCheckWindow(c, Buffer.alloc(64 * 1024 * 1024), 0, Buffer.alloc(0));
-        }
-        parentPort.postMessage('out');\`, { eval: true });
-      worker.once('message', async () => {
-        await worker.terminate();
-        console.log('ended');
-      });`;
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ['--input-type=module', '-e', script],
-      CHILD,
-    );
-    assert.equal(stdout.trim(), 'ended');
+    // In the worker: eight checkers each with a 64 MiB window out (tens of milliseconds of
+    // SHA-256), then the worker is terminated; the process carries on and exits normally.
+    await assertEndsWithTerminatedWorker(`
+      import { parentPort } from 'node:worker_threads';
+      const { blobCrypto } = await import(${crypto});
+      const native = blobCrypto();
+      for (let i = 0; i < 8; i++) {
+        const c = native.packChecker(Buffer.alloc(32, 1), Buffer.alloc(32, 2));
+        void native.packCheckWindow(c, Buffer.alloc(64 * 1024 * 1024), 0, Buffer.alloc(0));
+      }
+      parentPort.postMessage('out');`);
   });
 });

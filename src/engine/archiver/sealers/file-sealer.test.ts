@@ -7,20 +7,19 @@
  * (at most 16 kept), backpressure by credit, and threads that stop when it is closed.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import type { BlobId } from '../../../core/index.js';
 import { Chunker, type ChunkerParams } from '../../chunker/index.js';
 import { compressBlob, decompressBlob, type CompressionMode } from '../../compression/index.js';
 import { blobIdOf } from '../../crypto/index.js';
 import { openBlob } from '../../format/index.js';
 import { NativeFileSealer, type FileSealerSetup } from './native-file-sealer.js';
+import { assertEndsWithTerminatedWorker } from '../../../testing/worker-teardown.js';
 import type { FileTask, JobReport, SealerMessage, SealTask } from './sealer-codec.js';
 
 const PARAMS: ChunkerParams = { minSize: 4096, avgSize: 16384, maxSize: 65536 };
@@ -413,36 +412,23 @@ void describe('NativeFileSealer', () => {
 
   void it('ends cleanly when the worker that made it is terminated mid-job', async () => {
     // Sealers left busy (waiting for credit mid-file) in a worker thread that is then
-    // terminated: the environment's teardown stops their threads and the process exits
-    // normally. A child process with a timeout, so a thread never stopped fails the test.
+    // terminated: the environment's teardown stops their threads.
     const path = join(root, 'teardown');
     await writeFile(path, randomBytes(8_000_000));
     const sealer = JSON.stringify(new URL('./native-file-sealer.js', import.meta.url).href);
-    const script = `
-      import { Worker } from 'node:worker_threads';
-      const worker = new Worker(\`
-        import { parentPort } from 'node:worker_threads';
-        import { statSync } from 'node:fs';
-        const { NativeFileSealer } = await import(${sealer});
-        const st = statSync(${JSON.stringify(path)}, { bigint: true });
-        const task = { path: Buffer.from(${JSON.stringify(path)}), size: Number(st.size),
-          mtimeNs: st.mtimeNs };
-        for (let i = 0; i < 4; i++) {
-          const s = new NativeFileSealer({ masterKey: Buffer.alloc(32, 1), idKey: Buffer.alloc(32, 2),
-            chunkerKey: Buffer.alloc(32, 3), chunkerParams: { minSize: 4096, avgSize: 16384,
-            maxSize: 65536 }, compression: 'auto', slabBytes: 65536, creditWindow: 65536 }, () => {});
-          s.job(1, [task]);
-        }
-        setTimeout(() => parentPort.postMessage('busy'), 200);\`, { eval: true });
-      worker.once('message', async () => {
-        await worker.terminate();
-        console.log('ended');
-      });`;
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ['--input-type=module', '-e', script],
-      { timeout: 60_000 },
-    );
-    assert.equal(stdout.trim(), 'ended');
+    await assertEndsWithTerminatedWorker(`
+      import { parentPort } from 'node:worker_threads';
+      import { statSync } from 'node:fs';
+      const { NativeFileSealer } = await import(${sealer});
+      const st = statSync(${JSON.stringify(path)}, { bigint: true });
+      const task = { path: Buffer.from(${JSON.stringify(path)}), size: Number(st.size),
+        mtimeNs: st.mtimeNs };
+      for (let i = 0; i < 4; i++) {
+        const s = new NativeFileSealer({ masterKey: Buffer.alloc(32, 1), idKey: Buffer.alloc(32, 2),
+          chunkerKey: Buffer.alloc(32, 3), chunkerParams: { minSize: 4096, avgSize: 16384,
+          maxSize: 65536 }, compression: 'auto', slabBytes: 65536, creditWindow: 65536 }, () => {});
+        s.job(1, [task]);
+      }
+      setTimeout(() => parentPort.postMessage('busy'), 200);`);
   });
 });
