@@ -4,10 +4,10 @@
 #   backup needs that Node's fs module does not expose (xattrs, nanosecond utimensat, mknod,
 #   SEEK_DATA/SEEK_HOLE, directory scans);
 # - holdfast_crypto (native/blob_crypto.c, blob_id_pipeline.c, pack_check.c, file_seal.c,
-#   file_sealer.c): blob ids and seals through the OpenSSL Node links (its headers ship with Node;
-#   its symbols resolve against the running node), into buffers the caller owns, blob ids on a
-#   helper thread, the pack checks of `check --read-data` and a backup's file sealers on threads
-#   of their own (with zstd);
+#   file_sealer.c, pack_layout.c): blob ids and seals through the OpenSSL Node links (its headers
+#   ship with Node; its symbols resolve against the running node), into buffers the caller owns,
+#   blob ids on a helper thread, the pack checks of `check --read-data` and a backup's file
+#   sealers on threads of their own (with zstd), and the layout of packs spooled to disk;
 # - holdfast_chunker (native/cut_search.c): FastCDC's cut-point search.
 {
   'variables': {
@@ -25,7 +25,7 @@
     },
     {
       'target_name': 'holdfast_crypto',
-      'sources': ['native/blob_crypto.c', 'native/blob_id_pipeline.c', 'native/pack_check.c', 'native/file_seal.c', 'native/file_sealer.c'],
+      'sources': ['native/blob_crypto.c', 'native/blob_id_pipeline.c', 'native/pack_check.c', 'native/file_seal.c', 'native/file_sealer.c', 'native/pack_layout.c'],
       'dependencies': ['<(zstd_napi_dir)/deps/zstd.gyp:libzstd'],
       'defines': ['NAPI_VERSION=8', 'OPENSSL_API_COMPAT=30000', '_GNU_SOURCE'],
       'cflags_c': ['-std=c11', '-Wall', '-Wextra', '-Wshadow', '-Wno-unused-parameter', '-fvisibility=hidden'],

@@ -476,5 +476,5 @@ NAPI_MODULE_INIT() {
       {"blobIdClose", NULL, js_blob_id_close, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof properties / sizeof *properties, properties);
-  return file_seal_exports(env, pack_check_exports(env, exports));
+  return file_seal_exports(env, pack_layout_exports(env, pack_check_exports(env, exports)));
 }

@@ -74,6 +74,8 @@ napi_value js_blob_id_close(napi_env env, napi_callback_info info);
 
 /* pack_check.c: defines packChecker, packCheckWindow and packCheckDigest on `exports`. */
 napi_value pack_check_exports(napi_env env, napi_value exports);
+/* pack_layout.c: defines packFromSpool on `exports`. */
+napi_value pack_layout_exports(napi_env env, napi_value exports);
 /* file_sealer.c: defines fileSealer and its calls on `exports`. */
 napi_value file_seal_exports(napi_env env, napi_value exports);
 

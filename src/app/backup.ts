@@ -5,7 +5,7 @@
  * (written every 32 packs) are reused by the next backup; the rest is re-uploaded, and the
  * leftovers are removed by prune.
  */
-import { userInfo } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { lstat } from 'node:fs/promises';
 import { HoldfastError, throwIfAborted, type SnapshotId } from '../core/index.js';
 import {
@@ -17,6 +17,7 @@ import {
   summaryFrom,
   keepReusedPacksIndexed,
   loadWalkCache,
+  PackSpool,
   saveWalkCache,
   targetTree,
   walkContext,
@@ -58,6 +59,12 @@ export interface BackupRequest {
    * undefined. Only used when the exclusions are known as patterns (`excludePatterns`).
    */
   readonly walkCacheDir?: string;
+  /**
+   * Where data packs are filled and uploaded from, in order of preference (PackSpool.open; the
+   * first on a disk is used). Default: the system's temporary directory. Without one (all are
+   * memory file systems, none writable) the packs are held in memory.
+   */
+  readonly spoolDirs?: readonly string[];
   readonly signal?: AbortSignal;
   readonly onEvent?: (event: BackupEvent) => void;
 }
@@ -72,6 +79,16 @@ export interface BackupOutcome {
 }
 
 export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
+  // A dry run stores nothing: its packs are named and dropped, so memory is enough.
+  const spool = req.dryRun ? undefined : await PackSpool.open(req.spoolDirs ?? [tmpdir()]);
+  try {
+    return await backUp(req, spool);
+  } finally {
+    await spool?.close();
+  }
+}
+
+async function backUp(req: BackupRequest, spool: PackSpool | undefined): Promise<BackupOutcome> {
   const { repo, signal } = req;
   const start = repo.clock.now();
   await repo.loadIndex(signal);
@@ -82,7 +99,11 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
     if (adopted > 0)
       repo.logger.info(`indexed ${adopted} packs an interrupted earlier backup had uploaded`);
   }
-  const writer = repo.writer({ ...(signal && { signal }), ...(req.dryRun && { dryRun: true }) });
+  const writer = repo.writer({
+    ...(signal && { signal }),
+    ...(req.dryRun && { dryRun: true }),
+    ...(spool && { spool }),
+  });
 
   let tree;
   let paths: string[];

@@ -16,3 +16,4 @@ export * from './lock/index.js';
 export * from './pruner/index.js';
 export * from './copier/index.js';
 export * from './retention/index.js';
+export { PackSpool } from './spool/pack-spool.js';

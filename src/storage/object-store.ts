@@ -8,8 +8,9 @@
  *   HoldfastError code OBJECT_EXISTS and leaves the existing object untouched. When `put`
  *   resolves the object is durable (fsync or the service's acknowledgement) and visible to
  *   `get`, `stat` and `list` of every client. A failed or aborted `put` leaves no object. Data
- *   given as parts (ObjectBody) is stored as the parts back to back; once `put` settles the store
- *   holds no reference to the caller's buffers.
+ *   given as parts (ObjectBody) is stored as the parts back to back, and a FileBody as its
+ *   file's bytes; once `put` settles the store holds no reference to the caller's buffers and no
+ *   longer reads the file.
  * - `get` of a missing object rejects with code NOT_FOUND; a range past the end rejects too
  *   (with INTEGRITY: the caller's index disagrees with the object).
  * - `list` yields each object of a kind once, in no particular order.
@@ -27,6 +28,8 @@
  *   that bypasses it loses nothing (the rate limiter and the test stores do not forward it).
  */
 
+import { open } from 'node:fs/promises';
+
 export const OBJECT_KINDS = ['config', 'key', 'pack', 'index', 'snapshot', 'lock'] as const;
 export type ObjectKind = (typeof OBJECT_KINDS)[number];
 
@@ -40,19 +43,75 @@ export const CONFIG_NAME = 'config';
  * SHA-256); the others join them. Not joining saves a copy of every pack and the page faults of
  * fresh memory for it, and memory: a pack is held once, in its parts.
  */
-export type ObjectBody = Uint8Array | readonly Uint8Array[];
+export type ObjectBody = Uint8Array | readonly Uint8Array[] | FileBody;
+
+/**
+ * An object's bytes in a file on this machine, `length` bytes from its start: a pack spooled to
+ * disk while it was filled (engine/spool), so that the packs being uploaded are not held in
+ * memory. A store reads the file again for each attempt; the file must not change until `put`
+ * settles, and whoever made it removes it afterwards.
+ */
+export class FileBody {
+  constructor(
+    readonly path: string,
+    readonly length: number,
+  ) {}
+}
+
+/** Bytes per read of a FileBody. */
+const FILE_PIECE_BYTES = 1024 * 1024;
 
 /** The object's length in bytes. */
 export function bodyLength(body: ObjectBody): number {
+  if (body instanceof FileBody) return body.length;
   if (!Array.isArray(body)) return (body as Uint8Array).byteLength;
   let length = 0;
   for (const part of body as readonly Uint8Array[]) length += part.byteLength;
   return length;
 }
 
-/** The object's bytes in one buffer: `body` itself when it is one, else a new buffer. */
-export function joinBody(body: ObjectBody): Uint8Array {
-  return Array.isArray(body) ? Buffer.concat(body as readonly Uint8Array[]) : (body as Uint8Array);
+/**
+ * The object's bytes in one buffer: `body` itself when it is one, else a new buffer (parts
+ * joined, a file read). Rejects when a FileBody's file is shorter than its length.
+ */
+export async function readBody(body: ObjectBody): Promise<Uint8Array> {
+  if (!(body instanceof FileBody))
+    return Array.isArray(body)
+      ? Buffer.concat(body as readonly Uint8Array[])
+      : (body as Uint8Array);
+  const bytes = Buffer.allocUnsafe(body.length);
+  let at = 0;
+  for await (const piece of bodyPieces(body)) {
+    bytes.set(piece, at);
+    at += piece.byteLength;
+  }
+  return bytes;
+}
+
+/**
+ * The object's bytes in order, as pieces: a buffer as it is, parts as they are, a file in fresh
+ * buffers of up to 1 MiB (a consumer may keep them). Throws when a FileBody's file is shorter
+ * than its length.
+ */
+export async function* bodyPieces(body: ObjectBody): AsyncGenerator<Uint8Array> {
+  if (!(body instanceof FileBody)) {
+    if (!Array.isArray(body)) yield body as Uint8Array;
+    else for (const part of body as readonly Uint8Array[]) yield part;
+    return;
+  }
+  const handle = await open(body.path, 'r');
+  try {
+    for (let at = 0; at < body.length;) {
+      const piece = Buffer.allocUnsafeSlow(Math.min(FILE_PIECE_BYTES, body.length - at));
+      const { bytesRead } = await handle.read(piece, 0, piece.length, at);
+      if (bytesRead === 0)
+        throw new Error(`${body.path}: ends at byte ${at} of the ${body.length} to store`);
+      at += bytesRead;
+      yield bytesRead === piece.length ? piece : piece.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 export interface ObjectInfo {

@@ -9,6 +9,7 @@ import { ExcludeMatcher, readExcludeFile } from '../../sources/index.js';
 import { collect, splitTags, type RegisterCommand } from '../command-kit.js';
 import type { Context } from '../context.js';
 import { EXIT_PARTIAL } from '../exit-codes.js';
+import { spoolDirs } from '../spool-dirs.js';
 import {
   newProgressState,
   reportsProgress,
@@ -119,6 +120,7 @@ export const registerBackup: RegisterCommand = (program, kit) => {
             ...(opts.stdinFromCommand && {
               stdin: { filename: opts.stdinFilename, command: paths },
             }),
+            spoolDirs: spoolDirs(ctx),
             ...(ctx.signal && { signal: ctx.signal }),
             onEvent: (e) => track(ctx, progress, e),
           }),

@@ -37,6 +37,13 @@ export interface BlobCryptoAddon {
    * thread pool. The parts may not change until it settles.
    */
   fileIdOfParts(parts: readonly Uint8Array[]): Promise<string>;
+  /**
+   * Writes the byte ranges of descriptor `from` — (offset, length) pairs in `ranges` — then
+   * `tail` to descriptor `to` from its current position, in the thread pool, and resolves to
+   * the SHA-256 of what it wrote (native/pack_layout.c). Rejects with an Error carrying
+   * `errno` (positive) and `syscall` when a read or write fails.
+   */
+  packFromSpool(from: number, to: number, ranges: Float64Array, tail: Uint8Array): Promise<string>;
   /** A blob id pipeline: a helper thread of its own (native/blob_id_pipeline.c). */
   blobIdPipeline(): BlobIdPipelineHandle;
   /**

@@ -7,7 +7,7 @@
  */
 import { HoldfastError, type BlobId, type IndexId, type PackId } from '../../core/index.js';
 import { compressBlobView, type CompressionMode } from '../compression/index.js';
-import { fileIdOf, fileIdOfParts } from '../crypto/index.js';
+import { fileIdOf } from '../crypto/index.js';
 import {
   COMPRESSION_NONE,
   COMPRESSION_ZSTD,
@@ -15,11 +15,19 @@ import {
   IndexRecords,
   sealBlob,
   type BlobType,
+  type PackEntry,
   type RecordedPack,
 } from '../format/index.js';
-import { bodyLength, type CachingStore, type ObjectStore } from '../../storage/index.js';
+import {
+  bodyLength,
+  type CachingStore,
+  type ObjectBody,
+  type ObjectStore,
+} from '../../storage/index.js';
 import type { MasterIndex } from '../index/index.js';
-import { Packer, type SealedBlobOwner } from './packer.js';
+import type { PackSpool } from '../spool/pack-spool.js';
+import { Packer, type PackFilling, type SealedBlobOwner } from './packer.js';
+import { SpooledPacker } from './spooled-packer.js';
 
 export type { SealedBlobOwner } from './packer.js';
 
@@ -44,6 +52,12 @@ export interface BlobWriterOptions {
   readonly cache?: Pick<CachingStore, 'markTreePack'>;
   /** Where packs uploaded but not yet in an index are noted (repository-format.md §2.5). */
   readonly journal?: PackJournal;
+  /**
+   * Where data packs are filled and uploaded from (SpooledPacker), so that neither the open
+   * pack nor the ones in flight are held in memory. Without it they are (Packer). Tree packs
+   * stay in memory: few, and the metadata cache takes them as they are stored.
+   */
+  readonly spool?: PackSpool;
 }
 
 /**
@@ -88,7 +102,7 @@ export interface WriterStats {
 }
 
 export class BlobWriter {
-  private readonly packers = new Map<BlobType, Packer>();
+  private readonly packers = new Map<BlobType, PackFilling>();
   private readonly pending = new Set<string>();
   private readonly uploads = new Set<Promise<void>>();
   /**
@@ -132,7 +146,9 @@ export class BlobWriter {
     const stored = compressed ?? plaintext;
     const sealed = sealBlob(this.options.masterKey, type, id, stored);
     const packer = this.packerFor(type);
-    packer.add(id, sealed, plaintext.length, compressed ? COMPRESSION_ZSTD : COMPRESSION_NONE);
+    const compression = compressed ? COMPRESSION_ZSTD : COMPRESSION_NONE;
+    const adding = packer.add(id, sealed, plaintext.length, compression);
+    const full = this.detachIfFull(packer);
     if (type === 'data') {
       this.stats.dataBlobs++;
       this.stats.dataAdded += plaintext.length;
@@ -140,7 +156,8 @@ export class BlobWriter {
     } else {
       this.stats.treeBlobs++;
     }
-    if (packer.isFull) await this.rotate(type);
+    if (adding !== undefined) await adding;
+    if (full) await this.startUpload(packer);
     return { id, added: true, storedLength: sealed.length };
   }
 
@@ -157,7 +174,8 @@ export class BlobWriter {
     this.pending.add(id);
     const packer = this.packerFor(type);
     const compression = blob.compressed ? COMPRESSION_ZSTD : COMPRESSION_NONE;
-    packer.add(id, sealed, blob.rawLength, compression, blob.owner);
+    const adding = packer.add(id, sealed, blob.rawLength, compression, blob.owner);
+    const full = this.detachIfFull(packer);
     if (type === 'data') {
       this.stats.dataBlobs++;
       this.stats.dataAdded += blob.rawLength;
@@ -165,7 +183,8 @@ export class BlobWriter {
     } else {
       this.stats.treeBlobs++;
     }
-    if (packer.isFull) await this.rotate(type);
+    if (adding !== undefined) await adding;
+    if (full) await this.startUpload(packer);
     return { id, added: true, storedLength: sealed.length };
   }
 
@@ -186,19 +205,39 @@ export class BlobWriter {
     return this.stats;
   }
 
-  private packerFor(type: BlobType): Packer {
+  private packerFor(type: BlobType): PackFilling {
     let p = this.packers.get(type);
     if (!p) {
-      p = new Packer(type, this.options.packSize);
+      const { packSize, spool } = this.options;
+      p =
+        type === 'data' && spool !== undefined
+          ? new SpooledPacker(type, packSize, spool)
+          : new Packer(type, packSize);
       this.packers.set(type, p);
     }
     return p;
+  }
+
+  /**
+   * A full packer leaves the map at once, in the same turn as the blob that filled it: blobs
+   * saved meanwhile (saves overlap, and a spooled packer's add may wait for its stage) start
+   * the next pack instead of overfilling this one.
+   */
+  private detachIfFull(packer: PackFilling): boolean {
+    if (!packer.isFull) return false;
+    if (this.packers.get(packer.type) === packer) this.packers.delete(packer.type);
+    return true;
   }
 
   private async rotate(type: BlobType): Promise<void> {
     const packer = this.packers.get(type);
     if (!packer || packer.blobCount === 0) return;
     this.packers.delete(type);
+    await this.startUpload(packer);
+  }
+
+  /** Uploads `packer`'s pack once fewer than the limit are in flight (backpressure). */
+  private async startUpload(packer: PackFilling): Promise<void> {
     const limit = this.options.uploadConcurrency ?? 2;
     while (this.uploads.size >= limit) await Promise.race(this.uploads);
     this.throwIfFailed();
@@ -209,17 +248,35 @@ export class BlobWriter {
     void upload.finally(() => this.uploads.delete(upload));
   }
 
-  private async upload(packer: Packer): Promise<void> {
-    const { parts, entries, release } = packer.finish(this.options.masterKey);
-    // Named and stored as parts: joining them would copy every pack once more (ObjectBody).
-    const packId = await fileIdOfParts<PackId>(parts);
-    if (packer.type === 'tree' && !this.options.dryRun) this.options.cache?.markTreePack(packId);
+  private async upload(packer: PackFilling): Promise<void> {
+    const { id: packId, body, entries, done } = await packer.finish(this.options.masterKey);
     const pack: RecordedPack = { packId, records: IndexRecords.encode(entries) };
+    let stored = false;
+    try {
+      await this.store(packer.type, pack, body, entries);
+      stored = true;
+    } finally {
+      // Last use of the body: its memory goes back to its owners, its spool file is removed.
+      done(stored);
+    }
+    this.unindexed.push(pack);
+    if (this.unindexed.length >= PACKS_PER_INDEX) await this.writeIndex();
+  }
+
+  /** Notes the pack in the journal, stores it and lists it in the master index. */
+  private async store(
+    type: BlobType,
+    pack: RecordedPack,
+    body: ObjectBody,
+    entries: PackEntry[],
+  ): Promise<void> {
+    const { packId } = pack;
+    if (type === 'tree' && !this.options.dryRun) this.options.cache?.markTreePack(packId);
     this.notDurable.push(pack);
     await this.noteUnindexed();
     try {
       if (!this.options.dryRun)
-        await this.options.store.put('pack', packId, parts, {
+        await this.options.store.put('pack', packId, body, {
           ...this.signalOption(),
           sha256: packId,
         });
@@ -230,11 +287,7 @@ export class BlobWriter {
     this.options.index.addPack(packId, entries);
     for (const e of entries) this.pending.delete(e.id);
     this.stats.packsWritten++;
-    this.options.onPackWritten?.(packId, bodyLength(parts));
-    // Last use of `parts`: their owners may reuse (or detach) the memory from here on.
-    release();
-    this.unindexed.push(pack);
-    if (this.unindexed.length >= PACKS_PER_INDEX) await this.writeIndex();
+    this.options.onPackWritten?.(packId, bodyLength(body));
   }
 
   private async writeIndex(): Promise<void> {

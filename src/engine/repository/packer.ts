@@ -1,10 +1,12 @@
 /**
  * Packer: collects sealed blobs of one type into a pack in memory until it reaches the target
- * size, then produces the pack bytes (blobs, sealed header, trailer). Memory per open packer is
- * bounded by the pack size plus one blob.
+ * size, then produces the pack bytes (blobs, sealed header, trailer) and names them. Memory per
+ * open packer is bounded by the pack size plus one blob. SpooledPacker does the same on disk.
  */
 import { randomInt } from 'node:crypto';
-import type { BlobId } from '../../core/index.js';
+import type { BlobId, PackId } from '../../core/index.js';
+import type { ObjectBody } from '../../storage/index.js';
+import { fileIdOfParts } from '../crypto/index.js';
 import {
   encodePackHeader,
   type BlobType,
@@ -14,17 +16,78 @@ import {
 
 /**
  * Whoever lends the memory a sealed blob sits in. When `saveSealed` keeps a blob (`added`),
- * BlobWriter calls `release(sealed)` once the blob's pack is stored — from then on nothing in
- * the writer or the store reads those bytes (ObjectStore.put does not retain its body), so the
- * owner may reuse the memory at once instead of waiting for the garbage collector to free it.
- * A blob not kept, or whose pack failed to store, is never released: its memory is left to
- * the collector (a failed pack fails the session).
+ * BlobWriter calls `release(sealed)` once nothing reads those bytes any more: when the blob's
+ * pack is stored (ObjectStore.put does not retain its body), or, for a pack spooled to disk
+ * (SpooledPacker), once they are copied or written there. The owner may then reuse the memory
+ * at once instead of waiting for the garbage collector to free it. A blob not kept, or whose
+ * pack failed to store, is never released: its memory is left to the collector (a failed pack
+ * fails the session).
  */
 export interface SealedBlobOwner {
   release(sealed: Buffer): void;
 }
 
-export class Packer {
+/** A pack laid out and named, to store (Packer.finish, SpooledPacker.finish). */
+export interface FinishedPack {
+  readonly id: PackId;
+  /** The pack's bytes: blobs in their random order, the sealed header, the trailer. */
+  readonly body: ObjectBody;
+  /** The header's entries, in the pack's order, with their offsets. */
+  readonly entries: PackEntry[];
+  /**
+   * Called once, when the pack is stored (`stored`) or given up: lets go of what holds its
+   * bytes (lent memory goes back to its owners only when stored; see SealedBlobOwner).
+   */
+  done(stored: boolean): void;
+}
+
+/** A pack being filled (Packer in memory, SpooledPacker on disk). */
+export interface PackFilling {
+  readonly type: BlobType;
+  /** Sealed bytes added. */
+  readonly size: number;
+  readonly blobCount: number;
+  readonly isFull: boolean;
+  /** Adds a sealed blob; the returned promise (if any) must settle before the next call. */
+  add(
+    id: BlobId,
+    sealed: Buffer,
+    rawLength: number,
+    compression: CompressionCode,
+    owner?: SealedBlobOwner,
+  ): Promise<void> | undefined;
+  /** Lays the blobs out in random order, seals the header and names the pack. Final. */
+  finish(masterKey: Buffer): Promise<FinishedPack>;
+}
+
+/**
+ * A uniformly random order of `n` blobs (Fisher–Yates with a CSPRNG): the order in which a
+ * file's chunks were written would otherwise let someone who sees pack sizes and offsets line
+ * up chunk sizes with known files (repository-format.md §9).
+ */
+export function shuffledOrder(n: number): number[] {
+  const order = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
+}
+
+/**
+ * Entries in `order`, their offsets laid out from 0: what the pack's header lists.
+ */
+export function laidOut(entries: readonly PackEntry[], order: readonly number[]): PackEntry[] {
+  let offset = 0;
+  return order.map((i) => {
+    const e = entries[i]!;
+    const placed = { ...e, offset };
+    offset += e.length;
+    return placed;
+  });
+}
+
+export class Packer implements PackFilling {
   private readonly parts: Buffer[] = [];
   private readonly entries: PackEntry[] = [];
   /** Parts lent by an owner, to give back once the pack is stored, and their owners. */
@@ -55,7 +118,7 @@ export class Packer {
     rawLength: number,
     compression: CompressionCode,
     owner?: SealedBlobOwner,
-  ): void {
+  ): undefined {
     this.entries.push({
       type: this.type,
       id,
@@ -70,37 +133,30 @@ export class Packer {
       this.lentOwners.push(owner);
     }
     this.bytes += sealed.length;
+    return undefined;
   }
 
   /**
-   * Lays the blobs out in random order: the order in which a file's chunks were written would
-   * otherwise let someone who sees pack sizes and offsets line up chunk sizes with known files.
-   * Returns the pack's parts in order — blobs, then the sealed header and trailer — to be named
-   * (fileIdOfParts) and stored (ObjectBody) as they are, and `release`, to call once they are
-   * stored: it hands lent parts back to their owners (SealedBlobOwner).
-   * Finishing is final: the packer lets go of its parts.
+   * The pack as parts in order — blobs, then the sealed header and trailer — stored as they are
+   * (ObjectBody), named in the thread pool without joining them (fileIdOfParts).
    */
-  finish(masterKey: Buffer): { parts: Buffer[]; entries: PackEntry[]; release: () => void } {
-    const order = this.entries.map((_, i) => i);
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = randomInt(i + 1);
-      [order[i], order[j]] = [order[j]!, order[i]!];
-    }
-    const entries: PackEntry[] = [];
-    const parts: Buffer[] = [];
-    let offset = 0;
-    for (const i of order) {
-      const e = this.entries[i]!;
-      entries.push({ ...e, offset });
-      parts.push(this.parts[i]!);
-      offset += e.length;
-    }
+  async finish(masterKey: Buffer): Promise<FinishedPack> {
+    const order = shuffledOrder(this.entries.length);
+    const entries = laidOut(this.entries, order);
+    const parts = order.map((i) => this.parts[i]!);
     parts.push(encodePackHeader(masterKey, entries));
     this.parts.length = 0;
     const { lentParts, lentOwners } = this;
     this.lentParts = [];
     this.lentOwners = [];
-    const release = (): void => lentParts.forEach((part, i) => lentOwners[i]!.release(part));
-    return { parts, entries, release };
+    const id = await fileIdOfParts<PackId>(parts);
+    return {
+      id,
+      body: parts,
+      entries,
+      done: (stored) => {
+        if (stored) lentParts.forEach((part, i) => lentOwners[i]!.release(part));
+      },
+    };
   }
 }

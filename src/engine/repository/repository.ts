@@ -312,7 +312,13 @@ export class Repository {
     options: Partial<
       Pick<
         BlobWriterOptions,
-        'compression' | 'uploadConcurrency' | 'signal' | 'onPackWritten' | 'dryRun' | 'index'
+        | 'compression'
+        | 'uploadConcurrency'
+        | 'signal'
+        | 'onPackWritten'
+        | 'dryRun'
+        | 'index'
+        | 'spool'
       >
     > = {},
   ): BlobWriter {

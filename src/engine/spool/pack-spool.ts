@@ -4,7 +4,9 @@
  * process holds none of their bytes. A restore keeps the packs its next batches still need there
  * (PackCache): kept in memory instead, they were the largest part of such a restore's peak, five
  * slabs of 18 MiB. `check --read-data` streams each pack there for its check worker instead of
- * holding the packs in flight (two per worker) in memory.
+ * holding the packs in flight (two per worker) in memory. A backup writes each data pack there
+ * as its blobs come (SpooledPacker) and stores it from there, so that neither the pack being
+ * filled nor the ones being uploaded are held in memory.
  *
  * One directory per command, `holdfast-spool-<pid>-<random>` in the first parent that is not
  * memory itself (tmpfs, ramfs: spooling there would only move the packs into the page cache's
@@ -87,12 +89,25 @@ export class PackSpool {
   async create(packId: PackId): Promise<SpoolFile> {
     const path = join(this.dir, `${packId}.${this.sequence++}`);
     const handle = await open(path, 'wx', 0o600);
-    return new SpoolFile(
-      path,
-      handle,
-      this.stages.pop() ?? Buffer.allocUnsafeSlow(STAGE_BYTES),
-      (stage) => this.stages.push(stage),
-    );
+    return new SpoolFile(path, handle, this.takeStage(), (stage) => this.giveStage(stage));
+  }
+
+  /**
+   * A new empty file for a pack being written (SpooledPacker), open for reading and writing.
+   * Rejects as creating the file does.
+   */
+  async createWritable(): Promise<{ readonly path: string; readonly handle: FileHandle }> {
+    const path = join(this.dir, `written-${this.sequence++}`);
+    return { path, handle: await open(path, 'wx+', 0o600) };
+  }
+
+  /** A staging buffer of STAGE_BYTES for writes, to give back (giveStage) when done with. */
+  takeStage(): Buffer {
+    return this.stages.pop() ?? Buffer.allocUnsafeSlow(STAGE_BYTES);
+  }
+
+  giveStage(stage: Buffer): void {
+    this.stages.push(stage);
   }
 
   /**

@@ -29,7 +29,7 @@ import type {
   GetOptions,
   StoreCallOptions,
 } from '../object-store.js';
-import { joinBody } from '../object-store.js';
+import { readBody } from '../object-store.js';
 import { assertValidRange, rangePastEnd } from '../store-errors.js';
 import { sha256, type CacheDirectory } from './cache-directory.js';
 
@@ -75,7 +75,7 @@ export class CachingStore implements ObjectStore {
     await this.inner.put(kind, name, data, options);
     if (!this.caches(kind, name)) return;
     this.listed.get(kind)?.add(name);
-    const bytes = joinBody(data);
+    const bytes = await readBody(data);
     // The writer's hash when it gave one (an S3 service has just checked the body against it):
     // not computed a second time. Cached files are verified again before every use anyway.
     if ((options?.sha256 ?? sha256(bytes)) === name) await this.directory.write(kind, name, bytes);

@@ -13,12 +13,13 @@
  * page boundary, so the parts of a body are copied into page-aligned chunks carved from one (a
  * userspace copy, a tenth of the kernel's), written a chunk at a time with the next chunk filled
  * while the last is written, the tail padded with zeros to ALIGN and cut off again with
- * `ftruncate` before the `fsync`.
+ * `ftruncate` before the `fsync`. A pack spooled to disk (FileBody) is read into the chunks
+ * straight from its file.
  */
 import { constants } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { throwIfAborted } from '../../core/index.js';
-import type { ObjectBody } from '../object-store.js';
+import { FileBody, type ObjectBody } from '../object-store.js';
 
 /** Alignment of memory, offsets and lengths: the largest logical block size in common use. */
 export const ALIGN = 4096;
@@ -107,9 +108,12 @@ export async function writeBodyDirect(
   length: number,
   signal: AbortSignal | undefined,
 ): Promise<void> {
-  const parts: readonly Uint8Array[] = Array.isArray(body)
-    ? (body as readonly Uint8Array[])
-    : [body as Uint8Array];
+  const parts: readonly Uint8Array[] =
+    body instanceof FileBody
+      ? []
+      : Array.isArray(body)
+        ? (body as readonly Uint8Array[])
+        : [body as Uint8Array];
   const slot = await slots.acquire();
   let pending: Promise<void> | undefined;
   try {
@@ -126,6 +130,26 @@ export async function writeBodyDirect(
       chunk = chunk === slot[0] ? slot[1] : slot[0];
       fill = 0;
     };
+    if (body instanceof FileBody) {
+      const source = await open(body.path, 'r');
+      try {
+        for (let at = 0; at < length;) {
+          const { bytesRead } = await source.read(
+            chunk,
+            fill,
+            Math.min(CHUNK - fill, length - at),
+            at,
+          );
+          if (bytesRead === 0)
+            throw new Error(`${body.path}: ends at byte ${at} of the ${length} to store`);
+          fill += bytesRead;
+          at += bytesRead;
+          if (fill === CHUNK) await flush(CHUNK);
+        }
+      } finally {
+        await source.close();
+      }
+    }
     for (const part of parts) {
       for (let at = 0; at < part.byteLength;) {
         const take = Math.min(CHUNK - fill, part.byteLength - at);

@@ -1,7 +1,7 @@
 /** Small fs helpers for crash-safe writes. */
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { errnoCode, throwIfAborted } from '../../core/index.js';
-import type { ObjectBody } from '../object-store.js';
+import { bodyPieces, FileBody, type ObjectBody } from '../object-store.js';
 
 /** Buffers per vectored write: Linux's IOV_MAX. */
 const IOV_MAX = 1024;
@@ -43,13 +43,26 @@ export async function unlessMissing<T>(fn: () => Promise<T>): Promise<T | undefi
 /**
  * Writes `body` from the start of the empty file behind `handle`: one buffer as it is, parts with
  * vectored writes of up to IOV_MAX parts and WRITE_BYTES each (never joined into one buffer),
- * resuming after a short write. An abort is honoured between writes.
+ * resuming after a short write; a file (FileBody) a piece at a time. An abort is honoured between
+ * writes.
  */
 export async function writeBody(
   handle: FileHandle,
   body: ObjectBody,
   signal: AbortSignal | undefined,
 ): Promise<void> {
+  if (body instanceof FileBody) {
+    let position = 0;
+    for await (const piece of bodyPieces(body)) {
+      throwIfAborted(signal);
+      for (let done = 0; done < piece.byteLength;) {
+        const { bytesWritten } = await handle.write(piece, done, piece.byteLength - done, position);
+        done += bytesWritten;
+        position += bytesWritten;
+      }
+    }
+    return;
+  }
   if (!Array.isArray(body)) return handle.writeFile(body as Uint8Array, { signal });
   const parts = (body as readonly Uint8Array[]).filter((p) => p.byteLength > 0);
   let position = 0;

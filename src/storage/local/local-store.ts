@@ -35,6 +35,7 @@ import { assertValidObjectName, describeObject, isValidObjectName } from '../obj
 import {
   CONFIG_NAME,
   bodyLength,
+  FileBody,
   type ByteRange,
   type ObjectInfo,
   type ObjectFiles,
@@ -314,6 +315,7 @@ export class LocalStore implements ObjectStore {
     data: ObjectBody,
     signal: AbortSignal | undefined,
   ): Promise<void> {
+    if (data instanceof FileBody && (await this.#adopt(tmp, data))) return;
     const length = kind === 'pack' ? bodyLength(data) : 0;
     if (length >= DIRECT_MIN_BYTES && (await this.#usesDirectWrites())) {
       try {
@@ -328,6 +330,29 @@ export class LocalStore implements ObjectStore {
       }
     }
     await this.#writeAndSync(tmp, 'wx', (handle) => writeBody(handle, data, signal));
+  }
+
+  /**
+   * Makes a file body on the repository's file system (a pack spooled to disk) the temporary
+   * object by linking it there instead of copying it, and syncs it. False when it is on another
+   * file system or cannot be linked: the caller copies it.
+   */
+  async #adopt(tmp: string, body: FileBody): Promise<boolean> {
+    try {
+      await link(body.path, tmp);
+    } catch {
+      return false; // EXDEV above all; a missing tmp/ is made again by the copy
+    }
+    const handle = await open(tmp, 'r');
+    try {
+      const { size } = await handle.stat();
+      if (size !== body.length)
+        throw new Error(`${body.path}: ${size} bytes where ${body.length} were to be stored`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    return true;
   }
 
   async #writeAndSync(

@@ -14,7 +14,7 @@ import type {
   GetOptions,
   StoreCallOptions,
 } from '../object-store.js';
-import { joinBody } from '../object-store.js';
+import { readBody } from '../object-store.js';
 import {
   assertValidRange,
   objectExists,
@@ -52,11 +52,11 @@ export class MemoryStore implements ObjectStore {
     options: StoreCallOptions = {},
   ): Promise<void> {
     await this.#enter(options.signal, kind, name);
-    // Check-and-set runs without an await in between, which makes it atomic in one process.
+    // Joined or read before the check: check-and-set runs without an await in between, which
+    // makes it atomic in one process. A copy: the caller may reuse its buffers once put resolves.
+    const bytes = await readBody(data);
     const key = keyOf(kind, name);
     if (this.#objects.has(key)) throw objectExists(kind, name);
-    // A copy: the caller may reuse its buffers once put resolves (joining parts makes one).
-    const bytes = joinBody(data);
     this.#objects.set(key, bytes === data ? Buffer.from(bytes) : (bytes as Buffer));
   }
 

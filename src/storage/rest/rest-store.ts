@@ -16,6 +16,7 @@ import {
   type OutgoingHttpHeaders,
 } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { pipeline, Readable } from 'node:stream';
 import { HoldfastError, throwIfAborted } from '../../core/index.js';
 import { assertValidObjectName, describeObject, isValidObjectName } from '../object-name.js';
 import {
@@ -30,7 +31,7 @@ import {
   type ByteSink,
   type StoreCallOptions,
 } from '../object-store.js';
-import { bodyLength } from '../object-store.js';
+import { bodyLength, bodyPieces, FileBody } from '../object-store.js';
 import { readBodyInto, readBodyTo } from '../body-reader.js';
 import { assertValidRange, objectNotFound, rangePastEnd, storeClosed } from '../store-errors.js';
 import { statusError, transportError, type ServerErrorBody } from './rest-errors.js';
@@ -396,8 +397,16 @@ function objectPath(kind: ObjectKind, name: string): string {
 /**
  * Ends `req` with `body`. Parts are written corked, so they leave in few vectored writes, and
  * without a join: a pack is not copied into a new buffer (and that buffer collected) per upload.
+ * A file (FileBody) goes through a pipeline from its pieces: a failed read destroys the
+ * request, which then rejects with the read's error, and a failed request closes the file.
  */
 function writeBody(req: ClientRequest, body: ObjectBody | undefined): void {
+  if (body instanceof FileBody) {
+    pipeline(Readable.from(bodyPieces(body), { objectMode: false }), req, (err) => {
+      if (err) req.destroy(err);
+    });
+    return;
+  }
   if (!Array.isArray(body)) {
     req.end(body as Uint8Array | undefined);
     return;

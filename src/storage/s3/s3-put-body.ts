@@ -5,7 +5,8 @@
  * computed off the main thread: with that hash (PutOptions.sha256) the parts are streamed as they
  * are and the hash goes in the header, so a pack is neither joined into one new buffer nor hashed
  * a second time. The service still checks the body against the signed hash and refuses a
- * mismatch, as before. Without it the parts are joined and the SDK hashes them.
+ * mismatch, as before. Without it the parts are joined and the SDK hashes them. A pack spooled
+ * to disk (FileBody) is streamed from its file the same way.
  *
  * Measured on a 1 GiB backup into a local Ceph RGW: the join and the SDK's hashing cost the main
  * thread ≈ 1.9 s, and the garbage collection of the joined buffers ≈ 0.8 s
@@ -13,7 +14,7 @@
  */
 import { Readable } from 'node:stream';
 import type { PutObjectCommand } from '@aws-sdk/client-s3';
-import { bodyLength, joinBody, type ObjectBody } from '../object-store.js';
+import { bodyLength, bodyPieces, FileBody, readBody, type ObjectBody } from '../object-store.js';
 
 const PAYLOAD_HASH_HEADER = 'x-amz-content-sha256';
 
@@ -23,10 +24,15 @@ export interface PutBody {
   readonly length: number;
 }
 
-/** Parts as a stream when their SHA-256 is known, else joined for the SDK to hash. */
-export function putBody(data: ObjectBody, sha256: string | undefined): PutBody {
+/**
+ * Parts or a file as a stream when their SHA-256 is known, else joined (or read) for the SDK to
+ * hash.
+ */
+export async function putBody(data: ObjectBody, sha256: string | undefined): Promise<PutBody> {
   const length = bodyLength(data);
-  if (sha256 === undefined || !Array.isArray(data)) return { body: joinBody(data), length };
+  if (sha256 !== undefined && data instanceof FileBody)
+    return { body: Readable.from(bodyPieces(data), { objectMode: false }), length };
+  if (sha256 === undefined || !Array.isArray(data)) return { body: await readBody(data), length };
   return { body: partsStream(data as readonly Uint8Array[]), length };
 }
 

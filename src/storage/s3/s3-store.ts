@@ -135,7 +135,7 @@ export class S3Store implements ObjectStore {
     // A duplicate version with retention could not be removed again: look before writing one.
     if (versioned && retention && (await this.#versions.findOldest(kind, name, signal, true)))
       throw objectExists(kind, name);
-    const { body, length } = putBody(data, options.sha256);
+    const { body, length } = await putBody(data, options.sha256);
     const command = new PutObjectCommand({
       Bucket: this.bucket,
       Key: this.#keys.key(kind, name),
