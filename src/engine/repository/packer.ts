@@ -38,7 +38,7 @@ export interface FinishedPack {
    * Called once, when the pack is stored (`stored`) or given up: lets go of what holds its
    * bytes (lent memory goes back to its owners only when stored; see SealedBlobOwner).
    */
-  done(stored: boolean): void;
+  readonly done: (stored: boolean) => void;
 }
 
 /** A pack being filled (Packer in memory, SpooledPacker on disk). */
