@@ -29,6 +29,7 @@
  */
 
 import { open } from 'node:fs/promises';
+import { HoldfastError, describeError } from '../core/index.js';
 
 export const OBJECT_KINDS = ['config', 'key', 'pack', 'index', 'snapshot', 'lock'] as const;
 export type ObjectKind = (typeof OBJECT_KINDS)[number];
@@ -90,8 +91,8 @@ export async function readBody(body: ObjectBody): Promise<Uint8Array> {
 
 /**
  * The object's bytes in order, as pieces: a buffer as it is, parts as they are, a file in fresh
- * buffers of up to 1 MiB (a consumer may keep them). Throws when a FileBody's file is shorter
- * than its length.
+ * buffers of up to 1 MiB (a consumer may keep them). Throws fileBodyError when a FileBody's
+ * file cannot be read or is shorter than its length.
  */
 export async function* bodyPieces(body: ObjectBody): AsyncGenerator<Uint8Array> {
   if (!(body instanceof FileBody)) {
@@ -99,19 +100,40 @@ export async function* bodyPieces(body: ObjectBody): AsyncGenerator<Uint8Array> 
     else for (const part of body as readonly Uint8Array[]) yield part;
     return;
   }
-  const handle = await open(body.path, 'r');
+  let handle;
+  try {
+    handle = await open(body.path, 'r');
+  } catch (err) {
+    throw fileBodyError(body, err);
+  }
   try {
     for (let at = 0; at < body.length;) {
       const piece = Buffer.allocUnsafeSlow(Math.min(FILE_PIECE_BYTES, body.length - at));
-      const { bytesRead } = await handle.read(piece, 0, piece.length, at);
-      if (bytesRead === 0)
-        throw new Error(`${body.path}: ends at byte ${at} of the ${body.length} to store`);
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await handle.read(piece, 0, piece.length, at));
+      } catch (err) {
+        throw fileBodyError(body, err);
+      }
+      if (bytesRead === 0) throw fileBodyError(body, `it ends at byte ${at}`);
       at += bytesRead;
       yield bytesRead === piece.length ? piece : piece.subarray(0, bytesRead);
     }
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * A FileBody's file could not be read whole: not a storage failure, and not one that a retry
+ * mends (the file is made once, before the put).
+ */
+export function fileBodyError(body: FileBody, cause: unknown): HoldfastError {
+  return new HoldfastError(
+    'FAILURE',
+    `could not read the ${body.length} bytes of ${body.path} to store: ${describeError(cause)}`,
+    { cause, hint: 'the file changed or was removed while it was stored; run the command again' },
+  );
 }
 
 export interface ObjectInfo {

@@ -19,7 +19,7 @@
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { throwIfAborted } from '../../core/index.js';
-import { FileBody, type ObjectBody } from '../object-store.js';
+import { FileBody, fileBodyError, type ObjectBody } from '../object-store.js';
 
 /** Alignment of memory, offsets and lengths: the largest logical block size in common use. */
 export const ALIGN = 4096;
@@ -131,17 +131,16 @@ export async function writeBodyDirect(
       fill = 0;
     };
     if (body instanceof FileBody) {
-      const source = await open(body.path, 'r');
+      const source = await open(body.path, 'r').catch((err: unknown) => {
+        throw fileBodyError(body, err);
+      });
       try {
         for (let at = 0; at < length;) {
-          const { bytesRead } = await source.read(
-            chunk,
-            fill,
-            Math.min(CHUNK - fill, length - at),
-            at,
-          );
-          if (bytesRead === 0)
-            throw new Error(`${body.path}: ends at byte ${at} of the ${length} to store`);
+          const want = Math.min(CHUNK - fill, length - at);
+          const { bytesRead } = await source.read(chunk, fill, want, at).catch((err: unknown) => {
+            throw fileBodyError(body, err);
+          });
+          if (bytesRead === 0) throw fileBodyError(body, `it ends at byte ${at}`);
           fill += bytesRead;
           at += bytesRead;
           if (fill === CHUNK) await flush(CHUNK);

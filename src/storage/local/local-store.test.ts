@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fixedClock } from '../../core/index.js';
+import { FileBody } from '../object-store.js';
 import {
   collect,
   describeObjectStoreConformance,
@@ -73,6 +74,27 @@ void describe('LocalStore', () => {
       assert.equal(await mode(join(store.root, path)), 0o600, path);
     }
     assert.deepEqual(await readdir(join(store.root, 'tmp')), [], 'no tmp file left behind');
+  });
+
+  void it('links a file body on its file system into place instead of copying it', async () => {
+    const store = await fresh();
+    const { name, data } = testObject(5, 2 * 1024 * 1024 + 9);
+    const path = join(dir, `body${n}`);
+    await writeFile(path, data, { mode: 0o600 });
+    await store.put('pack', name, new FileBody(path, data.length));
+    const stored = join(store.root, 'data', name.slice(0, 2), name);
+    assert.equal((await stat(stored)).ino, (await stat(path)).ino, 'the same file');
+    assert.equal(await mode(stored), 0o600);
+    assert.deepEqual(await readdir(join(store.root, 'tmp')), [], 'no tmp file left behind');
+    await rm(path);
+    assert.ok((await store.get('pack', name)).equals(data), 'kept once the body is removed');
+    // A file longer than the body cannot be linked: copied (the conformance suite checks bytes).
+    const longer = testObject(6, 5000);
+    await writeFile(path, Buffer.concat([longer.data, Buffer.alloc(3)]));
+    await store.put('pack', longer.name, new FileBody(path, 5000));
+    const copied = join(store.root, 'data', longer.name.slice(0, 2), longer.name);
+    assert.notEqual((await stat(copied)).ino, (await stat(path)).ino, 'a copy');
+    assert.deepEqual(await readdir(join(store.root, 'tmp')), []);
   });
 
   void it('resolves a relative root to an absolute location', () => {

@@ -335,7 +335,7 @@ export class LocalStore implements ObjectStore {
   /**
    * Makes a file body on the repository's file system (a pack spooled to disk) the temporary
    * object by linking it there instead of copying it, and syncs it. False when it is on another
-   * file system or cannot be linked: the caller copies it.
+   * file system, cannot be linked, or is not exactly the body's length: the caller copies it.
    */
   async #adopt(tmp: string, body: FileBody): Promise<boolean> {
     try {
@@ -344,15 +344,15 @@ export class LocalStore implements ObjectStore {
       return false; // EXDEV above all; a missing tmp/ is made again by the copy
     }
     const handle = await open(tmp, 'r');
+    let exact: boolean;
     try {
-      const { size } = await handle.stat();
-      if (size !== body.length)
-        throw new Error(`${body.path}: ${size} bytes where ${body.length} were to be stored`);
-      await handle.sync();
+      exact = (await handle.stat()).size === body.length;
+      if (exact) await handle.sync();
     } finally {
       await handle.close();
     }
-    return true;
+    if (!exact) await unlink(tmp);
+    return exact;
   }
 
   async #writeAndSync(

@@ -149,10 +149,29 @@ export class S3Store implements ObjectStore {
       }),
     });
     if (options.sha256 !== undefined) signPayloadHash(command, options.sha256);
+    // The SDK pipes a stream into the request without listening for its errors: a file body that
+    // cannot be read (fileBodyError) aborts the request here and is what the put rejects with.
+    const reading = new AbortController();
+    let readFailure: unknown;
+    if (body instanceof Readable)
+      body.once('error', (err) => {
+        readFailure = err;
+        reading.abort(err);
+      });
+    const requestSignal =
+      body instanceof Readable
+        ? signal
+          ? AbortSignal.any([signal, reading.signal])
+          : reading.signal
+        : signal;
     let versionId: string | undefined;
     try {
-      ({ VersionId: versionId } = await this.#request<{ VersionId?: string }>(command, signal));
+      ({ VersionId: versionId } = await this.#request<{ VersionId?: string }>(
+        command,
+        requestSignal,
+      ));
     } catch (err) {
+      if (readFailure !== undefined) throw readFailure;
       if (statusOf(err) === 412 || serviceCode(err) === 'PreconditionFailed')
         throw objectExists(kind, name);
       throw s3Error(err, `write ${describe(kind, name)}`, this.location, signal);
