@@ -152,9 +152,9 @@ export class S3Store implements ObjectStore {
     // The SDK pipes a stream into the request without listening for its errors: a file body that
     // cannot be read (fileBodyError) aborts the request here and is what the put rejects with.
     const reading = new AbortController();
-    let readFailure: unknown;
+    let readFailure: Error | undefined;
     if (body instanceof Readable)
-      body.once('error', (err) => {
+      body.once('error', (err: Error) => {
         readFailure = err;
         reading.abort(err);
       });
