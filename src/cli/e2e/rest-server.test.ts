@@ -98,6 +98,31 @@ void describe('repository server', () => {
     assert.deepEqual(await readdir(spoolParent), [], 'and removed');
   });
 
+  void it('backs up through a spool in TMPDIR, uploading packs from there, removed at the end', async () => {
+    const repo = new CliRepo(server.location('spooled-backup'));
+    await repo.init();
+    const spoolParent = join(tmp, 'spool-backup');
+    await mkdir(spoolParent);
+    const made: string[] = [];
+    const watcher = watch(spoolParent, (_, name) => {
+      if (name !== null) made.push(name);
+    });
+    try {
+      await repo.ok(['backup', data], { env: { TMPDIR: spoolParent } });
+    } finally {
+      watcher.close();
+    }
+    assert.ok(
+      made.some((name) => name.startsWith(`holdfast-spool-`)),
+      `a spool was made in TMPDIR (saw ${JSON.stringify(made)})`,
+    );
+    assert.deepEqual(await readdir(spoolParent), [], 'and removed');
+    await repo.ok(['check', '--read-data']);
+    const target = join(tmp, 'restore-spooled-backup');
+    await repo.ok(['restore', 'latest', '--target', target]);
+    assert.equal(await rsyncDifferences(data, join(target, data)), '');
+  });
+
   void it('restores everything when the spool cannot be written, with one warning', async () => {
     // Files under 1 MiB each, 6 MiB in all: one pack, which the restore takes whole.
     const small = join(tmp, 'under-1m');
