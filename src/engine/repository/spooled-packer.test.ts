@@ -148,7 +148,9 @@ void test('a spool that cannot be written fails the session, naming it and what 
     assert.match(e.hint ?? '', /TMPDIR/);
     return true;
   });
-  for await (const _ of store.list('pack')) assert.fail('no pack stored');
+  const stored: string[] = [];
+  for await (const { name } of store.list('pack')) stored.push(name);
+  assert.deepEqual(stored, [], 'no pack stored');
 });
 
 void test('packFromSpool rejects with the errno of a failed read or write', async () => {
