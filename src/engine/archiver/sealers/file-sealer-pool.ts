@@ -15,11 +15,12 @@
  * Memory bound (defaults, per sealer): CREDIT_WINDOW (16 MiB) of posted, unconsumed sealed
  * bytes + the slab being filled (4 MiB, or one sealed chunk if larger) + a 4 MiB read buffer +
  * chunker window and zstd output (≈ 2 × max chunk size, 16 MiB) ≈ 40 MiB; plus on the main
- * thread the open packs and the uploads in flight (BlobWriter: ≈ 2 × pack size each; their
- * blobs stay in the sealers' slabs, which are reused once those packs are stored: SlabTable),
- * and the queue of at most MAX_FILES_QUEUED entries (≈ 0.5 KB each, plus a changed file's
- * parent ids: ≈ 65 B per blob of it). With 2 sealers that is ≈ 80 + 64 + 1 MiB, whatever the
- * size of the files or the speed of the storage.
+ * thread the queue of at most MAX_FILES_QUEUED entries (≈ 0.5 KB each, plus a changed file's
+ * parent ids: ≈ 65 B per blob of it). A slab is reused once the writer has copied its blobs to
+ * the pack spool (SpooledPacker), or, where packs are held in memory, once their packs are
+ * stored (then the open packs and uploads in flight, ≈ 2 × pack size each, are in slabs:
+ * SlabTable). With 2 sealers that is ≈ 80 + 1 MiB, whatever the size of the files or the speed
+ * of the storage.
  */
 import { HoldfastError, interrupted, type BlobId } from '../../../core/index.js';
 import type { FsEntry } from '../../../sources/index.js';
