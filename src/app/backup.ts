@@ -5,7 +5,7 @@
  * (written every 32 packs) are reused by the next backup; the rest is re-uploaded, and the
  * leftovers are removed by prune.
  */
-import { tmpdir, userInfo } from 'node:os';
+import { userInfo } from 'node:os';
 import { lstat } from 'node:fs/promises';
 import { HoldfastError, throwIfAborted, type SnapshotId } from '../core/index.js';
 import {
@@ -17,7 +17,6 @@ import {
   summaryFrom,
   keepReusedPacksIndexed,
   loadWalkCache,
-  PackSpool,
   saveWalkCache,
   targetTree,
   walkContext,
@@ -25,12 +24,14 @@ import {
   type WalkCache,
   type BackupEvent,
   type Node,
+  type PackSpool,
   type ProblemItem,
   type Repository,
   type Snapshot,
   type SnapshotEntry,
 } from '../engine/index.js';
 import { accountFilesDigest, commandStream } from '../sources/index.js';
+import { withPackSpool } from './pack-spool-scope.js';
 import { VERSION } from './version.js';
 
 export interface StdinSource {
@@ -60,9 +61,9 @@ export interface BackupRequest {
    */
   readonly walkCacheDir?: string;
   /**
-   * Where data packs are filled and uploaded from, in order of preference (PackSpool.open; the
-   * first on a disk is used). Default: the system's temporary directory. Without one (all are
-   * memory file systems, none writable) the packs are held in memory.
+   * Where data packs for network storage are filled and uploaded from, in order of preference
+   * (withPackSpool: the first on a disk is used). Default: the system's temporary directory.
+   * Without one (all are memory file systems, none writable) the packs are held in memory.
    */
   readonly spoolDirs?: readonly string[];
   readonly signal?: AbortSignal;
@@ -79,13 +80,8 @@ export interface BackupOutcome {
 }
 
 export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
-  // A dry run stores nothing: its packs are named and dropped, so memory is enough.
-  const spool = req.dryRun ? undefined : await PackSpool.open(req.spoolDirs ?? [tmpdir()]);
-  try {
-    return await backUp(req, spool);
-  } finally {
-    await spool?.close();
-  }
+  const options = { dirs: req.spoolDirs, dryRun: req.dryRun };
+  return withPackSpool(req.repo.store, options, (spool) => backUp(req, spool));
 }
 
 async function backUp(req: BackupRequest, spool: PackSpool | undefined): Promise<BackupOutcome> {

@@ -15,9 +15,11 @@ import {
   saveStream,
   summaryFrom,
   type Node,
+  type PackSpool,
   type Repository,
   type Snapshot,
 } from '../../engine/index.js';
+import { withPackSpool } from '../pack-spool-scope.js';
 import { VERSION } from '../version.js';
 
 export interface StreamFile {
@@ -35,6 +37,8 @@ export interface StreamSnapshotRequest {
   /** Evaluated after every stream ended, so it may use what the streams revealed. */
   readonly meta: () => Record<string, string>;
   readonly time?: Date;
+  /** Where data packs are filled and uploaded from (BackupRequest.spoolDirs). */
+  readonly spoolDirs?: readonly string[];
   readonly signal?: AbortSignal;
   readonly onBytes?: (n: number) => void;
 }
@@ -53,11 +57,18 @@ interface DirEntry {
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
 
-export async function saveStreamSnapshot(req: StreamSnapshotRequest): Promise<SavedSnapshot> {
+export function saveStreamSnapshot(req: StreamSnapshotRequest): Promise<SavedSnapshot> {
+  return withPackSpool(req.repo.store, { dirs: req.spoolDirs }, (spool) => saveWith(req, spool));
+}
+
+async function saveWith(
+  req: StreamSnapshotRequest,
+  spool: PackSpool | undefined,
+): Promise<SavedSnapshot> {
   const { repo, signal } = req;
   const start = repo.clock.now();
   await repo.loadIndex(signal);
-  const writer = repo.writer(signal ? { signal } : {});
+  const writer = repo.writer({ ...(signal && { signal }), ...(spool && { spool }) });
   const chunkers = new ChunkerPool(repo.chunkerKey, repo.chunkerParams);
   const user = userInfo();
   const root: DirEntry = { dirs: new Map(), files: [] };

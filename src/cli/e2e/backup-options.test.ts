@@ -4,6 +4,7 @@
  * recorded and shown by `snapshots --json` under restic's field names.
  */
 import assert from 'node:assert/strict';
+import { watch } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -101,6 +102,24 @@ void describe('backup options', () => {
     assert.match(text.stdout + text.stderr, /dry run/i);
     assert.deepEqual(await fileDigests(repo.path), before, 'no repository file changed');
     assert.deepEqual(await repo.snapshots(), snapshotsBefore);
+  });
+
+  void it('a local repository takes its packs from memory: no spool is made', async () => {
+    // Spooling would put every byte through the page cache twice (ADR 0014); the repository
+    // server's test shows a network repository's backup spooling.
+    const spoolParent = join(tmp, 'spool-parent');
+    await mkdir(spoolParent);
+    const made: string[] = [];
+    const watcher = watch(spoolParent, (_, name) => {
+      if (name !== null) made.push(name);
+    });
+    try {
+      await repo.ok(['backup', src], { env: { TMPDIR: spoolParent } });
+    } finally {
+      watcher.close();
+    }
+    assert.deepEqual(made, []);
+    await repo.ok(['check', '--read-data']);
   });
 
   void it('--tag, --host and --time are recorded with restic field names', async () => {
