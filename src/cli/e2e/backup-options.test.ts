@@ -4,11 +4,11 @@
  * recorded and shown by `snapshots --json` under restic's field names.
  */
 import assert from 'node:assert/strict';
-import { watch } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CliRepo } from '../../testing/cli-harness.js';
+import { namesMadeIn } from '../../testing/names-made.js';
 import { fileDigests } from '../../testing/repo-files.js';
 import { makeTempDir, removeTempDir } from '../../testing/temp-dir.js';
 
@@ -109,15 +109,9 @@ void describe('backup options', () => {
     // server's test shows a network repository's backup spooling.
     const spoolParent = join(tmp, 'spool-parent');
     await mkdir(spoolParent);
-    const made: string[] = [];
-    const watcher = watch(spoolParent, (_, name) => {
-      if (name !== null) made.push(name);
-    });
-    try {
-      await repo.ok(['backup', src], { env: { TMPDIR: spoolParent } });
-    } finally {
-      watcher.close();
-    }
+    const made = await namesMadeIn(spoolParent, () =>
+      repo.ok(['backup', src], { env: { TMPDIR: spoolParent } }),
+    );
     assert.deepEqual(made, []);
     await repo.ok(['check', '--read-data']);
   });

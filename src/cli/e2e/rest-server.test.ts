@@ -5,13 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { watch } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { BINARY, spawnBinary, waitForExit, type BinaryResult } from '../../testing/binary.js';
 import { cleanEnv, CliRepo } from '../../testing/cli-harness.js';
+import { namesMadeIn } from '../../testing/names-made.js';
 import { seededBytes, writeSeededFile } from '../../testing/random-data.js';
 import { startRestServer, type RestServerFixture } from '../../testing/rest-server.js';
 import { makeTempDir, removeTempDir } from '../../testing/temp-dir.js';
@@ -80,16 +80,10 @@ void describe('repository server', () => {
     const spoolParent = join(tmp, 'spool-parent');
     await mkdir(spoolParent);
     // The spool lives for the restore only: seen being made, gone afterwards.
-    const made: string[] = [];
-    const watcher = watch(spoolParent, (_, name) => {
-      if (name !== null) made.push(name);
-    });
     const target = join(tmp, 'restore-spool');
-    try {
-      await repo.ok(['restore', 'latest', '--target', target], { env: { TMPDIR: spoolParent } });
-    } finally {
-      watcher.close();
-    }
+    const made = await namesMadeIn(spoolParent, () =>
+      repo.ok(['restore', 'latest', '--target', target], { env: { TMPDIR: spoolParent } }),
+    );
     assert.equal(await rsyncDifferences(data, join(target, data)), '');
     assert.ok(
       made.some((name) => name.startsWith(`holdfast-spool-`)),
@@ -103,15 +97,9 @@ void describe('repository server', () => {
     await repo.init();
     const spoolParent = join(tmp, 'spool-backup');
     await mkdir(spoolParent);
-    const made: string[] = [];
-    const watcher = watch(spoolParent, (_, name) => {
-      if (name !== null) made.push(name);
-    });
-    try {
-      await repo.ok(['backup', data], { env: { TMPDIR: spoolParent } });
-    } finally {
-      watcher.close();
-    }
+    const made = await namesMadeIn(spoolParent, () =>
+      repo.ok(['backup', data], { env: { TMPDIR: spoolParent } }),
+    );
     assert.ok(
       made.some((name) => name.startsWith(`holdfast-spool-`)),
       `a spool was made in TMPDIR (saw ${JSON.stringify(made)})`,

@@ -87,13 +87,13 @@ export function laidOut(entries: readonly PackEntry[], order: readonly number[])
   });
 }
 
-export class Packer implements PackFilling {
-  private readonly parts: Buffer[] = [];
-  private readonly entries: PackEntry[] = [];
-  /** Parts lent by an owner, to give back once the pack is stored, and their owners. */
-  private lentParts: Buffer[] = [];
-  private lentOwners: SealedBlobOwner[] = [];
-  private bytes = 0;
+/**
+ * What every pack being filled records: its blobs' entries (offsets in arrival order) and
+ * their sealed bytes against the target size.
+ */
+export abstract class FillingPack {
+  protected readonly entries: PackEntry[] = [];
+  protected bytes = 0;
 
   constructor(
     readonly type: BlobType,
@@ -112,6 +112,26 @@ export class Packer implements PackFilling {
     return this.bytes >= this.targetSize;
   }
 
+  /** Notes a blob of `length` sealed bytes; returns where it starts in arrival order. */
+  protected record(
+    id: BlobId,
+    length: number,
+    rawLength: number,
+    compression: CompressionCode,
+  ): number {
+    const offset = this.bytes;
+    this.entries.push({ type: this.type, id, offset, length, rawLength, compression });
+    this.bytes += length;
+    return offset;
+  }
+}
+
+export class Packer extends FillingPack implements PackFilling {
+  private readonly parts: Buffer[] = [];
+  /** Parts lent by an owner, to give back once the pack is stored, and their owners. */
+  private lentParts: Buffer[] = [];
+  private lentOwners: SealedBlobOwner[] = [];
+
   add(
     id: BlobId,
     sealed: Buffer,
@@ -119,20 +139,12 @@ export class Packer implements PackFilling {
     compression: CompressionCode,
     owner?: SealedBlobOwner,
   ): undefined {
-    this.entries.push({
-      type: this.type,
-      id,
-      offset: this.bytes,
-      length: sealed.length,
-      rawLength,
-      compression,
-    });
+    this.record(id, sealed.length, rawLength, compression);
     this.parts.push(sealed);
     if (owner !== undefined) {
       this.lentParts.push(sealed);
       this.lentOwners.push(owner);
     }
-    this.bytes += sealed.length;
     return undefined;
   }
 

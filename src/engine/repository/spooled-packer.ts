@@ -17,14 +17,10 @@ import type { FileHandle } from 'node:fs/promises';
 import type { BlobId, PackId } from '../../core/index.js';
 import { FileBody } from '../../storage/index.js';
 import { blobCrypto } from '../crypto/index.js';
-import {
-  encodePackHeader,
-  type BlobType,
-  type CompressionCode,
-  type PackEntry,
-} from '../format/index.js';
+import { encodePackHeader, type BlobType, type CompressionCode } from '../format/index.js';
 import type { PackSpool } from '../spool/pack-spool.js';
 import {
+  FillingPack,
   laidOut,
   shuffledOrder,
   type FinishedPack,
@@ -35,9 +31,7 @@ import { spoolError } from './spool-error.js';
 
 type SpoolFile = { readonly path: string; readonly handle: FileHandle };
 
-export class SpooledPacker implements PackFilling {
-  private readonly entries: PackEntry[] = [];
-  private bytes = 0;
+export class SpooledPacker extends FillingPack implements PackFilling {
   private readonly file: Promise<SpoolFile>;
   private stage: Buffer;
   private spare: Buffer;
@@ -54,27 +48,16 @@ export class SpooledPacker implements PackFilling {
   private stagesBack = false;
 
   constructor(
-    readonly type: BlobType,
-    private readonly targetSize: number,
+    type: BlobType,
+    targetSize: number,
     private readonly spool: PackSpool,
   ) {
+    super(type, targetSize);
     this.file = spool.createWritable();
-    // Reported by the first write, or by finish; discard ignores it.
+    // Reported by the first write, or by finish.
     this.file.catch(() => undefined);
     this.stage = spool.takeStage();
     this.spare = spool.takeStage();
-  }
-
-  get size(): number {
-    return this.bytes;
-  }
-
-  get blobCount(): number {
-    return this.entries.length;
-  }
-
-  get isFull(): boolean {
-    return this.bytes >= this.targetSize;
   }
 
   add(
@@ -84,11 +67,8 @@ export class SpooledPacker implements PackFilling {
     compression: CompressionCode,
     owner?: SealedBlobOwner,
   ): Promise<void> | undefined {
-    const at = this.bytes;
-    const length = sealed.length;
-    this.entries.push({ type: this.type, id, offset: at, length, rawLength, compression });
-    this.bytes += length;
-    if (this.queue === undefined && length <= this.stage.length - this.staged) {
+    const at = this.record(id, sealed.length, rawLength, compression);
+    if (this.queue === undefined && sealed.length <= this.stage.length - this.staged) {
       this.copyToStage(sealed, owner);
       return undefined;
     }
