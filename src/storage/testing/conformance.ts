@@ -219,6 +219,12 @@ export function describeObjectStoreConformance(
           await store.put('pack', name, new FileBody(path, whole.length), { sha256: name });
           assert.ok((await store.get('pack', name)).equals(whole), 'the first `length` bytes');
           assert.deepEqual(await store.stat('pack', name), { name, size: whole.length });
+          // Stored again (a retry after a lost answer): refused, whether or not the store reads
+          // the file before it answers.
+          await assert.rejects(
+            store.put('pack', name, new FileBody(path, whole.length), { sha256: name }),
+            (e) => isHoldfastError(e, 'OBJECT_EXISTS'),
+          );
           // Whoever made the file removes it afterwards: the object stays as it was stored.
           await writeFile(path, Buffer.alloc(10));
           await rm(path);
