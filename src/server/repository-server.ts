@@ -91,6 +91,10 @@ export class RepositoryServer {
     const server = tls
       ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler)
       : createHttpServer(handler);
+    // A client that sends `Expect: 100-continue` (a pack streamed from a file) is answered
+    // before its body is asked for: an upload refused outright (the object exists, no room) is
+    // told so instead of sending its body into a connection the server closes.
+    server.on('checkContinue', handler);
     // Long keep-alive so a client's pool of connections survives between bursts of requests
     // (restores issue many small range reads), and no overall request deadline: a 128 MiB pack
     // over a slow link may take minutes. Idle sockets still time out.
@@ -254,6 +258,7 @@ export class RepositoryServer {
     if (await store.stat(kind, name, { signal })) throw exists(kind, name);
     const release = this.#budget.reserve(length);
     try {
+      if (req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue();
       const body = await readObjectBody(req, length);
       if (this.#options.verifyNames !== false && kind !== 'config' && body.sha256 !== name) {
         throw new HoldfastError(

@@ -261,6 +261,12 @@ export class RestStore implements ObjectStore {
       headers['Content-Length'] = bodyLength(body);
       headers['Content-Type'] = 'application/octet-stream';
     }
+    // A file is streamed a piece at a time, so the server's answer to an upload it refuses
+    // outright (the object exists, no room) can arrive while the pieces are still being read,
+    // and the connection it closes then fails the request instead of giving that answer. With
+    // `Expect: 100-continue` the server answers first (RepositoryServer: `checkContinue`).
+    const waitForContinue = body instanceof FileBody;
+    if (waitForContinue) headers.Expect = '100-continue';
     return new Promise((resolve, reject) => {
       const req = this.#request(new URL(path, this.#base), {
         method,
@@ -275,7 +281,9 @@ export class RestStore implements ObjectStore {
         const seconds = Math.round(this.#timeoutMs / 1000);
         req.destroy(Object.assign(new Error(`no progress for ${seconds}s`), { code: 'ETIMEDOUT' }));
       });
-      writeBody(req, body);
+      if (!waitForContinue) return writeBody(req, body);
+      req.flushHeaders();
+      req.once('continue', () => writeBody(req, body));
     });
   }
 
