@@ -17,16 +17,20 @@ import {
   Copier,
   type CopyStats,
   type Repository,
+  type PackSpool,
   type Snapshot,
   type SnapshotEntry,
   type TreePair,
 } from '../engine/index.js';
+import { withPackSpool } from './pack-spool-scope.js';
 
 export interface CopyRequest {
   readonly source: Repository;
   readonly destination: Repository;
   /** The source snapshots to copy (all, or the user's selection). */
   readonly snapshots: readonly SnapshotEntry[];
+  /** Where data packs for a network destination are filled and uploaded from (withPackSpool). */
+  readonly spoolDirs?: readonly string[];
   readonly signal?: AbortSignal;
   readonly onEvent?: (event: CopyEvent) => void;
 }
@@ -63,7 +67,12 @@ export function snapshotIdentity(entry: SnapshotEntry): SnapshotId {
   return entry.snapshot.original ?? entry.id;
 }
 
-export async function runCopy(req: CopyRequest): Promise<CopyOutcome> {
+export function runCopy(req: CopyRequest): Promise<CopyOutcome> {
+  const options = { dirs: req.spoolDirs };
+  return withPackSpool(req.destination.store, options, (spool) => copyWith(req, spool));
+}
+
+async function copyWith(req: CopyRequest, spool: PackSpool | undefined): Promise<CopyOutcome> {
   const { source, destination, signal } = req;
   if (source.config.id === destination.config.id) {
     throw new HoldfastError('USAGE', 'source and destination are the same repository', {
@@ -105,7 +114,7 @@ export async function runCopy(req: CopyRequest): Promise<CopyOutcome> {
       source: entry,
       ...(parent && { parent: parent.destination.id }),
     });
-    const writer = destination.writer(signal ? { signal } : {});
+    const writer = destination.writer({ ...(signal && { signal }), ...(spool && { spool }) });
     const parentTrees: TreePair | undefined = parent && {
       source: parent.source.snapshot.tree,
       destination: parent.destination.snapshot.tree,

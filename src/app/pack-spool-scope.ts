@@ -1,7 +1,7 @@
 /**
- * The pack spool of a command that writes data packs — a backup, a database dump (ADR 0014):
- * with network storage its data packs are filled and uploaded from there instead of being held
- * in memory. The first of `dirs` on a disk (PackSpool.open; default: the system's temporary
+ * The pack spool of a command that writes data packs — a backup, a database dump, a copy (ADR
+ * 0014): with network storage its data packs are filled and uploaded from there instead of
+ * being held in memory. The first of `dirs` on a disk (PackSpool.open; default: the system's temporary
  * directory, which honours $TMPDIR) is used, and removed with everything in it once `run`
  * settles.
  *

@@ -1,8 +1,8 @@
 /**
  * Where `restore` and `check --read-data` spool the packs they download whole from network
- * storage, and `backup` the data packs it fills and uploads (PackSpool): $TMPDIR (else the
- * system's temporary directory), or the cache directory when that one is memory (tmpfs) — both
- * on this machine, both meant for data that can be thrown away.
+ * storage, and `backup` and `copy` the data packs they fill and upload there (PackSpool):
+ * $TMPDIR (else the system's temporary directory), or the cache directory when that one is
+ * memory (tmpfs) — both on this machine, both meant for data that can be thrown away.
  */
 import { tmpdir } from 'node:os';
 import type { Context } from './context.js';

@@ -11,6 +11,7 @@ import { collect, type RegisterCommand } from '../command-kit.js';
 import type { Context } from '../context.js';
 import { snapshotRow } from '../format-output.js';
 import { readPassword } from '../password.js';
+import { spoolDirs } from '../spool-dirs.js';
 
 interface CopyFlags {
   fromRepo?: string;
@@ -54,6 +55,7 @@ export const registerCopy: RegisterCommand = (program, kit) => {
             source,
             destination,
             snapshots,
+            spoolDirs: spoolDirs(ctx),
             ...(ctx.signal && { signal: ctx.signal }),
             onEvent: (e) => report(ctx, e),
           });

@@ -5,10 +5,11 @@
  * copy reads only what changed.
  */
 import assert from 'node:assert/strict';
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CliRepo } from '../../testing/cli-harness.js';
+import { namesMadeIn } from '../../testing/names-made.js';
 import { seededBytes, writeSeededFile } from '../../testing/random-data.js';
 import { startRestServer, type RestServerFixture } from '../../testing/rest-server.js';
 import { makeTempDir, removeTempDir } from '../../testing/temp-dir.js';
@@ -23,9 +24,14 @@ interface CopySummary {
   bytes_read: number;
 }
 
-async function copy(dst: CliRepo, src: CliRepo, ...args: string[]): Promise<CopySummary> {
+async function copy(
+  dst: CliRepo,
+  src: CliRepo,
+  args: readonly string[] = [],
+  env: Readonly<Record<string, string>> = {},
+): Promise<CopySummary> {
   const r = await dst.ok(['copy', '--json', '--from-repo', src.path, ...args], {
-    env: { HOLDFAST_FROM_PASSWORD: src.password },
+    env: { HOLDFAST_FROM_PASSWORD: src.password, ...env },
   });
   const lines = r.stdout.split('\n').filter((l) => l.startsWith('{'));
   return JSON.parse(lines[lines.length - 1]!) as CopySummary;
@@ -116,7 +122,7 @@ void describe('copy', () => {
       '--from-password-file',
       pw,
     ]);
-    const summary = await copy(dst, src, '--host', 'alpha');
+    const summary = await copy(dst, src, ['--host', 'alpha']);
     assert.equal(summary.same_blob_ids, true);
     assert.equal(summary.snapshots_copied, 1);
     const [copied] = await dst.snapshots();
@@ -128,7 +134,18 @@ void describe('copy', () => {
   void it('copies to a repository server, once', async () => {
     const dst = new CliRepo(server.location('copies'), 'destination password');
     await dst.init();
-    const first = await copy(dst, src);
+    // Its data packs are filled in a spool in TMPDIR, removed at the end (ADR 0014).
+    const spoolParent = join(tmp, 'copy-spool');
+    await mkdir(spoolParent);
+    let first!: CopySummary;
+    const made = await namesMadeIn(spoolParent, async () => {
+      first = await copy(dst, src, [], { TMPDIR: spoolParent });
+    });
+    assert.ok(
+      made.some((name) => name.startsWith('holdfast-spool-')),
+      JSON.stringify(made),
+    );
+    assert.deepEqual(await readdir(spoolParent), []);
     assert.equal(first.snapshots_copied, 3);
     const again = await copy(dst, src);
     assert.equal(again.snapshots_copied, 0);
