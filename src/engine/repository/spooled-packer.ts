@@ -13,12 +13,11 @@
  * reclaims, instead of the process's memory; the copies to and from the spool are a small part
  * of a backup's CPU time (docs/benchmarks.md). Memory: two stages per packer.
  */
-import type { FileHandle } from 'node:fs/promises';
 import type { BlobId, PackId } from '../../core/index.js';
 import { FileBody } from '../../storage/index.js';
 import { blobCrypto } from '../crypto/index.js';
 import { encodePackHeader, type BlobType, type CompressionCode } from '../format/index.js';
-import type { PackSpool } from '../spool/pack-spool.js';
+import { writeAt, type PackSpool, type WritableSpoolFile } from '../spool/pack-spool.js';
 import {
   FillingPack,
   laidOut,
@@ -29,10 +28,8 @@ import {
 } from './packer.js';
 import { spoolError } from './spool-error.js';
 
-type SpoolFile = { readonly path: string; readonly handle: FileHandle };
-
 export class SpooledPacker extends FillingPack implements PackFilling {
-  private readonly file: Promise<SpoolFile>;
+  private readonly file: Promise<WritableSpoolFile>;
   private stage: Buffer;
   private spare: Buffer;
   /** Bytes in `stage`, and where in the file they go. */
@@ -120,18 +117,14 @@ export class SpooledPacker extends FillingPack implements PackFilling {
   private async write(bytes: Uint8Array, position: number): Promise<void> {
     const { path, handle } = await this.opened();
     try {
-      for (let done = 0; done < bytes.length;) {
-        const left = bytes.length - done;
-        const { bytesWritten } = await handle.write(bytes, done, left, position + done);
-        done += bytesWritten;
-      }
+      await writeAt(handle, bytes, position);
     } catch (err) {
       throw spoolError(err, 'write a pack to', path);
     }
   }
 
   /** The pack's spool file; rejects with a HoldfastError when it could not be made. */
-  private async opened(): Promise<SpoolFile> {
+  private async opened(): Promise<WritableSpoolFile> {
     try {
       return await this.file;
     } catch (err) {
@@ -140,8 +133,8 @@ export class SpooledPacker extends FillingPack implements PackFilling {
   }
 
   async finish(masterKey: Buffer): Promise<FinishedPack> {
-    let spooled: SpoolFile | undefined;
-    let laid: SpoolFile | undefined;
+    let spooled: WritableSpoolFile | undefined;
+    let laid: WritableSpoolFile | undefined;
     try {
       spooled = await this.opened();
       await this.queue;

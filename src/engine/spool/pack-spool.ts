@@ -51,6 +51,24 @@ export interface SpooledPack {
   readonly length: number;
 }
 
+/** A file made by PackSpool.createWritable: where it is, and its open handle. */
+export interface WritableSpoolFile {
+  readonly path: string;
+  readonly handle: FileHandle;
+}
+
+/** Writes all of `bytes` at `position`, resuming after short writes. */
+export async function writeAt(
+  handle: FileHandle,
+  bytes: Uint8Array,
+  position: number,
+): Promise<void> {
+  for (let done = 0; done < bytes.length;) {
+    const left = bytes.length - done;
+    done += (await handle.write(bytes, done, left, position + done)).bytesWritten;
+  }
+}
+
 /** The spool could not be written (PackSpool.download): the caller keeps packs in memory. */
 export interface SpoolFailed {
   readonly spoolError: unknown;
@@ -96,7 +114,7 @@ export class PackSpool {
    * A new empty file for a pack being written (SpooledPacker), open for reading and writing.
    * Rejects as creating the file does.
    */
-  async createWritable(): Promise<{ readonly path: string; readonly handle: FileHandle }> {
+  async createWritable(): Promise<WritableSpoolFile> {
     const path = join(this.dir, `written-${this.sequence++}`);
     return { path, handle: await open(path, 'wx+', 0o600) };
   }
@@ -199,7 +217,7 @@ export class SpoolFile implements ByteSink {
       if (offset !== this.stagedAt + this.staged) await this.flush(offset);
       if (this.staged + chunk.length > this.stage.length) await this.flush(offset);
       if (chunk.length >= this.stage.length) {
-        await this.writeAll(chunk, offset);
+        await writeAt(this.handle, chunk, offset);
         this.stagedAt = offset + chunk.length;
       } else {
         this.stage.set(chunk, this.staged);
@@ -236,21 +254,10 @@ export class SpoolFile implements ByteSink {
   }
 
   private async flush(next: number): Promise<void> {
-    if (this.staged > 0) await this.writeAll(this.stage.subarray(0, this.staged), this.stagedAt);
+    if (this.staged > 0)
+      await writeAt(this.handle, this.stage.subarray(0, this.staged), this.stagedAt);
     this.staged = 0;
     this.stagedAt = next;
-  }
-
-  private async writeAll(bytes: Uint8Array, position: number): Promise<void> {
-    for (let done = 0; done < bytes.length;) {
-      const { bytesWritten } = await this.handle.write(
-        bytes,
-        done,
-        bytes.length - done,
-        position + done,
-      );
-      done += bytesWritten;
-    }
   }
 
   private async close(): Promise<void> {

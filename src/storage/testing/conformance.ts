@@ -8,19 +8,17 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { MiB, isHoldfastError, type ErrorCode } from '../../core/index.js';
 import {
-  FileBody,
   OBJECT_KINDS,
   type ObjectInfo,
   type ObjectKind,
   type ObjectStore,
 } from '../object-store.js';
+import { describeFileBodies } from './conformance-file-body.js';
 import { seededBytes } from './seeded-random.js';
+import { testObject } from './test-object.js';
 
 export interface StoreFixture {
   readonly store: ObjectStore;
@@ -29,16 +27,7 @@ export interface StoreFixture {
   readonly writesInto?: boolean;
 }
 
-/** A content-addressed test object, as the engine would make one. */
-export interface TestObject {
-  readonly name: string;
-  readonly data: Buffer;
-}
-
-export function testObject(seed: number, size = 1000): TestObject {
-  const data = seededBytes(seed, size);
-  return { name: createHash('sha256').update(data).digest('hex'), data };
-}
+export { testObject, type TestObject } from './test-object.js';
 
 export async function collect(objects: AsyncIterable<ObjectInfo>): Promise<ObjectInfo[]> {
   const found: ObjectInfo[] = [];
@@ -206,61 +195,7 @@ export function describeObjectStoreConformance(
       }),
     );
 
-    void it(
-      "stores a file body as the file's bytes, with or without its hash, and not what follows",
-      withStore(async (store) => {
-        const dir = await mkdtemp(join(tmpdir(), 'holdfast-file-body-'));
-        try {
-          // Larger than a piece (1 MiB) and not a multiple of one, the file longer than the body.
-          const whole = seededBytes(65, 3 * MiB + 7);
-          const path = join(dir, 'pack');
-          await writeFile(path, Buffer.concat([whole, Buffer.from('not part of the object')]));
-          const name = createHash('sha256').update(whole).digest('hex');
-          await store.put('pack', name, new FileBody(path, whole.length), { sha256: name });
-          assert.ok((await store.get('pack', name)).equals(whole), 'the first `length` bytes');
-          assert.deepEqual(await store.stat('pack', name), { name, size: whole.length });
-          // Stored again (a retry after a lost answer): refused, whether or not the store reads
-          // the file before it answers.
-          await assert.rejects(
-            store.put('pack', name, new FileBody(path, whole.length), { sha256: name }),
-            (e) => isHoldfastError(e, 'OBJECT_EXISTS'),
-          );
-          // Whoever made the file removes it afterwards: the object stays as it was stored.
-          await writeFile(path, Buffer.alloc(10));
-          await rm(path);
-          assert.ok((await store.get('pack', name)).equals(whole), 'independent of the file');
-          const small = testObject(66, 5000);
-          await writeFile(path, small.data);
-          await store.put('snapshot', small.name, new FileBody(path, small.data.length));
-          assert.ok((await store.get('snapshot', small.name)).equals(small.data), 'no hash given');
-        } finally {
-          await rm(dir, { recursive: true, force: true });
-        }
-      }),
-    );
-
-    void it(
-      'refuses a file body whose file is shorter than its length, and stores nothing',
-      withStore(async (store) => {
-        const dir = await mkdtemp(join(tmpdir(), 'holdfast-file-body-'));
-        try {
-          const whole = seededBytes(67, 2 * MiB + 3);
-          const path = join(dir, 'pack');
-          await writeFile(path, whole.subarray(0, MiB + 1));
-          const name = createHash('sha256').update(whole).digest('hex');
-          await assert.rejects(
-            store.put('pack', name, new FileBody(path, whole.length), { sha256: name }),
-          );
-          await assert.rejects(store.get('pack', name), (e) => isHoldfastError(e, 'NOT_FOUND'));
-          const missing = new FileBody(join(dir, 'gone'), 10);
-          await assert.rejects(
-            store.put('pack', testObject(68, 10).name, missing, { sha256: name }),
-          );
-        } finally {
-          await rm(dir, { recursive: true, force: true });
-        }
-      }),
-    );
+    describeFileBodies(withStore);
 
     void it(
       'keeps its own copy of the bytes',
