@@ -12,8 +12,10 @@
  * of holdfast (Chunker, blobIdOf, compressBlobView, sealBlobInto); file-sealer.test.ts checks that
  * a sealer names, compresses and seals every kind of file as they do.
  *
- * Memory: a 4 MiB read buffer, the chunker's pending bytes (≤ maxSize), zstd's context and
- * output (≈ maxSize), the slab being filled (slabBytes, or one sealed chunk if larger) and the
+ * Memory: the window a file is read into (READ_SIZE + maxSize, touched as far as the file and
+ * its chunks reach), zstd's context and output (≈ maxSize) twice — the sealer's and the helper's,
+ * which compresses every other chunk of a large file; both contexts are freed when the sealer
+ * is closed —, the slab being filled (slabBytes, or one sealed chunk if larger) and the
  * slabs the main thread still holds blobs of (≤ FREE_SLABS of them kept free for reuse); posted
  * reports whose credit is not given back are bounded by the credit window. A slab's memory is
  * handed to JavaScript as an external ArrayBuffer (once); it is freed when that is collected.
@@ -91,7 +93,37 @@ static void set_add(id_set *s, const unsigned char *id) {
   s->count++;
 }
 
+/* ---- Compression ---- */
+
+/* zstd's output for `data` in `out` when it is smaller, as compressBlobView decides; else 0
+ * (stored raw). */
+static size_t compress_into(ZSTD_CCtx *cctx, unsigned char *out, size_t out_len, int level,
+                            bool sampled, const unsigned char *data, size_t len) {
+  if (level == 0 || len == 0) return 0;
+  if (sampled && len >= SAMPLED_FROM) {
+    size_t step = (len - SAMPLE_SIZE) / (SAMPLES - 1);
+    bool compressible = false;
+    for (int i = 0; i < SAMPLES && !compressible; i++) {
+      size_t n = ZSTD_compressCCtx(cctx, out, out_len, data + i * step, SAMPLE_SIZE, level);
+      compressible = !ZSTD_isError(n) && (double)n < SAMPLE_SIZE * SAMPLE_RATIO;
+    }
+    if (!compressible) return 0;
+  }
+  size_t n = ZSTD_compressCCtx(cctx, out, out_len, data, len, level);
+  return ZSTD_isError(n) || n >= len ? 0 : n;
+}
+
 /* ---- The blob-id helper ---- */
+
+/* A request's id, and its zstd output unless the file's parent stored it already. */
+static void helper_work(id_helper *h, id_request *r) {
+  unsigned char type = DATA_TYPE;
+  r->failed = !keyed_mac_compute(&h->mac, h->key, &type, 1, r->data, r->len, r->digest);
+  r->compressed = 0;
+  if (r->compress && !r->failed && !set_has(h->stored, r->digest))
+    r->compressed = compress_into(h->cctx, h->scratch, h->scratch_len, h->level, h->sampled,
+                                  r->data, r->len);
+}
 
 static void *helper_main(void *arg) {
   id_helper *h = arg;
@@ -102,8 +134,7 @@ static void *helper_main(void *arg) {
     if (h->finished == h->queued) break;
     id_request *r = &h->ring[h->finished % RING];
     pthread_mutex_unlock(&h->lock);
-    unsigned char type = DATA_TYPE;
-    r->failed = !keyed_mac_compute(&h->mac, h->key, &type, 1, r->data, r->len, r->digest);
+    helper_work(h, r);
     pthread_mutex_lock(&h->lock);
     h->finished++;
     pthread_cond_signal(&h->done);
@@ -112,29 +143,39 @@ static void *helper_main(void *arg) {
   return NULL;
 }
 
-bool helper_init(id_helper *h, EVP_MAC *hmac, const unsigned char *key) {
+bool helper_init(id_helper *h, EVP_MAC *hmac, const unsigned char *key, int level, bool sampled,
+                 const id_set *stored, size_t scratch_len) {
   h->mac = new_keyed_mac(hmac);
   h->key = key;
+  h->level = level;
+  h->sampled = sampled;
+  h->stored = stored;
+  /* Address space only until a large file's chunk is compressed here: pages are touched as far
+   * as the largest output needs, as with the sealer's own scratch. */
+  h->cctx = level != 0 ? ZSTD_createCCtx() : NULL;
+  h->scratch_len = scratch_len;
+  h->scratch = level != 0 ? malloc(scratch_len) : NULL;
   pthread_mutex_init(&h->lock, NULL);
   pthread_cond_init(&h->work, NULL);
   pthread_cond_init(&h->done, NULL);
-  return h->mac.ctx != NULL;
+  return h->mac.ctx != NULL && (level == 0 || (h->cctx != NULL && h->scratch != NULL));
 }
 
-/* Queues a chunk's id; started lazily, or computed here when no thread can be started. */
-static void helper_start(id_helper *h, const unsigned char *data, size_t len) {
+/* Queues a chunk's id (and its compression); started lazily, or computed here when no thread
+ * can be started. */
+static void helper_start(id_helper *h, const unsigned char *data, size_t len, bool compress) {
   if (!h->running && !h->stopping && pthread_create(&h->thread, NULL, helper_main, h) == 0)
     h->running = true;
   pthread_mutex_lock(&h->lock);
   id_request *r = &h->ring[h->queued % RING];
   r->data = data;
   r->len = len;
+  r->compress = compress;
   h->queued++;
   if (h->running) {
     pthread_cond_signal(&h->work);
   } else {
-    unsigned char type = DATA_TYPE;
-    r->failed = !keyed_mac_compute(&h->mac, h->key, &type, 1, data, len, r->digest);
+    helper_work(h, r);
     h->finished++;
   }
   pthread_mutex_unlock(&h->lock);
@@ -158,6 +199,7 @@ static void helper_drain(id_helper *h) {
   while (h->finished < h->queued) pthread_cond_wait(&h->done, &h->lock);
   h->taken = h->queued;
   pthread_mutex_unlock(&h->lock);
+  h->compressing = false;
 }
 
 void helper_stop(id_helper *h) {
@@ -171,6 +213,10 @@ void helper_stop(id_helper *h) {
 
 void helper_free(id_helper *h) {
   EVP_MAC_CTX_free(h->mac.ctx);
+  ZSTD_freeCCtx(h->cctx);
+  free(h->scratch);
+  h->cctx = NULL;
+  h->scratch = NULL;
   pthread_mutex_destroy(&h->lock);
   pthread_cond_destroy(&h->work);
   pthread_cond_destroy(&h->done);
@@ -283,23 +329,6 @@ static void send_failure(sealer *s) {
 
 /* ---- Sealing ---- */
 
-/* zstd's output for `data` when it is smaller, as compressBlobView decides; else 0 (raw). */
-static size_t compress_chunk(sealer *s, const unsigned char *data, size_t len) {
-  if (s->level == 0 || len == 0) return 0;
-  if (s->sampled && len >= SAMPLED_FROM) {
-    size_t step = (len - SAMPLE_SIZE) / (SAMPLES - 1);
-    bool compressible = false;
-    for (int i = 0; i < SAMPLES && !compressible; i++) {
-      size_t n = ZSTD_compressCCtx(s->cctx, s->scratch, s->scratch_len, data + i * step,
-                                   SAMPLE_SIZE, s->level);
-      compressible = !ZSTD_isError(n) && (double)n < SAMPLE_SIZE * SAMPLE_RATIO;
-    }
-    if (!compressible) return 0;
-  }
-  size_t n = ZSTD_compressCCtx(s->cctx, s->scratch, s->scratch_len, data, len, s->level);
-  return ZSTD_isError(n) || n >= len ? 0 : n;
-}
-
 /* Seals `stored` as data blob `id` at out (nonce || ciphertext || tag). */
 static bool seal_into(sealer *s, const unsigned char *id, const unsigned char *stored,
                       size_t stored_len, unsigned char *out) {
@@ -314,21 +343,25 @@ static bool seal_into(sealer *s, const unsigned char *id, const unsigned char *s
 }
 
 /*
- * Compresses and seals one chunk of id `id` into the slab being filled, or only names it: a
+ * Compresses (unless `done`, the helper's output for it, is given) and seals one chunk of id
+ * `id` into the slab being filled, or only names it: a
  * chunk this sealer already sent (duplicate files in one job, zero-filled regions of a large
  * file) — safe because the main thread handles one sealer's reports in order, so the first
  * copy reached the BlobWriter before any reference to it — or one the file's parent snapshot
  * stored. False when the sealer stops or fails.
  */
 static bool seal_chunk(sealer *s, uint32_t job_id, const unsigned char *id,
-                       const unsigned char *chunk, size_t len) {
+                       const unsigned char *chunk, size_t len, const id_request *done) {
   if (!put(&s->content, id, 32)) return fail(s, "out of memory"), false;
   if (set_has(&s->sent, id) || set_has(&s->stored, id)) return true;
   if (s->sent.count >= SENT_LIMIT && !set_reset(&s->sent, SENT_LIMIT))
     return fail(s, "out of memory"), false;
   set_add(&s->sent, id);
-  size_t compressed = compress_chunk(s, chunk, len);
-  const unsigned char *stored = compressed > 0 ? s->scratch : chunk;
+  size_t compressed = done != NULL ? done->compressed
+                                    : compress_into(s->cctx, s->scratch, s->scratch_len, s->level,
+                                                    s->sampled, chunk, len);
+  const unsigned char *output = done != NULL ? s->ids.scratch : s->scratch;
+  const unsigned char *stored = compressed > 0 ? output : chunk;
   size_t stored_len = compressed > 0 ? compressed : len;
   size_t need = stored_len + NONCE_BYTES + TAG_BYTES;
   if (s->filling != NULL && s->filling->size - s->filling_used < need) {
@@ -361,7 +394,10 @@ static bool seal_chunk(sealer *s, uint32_t job_id, const unsigned char *id,
 static bool seal_next(sealer *s, uint32_t job_id) {
   id_request *r = helper_take(&s->ids);
   if (r->failed) return fail(s, "OpenSSL failed: HMAC-SHA256"), false;
-  return seal_chunk(s, job_id, r->digest, r->data, r->len);
+  bool ok = seal_chunk(s, job_id, r->digest, r->data, r->len, r->compress ? r : NULL);
+  /* Sealed (or failed): the helper's scratch may take the next chunk. */
+  if (r->compress) s->ids.compressing = false;
+  return ok;
 }
 
 static bool settle(sealer *s, uint32_t job_id) {
@@ -371,38 +407,21 @@ static bool settle(sealer *s, uint32_t job_id) {
 }
 
 /* A chunk of a file being cut: its id goes to the helper, and the chunk before it (whose id is
- * then about ready) is sealed meanwhile. One behind: the chunks of one push stay valid until
- * its settle, which seals the last. */
+ * then about ready) is sealed meanwhile. One behind: the chunks stay where they are in the
+ * window until the next settle, which seals the last. The helper compresses the chunk too when
+ * the sealer is about
+ * to compress the one before it (queued, not the helper's to compress): the two compressions
+ * then run side by side, zstd being most of a compressible file's time. */
 static bool pipe_chunk(sealer *s, uint32_t job_id, const unsigned char *chunk, size_t len) {
-  helper_start(&s->ids, chunk, len);
+  bool compress =
+      s->ids.cctx != NULL && !s->ids.compressing && helper_outstanding(&s->ids) > 0;
+  if (compress) s->ids.compressing = true;
+  helper_start(&s->ids, chunk, len, compress);
   return helper_outstanding(&s->ids) > 1 ? seal_next(s, job_id) : true;
-}
-
-/* Cuts `data` on from the chunk begun in earlier pushes (Chunker.pushEach). */
-static bool push(sealer *s, uint32_t job_id, const unsigned char *data, size_t len) {
-  int64_t start = 0, cut;
-  while ((cut = cut_find(&s->rule, &s->scanned, &s->hash, data, start, (int64_t)len)) >= 0) {
-    const unsigned char *chunk = data + start;
-    size_t chunk_len = (size_t)(cut - start);
-    if (s->pending_len > 0) {
-      /* Fits: a chunk is at most maxSize bytes, the size of `pending`. */
-      memcpy(s->pending + s->pending_len, chunk, chunk_len);
-      chunk = s->pending;
-      chunk_len += s->pending_len;
-      s->pending_len = 0;
-    }
-    if (!pipe_chunk(s, job_id, chunk, chunk_len)) return false;
-    start = cut;
-  }
-  if (!settle(s, job_id)) return false;
-  memcpy(s->pending + s->pending_len, data + start, len - (size_t)start);
-  s->pending_len += len - (size_t)start;
-  return true;
 }
 
 static void reset_chunker(sealer *s) {
   helper_drain(&s->ids);
-  s->pending_len = 0;
   s->scanned = 0;
   s->hash = 0;
 }
@@ -425,16 +444,31 @@ static bool seal_file(sealer *s, uint32_t job_id, const char *path, double size,
     o->syscall = SYSCALL_OPEN;
     return true;
   }
-  unsigned char *buffer = s->read_buf;
-  size_t filled = 0;
-  bool chunking = false, ok = true;
+  /*
+   * The file goes through one window: reads of READ_SIZE land after the chunk being cut, so
+   * every chunk is whole in it, and the chunks cut before stay where they are while the next
+   * reads come in — the sealing runs on across reads. Only when fewer than READ_SIZE bytes are
+   * left at the end is everything cut sealed and the chunk being cut (< maxSize bytes) moved to
+   * the front.
+   */
+  unsigned char *window = s->reads;
+  size_t start = 0; /* where the chunk being cut begins */
+  size_t end = 0;   /* where the bytes read end */
+  size_t scan = 0;  /* where cutting goes on */
+  bool cut = false, ok = true;
   for (;;) {
     if (atomic_load(&s->stopping)) {
       ok = false;
       break;
     }
-    size_t want = READ_SIZE - filled;
-    ssize_t n = read(fd, buffer + filled, want);
+    if (s->reads_len - end < READ_SIZE) {
+      if (!(ok = settle(s, job_id))) break;
+      memmove(window, window + start, end - start);
+      end -= start;
+      scan -= start;
+      start = 0;
+    }
+    ssize_t n = read(fd, window + end, READ_SIZE);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       o->error = errno;
@@ -444,32 +478,33 @@ static bool seal_file(sealer *s, uint32_t job_id, const char *path, double size,
     if (n == 0) break;
     o->bytes += (double)n;
     s->bytes_read += (double)n;
-    filled += (size_t)n;
-    if (filled == READ_SIZE) {
-      if (!(ok = push(s, job_id, buffer, filled))) break;
-      chunking = true;
-      filled = 0;
+    end += (size_t)n;
+    int64_t at;
+    while ((at = cut_find(&s->rule, &s->scanned, &s->hash, window, (int64_t)scan,
+                          (int64_t)end)) >= 0) {
+      if (!(ok = pipe_chunk(s, job_id, window + start, (size_t)at - start))) break;
+      start = scan = (size_t)at;
+      cut = true;
     }
+    if (!ok) break;
+    scan = end;
     /* A short read that reaches the size the walk saw is the end of the file: skip the read
      * that would return 0. Growth after the walk still shows in the fstat below. */
-    if ((size_t)n < want && o->bytes == size) break;
+    if ((size_t)n < READ_SIZE && o->bytes == size) break;
   }
-  if (ok && o->error == 0) {
-    if (!chunking && (int64_t)filled <= s->rule.min_size) {
-      /* No cut falls below minSize, so this is one chunk: hashed and sealed from the buffer. */
-      if (filled > 0) {
-        unsigned char id[KEY_BYTES], type = DATA_TYPE;
-        if (!keyed_mac_compute(&s->id_mac, s->id_key, &type, 1, buffer, filled, id))
-          ok = (fail(s, "OpenSSL failed: HMAC-SHA256"), false);
-        else
-          ok = seal_chunk(s, job_id, id, buffer, filled);
-      }
+  if (ok && o->error == 0 && end > start) {
+    if (!cut) {
+      /* One chunk, the whole file (at most maxSize): hashed and sealed here, no helper. */
+      unsigned char id[KEY_BYTES], type = DATA_TYPE;
+      if (!keyed_mac_compute(&s->id_mac, s->id_key, &type, 1, window, end, id))
+        ok = (fail(s, "OpenSSL failed: HMAC-SHA256"), false);
+      else
+        ok = seal_chunk(s, job_id, id, window, end, NULL);
     } else {
-      ok = (filled == 0 || push(s, job_id, buffer, filled)) &&
-           (s->pending_len == 0 || pipe_chunk(s, job_id, s->pending, s->pending_len)) &&
-           settle(s, job_id);
+      ok = pipe_chunk(s, job_id, window + start, end - start);
     }
   }
+  if (ok && o->error == 0) ok = settle(s, job_id);
   reset_chunker(s);
   if (ok && o->error == 0) {
     struct stat after;
@@ -504,7 +539,7 @@ static bool seal_chunks(sealer *s, job *j, const unsigned char **at, const unsig
     *at += 36;
     if (index >= j->chunk_count) return fail(s, "a job names a chunk it does not hold"), false;
     o->bytes += (double)j->chunk_len[index];
-    if (!seal_chunk(s, j->id, id, j->chunk_data[index], j->chunk_len[index])) return false;
+    if (!seal_chunk(s, j->id, id, j->chunk_data[index], j->chunk_len[index], NULL)) return false;
   }
   return true;
 }

@@ -16,7 +16,8 @@
 #include "blob_crypto.h"
 #include "cut_rule.h"
 
-#define READ_SIZE (4 * 1024 * 1024)
+/* Bytes per read of a file, into the window behind the chunk being cut. */
+#define READ_SIZE (1024 * 1024)
 /* Ids already sealed and reported by this sealer: a repeat is named only (see seal_chunk). The
  * repeats worth catching here are close together (duplicate files in one job, zero-filled
  * regions of a large file); the writer drops any other. The set is emptied when full: 8,192
@@ -60,15 +61,19 @@ typedef struct slab {
   struct slab *next; /* in the free list */
 } slab;
 
-/* A chunk whose id the helper computes; sealed once its id is taken. */
+/* A chunk whose id the helper computes (and, when `compress`, its zstd output); sealed once its
+ * id is taken. */
 typedef struct {
   const unsigned char *data;
   size_t len;
+  bool compress;
   unsigned char digest[KEY_BYTES];
   bool failed;
+  size_t compressed; /* with `compress`: zstd's output length in the helper's scratch, or 0 */
 } id_request;
 
-/* The blob-id helper: HMACs of a file's chunks one ahead of the sealing (two cores per file). */
+/* The blob-id helper: HMACs of a file's chunks one ahead of the sealing, and zstd for every
+ * other chunk, so that one large file keeps two cores busy. */
 typedef struct {
   pthread_t thread;
   pthread_mutex_t lock;
@@ -78,6 +83,16 @@ typedef struct {
   keyed_mac mac;
   const unsigned char *key;
   id_request ring[RING];
+  /* Compression on the helper: the sealer's settings, a context and output of its own (one
+   * compressed chunk at a time: `compressing` is set while one is queued and not yet sealed,
+   * and read and written by the sealer thread only). */
+  int level;
+  bool sampled;
+  const id_set *stored; /* the file's ids known stored: named only, never compressed */
+  ZSTD_CCtx *cctx;
+  unsigned char *scratch; /* compressBound(maxSize) */
+  size_t scratch_len;
+  bool compressing;
 } id_helper;
 
 typedef struct job {
@@ -116,8 +131,8 @@ typedef struct {
   ZSTD_CCtx *cctx;
   unsigned char *scratch; /* zstd's output, compressBound(maxSize) */
   size_t scratch_len;
-  unsigned char *read_buf, *pending; /* READ_SIZE; maxSize (the chunk begun in earlier reads) */
-  size_t pending_len;
+  unsigned char *reads; /* READ_SIZE + maxSize: a file's reads (file_seal.c, seal_file) */
+  size_t reads_len;
   int64_t scanned;
   uint32_t hash;
   id_helper ids;
@@ -153,7 +168,8 @@ typedef struct {
 
 bool set_reset(id_set *s, size_t want);
 void set_free(id_set *s);
-bool helper_init(id_helper *h, EVP_MAC *hmac, const unsigned char *key);
+bool helper_init(id_helper *h, EVP_MAC *hmac, const unsigned char *key, int level, bool sampled,
+                 const id_set *stored, size_t scratch_len);
 void helper_stop(id_helper *h);
 void helper_free(id_helper *h);
 void free_job(job *j);

@@ -83,8 +83,7 @@ static void free_memory(sealer *s) {
   set_free(&s->sent);
   set_free(&s->stored);
   free(s->scratch);
-  free(s->read_buf);
-  free(s->pending);
+  free(s->reads);
   free(s->path);
   free(s->begun.p);
   free(s->blobs.p);
@@ -135,10 +134,13 @@ static void close_sealer(napi_env env, sealer *s) {
     s->slabs[i] = NULL;
   }
   s->free_slabs = NULL;
-  free(s->read_buf);
-  free(s->pending);
+  free(s->reads);
   free(s->scratch);
-  s->read_buf = s->pending = s->scratch = NULL;
+  free(s->ids.scratch);
+  s->reads = s->scratch = s->ids.scratch = NULL;
+  ZSTD_freeCCtx(s->cctx);
+  ZSTD_freeCCtx(s->ids.cctx);
+  s->cctx = s->ids.cctx = NULL;
 }
 
 static void handle_finalize(napi_env env, void *data, void *hint) {
@@ -265,14 +267,15 @@ static napi_value js_file_sealer(napi_env env, napi_callback_info info) {
   s->cctx = ZSTD_createCCtx();
   s->scratch_len = ZSTD_compressBound((size_t)s->rule.max_size);
   s->scratch = malloc(s->scratch_len);
-  s->read_buf = malloc(READ_SIZE);
-  s->pending = malloc((size_t)s->rule.max_size > 0 ? (size_t)s->rule.max_size : 1);
+  s->reads_len = READ_SIZE + (size_t)s->rule.max_size;
+  s->reads = malloc(s->reads_len);
   pthread_mutex_init(&s->lock, NULL);
   pthread_cond_init(&s->wake, NULL);
   pthread_cond_init(&s->credit_cond, NULL);
-  bool helper_ok = helper_init(&s->ids, hmac, s->id_key);
+  bool helper_ok = helper_init(&s->ids, hmac, s->id_key, s->level, s->sampled, &s->stored,
+                               s->scratch_len);
   if (s->gcm == NULL || s->cipher == NULL || s->sub_mac.ctx == NULL || s->id_mac.ctx == NULL ||
-      s->cctx == NULL || s->scratch == NULL || s->read_buf == NULL || s->pending == NULL ||
+      s->cctx == NULL || s->scratch == NULL || s->reads == NULL ||
       !helper_ok || !set_reset(&s->sent, SENT_LIMIT)) {
     free_memory(s);
     throw_openssl(env, "a file sealer's HMAC, AES-256-GCM or zstd context, or its buffers");

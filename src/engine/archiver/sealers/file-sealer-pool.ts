@@ -13,13 +13,15 @@
  * one sealer are handled strictly in order, blobs before the outcomes of their files.
  *
  * Memory bound (defaults, per sealer): CREDIT_WINDOW (16 MiB) of posted, unconsumed sealed
- * bytes + the slab being filled (4 MiB, or one sealed chunk if larger) + a 4 MiB read buffer +
- * chunker window and zstd output (≈ 2 × max chunk size, 16 MiB) ≈ 40 MiB; plus on the main
+ * bytes + the slab being filled (4 MiB, or one sealed chunk if larger) + the window files are
+ * read into (a 1 MiB read and the max chunk size, 9 MiB) + zstd's output twice (the sealer's
+ * and its helper's, which compresses every other chunk of a large file: ≈ 2 × max chunk size,
+ * 16 MiB) ≈ 45 MiB, touched only as far as the largest chunks reach; plus on the main
  * thread the queue of at most MAX_FILES_QUEUED entries (≈ 0.5 KB each, plus a changed file's
  * parent ids: ≈ 65 B per blob of it). A slab is reused once the writer has copied its blobs to
  * the pack spool (SpooledPacker), or, where packs are held in memory, once their packs are
  * stored (then the open packs and uploads in flight, ≈ 2 × pack size each, are in slabs:
- * SlabTable). With 2 sealers that is ≈ 80 + 1 MiB, whatever the size of the files or the speed
+ * SlabTable). With 2 sealers that is ≈ 90 + 1 MiB, whatever the size of the files or the speed
  * of the storage.
  */
 import { HoldfastError, interrupted, type BlobId } from '../../../core/index.js';

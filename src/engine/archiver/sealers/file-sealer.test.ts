@@ -23,6 +23,8 @@ import { assertEndsWithTerminatedWorker } from '../../../testing/worker-teardown
 import type { FileTask, JobReport, SealerMessage, SealTask } from './sealer-codec.js';
 
 const PARAMS: ChunkerParams = { minSize: 4096, avgSize: 16384, maxSize: 65536 };
+/** A sealer's read (READ_SIZE in native/file_seal.h). */
+const READ = 1024 * 1024;
 const SLAB = 256 * 1024;
 
 function setup(compression: CompressionMode, more: Partial<FileSealerSetup> = {}): FileSealerSetup {
@@ -134,8 +136,14 @@ void describe('NativeFileSealer', () => {
         ['text', text(700_000)],
         ['random', randomBytes(500_000)],
         ['zeros', Buffer.alloc(400_000)],
-        // Larger than a read: chunks that span two reads of the 4 MiB buffer.
+        // Larger than a read: chunks that span reads, cut on across the window's moves.
         ['large', Buffer.concat([randomBytes(3_000_000), text(3_000_000)])],
+        // Around a read (1 MiB) and the window (a read and maxSize).
+        ['read-1', text(READ - 1)],
+        ['read', text(READ)],
+        ['read+1', text(READ + 1)],
+        ['window', text(READ + PARAMS.maxSize)],
+        ['window+1', Buffer.concat([randomBytes(READ), text(PARAMS.maxSize + 1)])],
         // Sampled in mode auto (≥ 128 KiB chunks only with a larger max: see below).
         ['island', island],
       ];
