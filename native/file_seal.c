@@ -409,9 +409,8 @@ static bool settle(sealer *s, uint32_t job_id) {
 /* A chunk of a file being cut: its id goes to the helper, and the chunk before it (whose id is
  * then about ready) is sealed meanwhile. One behind: the chunks stay where they are in the
  * window until the next settle, which seals the last. The helper compresses the chunk too when
- * the sealer is about
- * to compress the one before it (queued, not the helper's to compress): the two compressions
- * then run side by side, zstd being most of a compressible file's time. */
+ * the sealer is about to compress the one before it (queued, not the helper's to compress):
+ * the two compressions then run side by side, zstd being most of a compressible file's time. */
 static bool pipe_chunk(sealer *s, uint32_t job_id, const unsigned char *chunk, size_t len) {
   bool compress =
       s->ids.cctx != NULL && !s->ids.compressing && helper_outstanding(&s->ids) > 0;
