@@ -211,12 +211,16 @@ void helper_stop(id_helper *h) {
   h->running = false;
 }
 
-void helper_free(id_helper *h) {
-  EVP_MAC_CTX_free(h->mac.ctx);
+void helper_release(id_helper *h) {
   ZSTD_freeCCtx(h->cctx);
   free(h->scratch);
   h->cctx = NULL;
   h->scratch = NULL;
+}
+
+void helper_free(id_helper *h) {
+  EVP_MAC_CTX_free(h->mac.ctx);
+  helper_release(h);
   pthread_mutex_destroy(&h->lock);
   pthread_cond_destroy(&h->work);
   pthread_cond_destroy(&h->done);
@@ -452,8 +456,7 @@ static bool seal_file(sealer *s, uint32_t job_id, const char *path, double size,
    */
   unsigned char *window = s->reads;
   size_t start = 0; /* where the chunk being cut begins */
-  size_t end = 0;   /* where the bytes read end */
-  size_t scan = 0;  /* where cutting goes on */
+  size_t end = 0;   /* where the bytes read end; cutting goes on from start + s->scanned */
   bool cut = false, ok = true;
   for (;;) {
     if (atomic_load(&s->stopping)) {
@@ -464,7 +467,6 @@ static bool seal_file(sealer *s, uint32_t job_id, const char *path, double size,
       if (!(ok = settle(s, job_id))) break;
       memmove(window, window + start, end - start);
       end -= start;
-      scan -= start;
       start = 0;
     }
     ssize_t n = read(fd, window + end, READ_SIZE);
@@ -479,14 +481,13 @@ static bool seal_file(sealer *s, uint32_t job_id, const char *path, double size,
     s->bytes_read += (double)n;
     end += (size_t)n;
     int64_t at;
-    while ((at = cut_find(&s->rule, &s->scanned, &s->hash, window, (int64_t)scan,
-                          (int64_t)end)) >= 0) {
+    while ((at = cut_find(&s->rule, &s->scanned, &s->hash, window,
+                          (int64_t)start + s->scanned, (int64_t)end)) >= 0) {
       if (!(ok = pipe_chunk(s, job_id, window + start, (size_t)at - start))) break;
-      start = scan = (size_t)at;
+      start = (size_t)at;
       cut = true;
     }
     if (!ok) break;
-    scan = end;
     /* A short read that reaches the size the walk saw is the end of the file: skip the read
      * that would return 0. Growth after the walk still shows in the fstat below. */
     if ((size_t)n < READ_SIZE && o->bytes == size) break;

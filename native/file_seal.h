@@ -171,6 +171,8 @@ void set_free(id_set *s);
 bool helper_init(id_helper *h, EVP_MAC *hmac, const unsigned char *key, int level, bool sampled,
                  const id_set *stored, size_t scratch_len);
 void helper_stop(id_helper *h);
+/* Frees the helper's zstd context and output (a closed sealer's; helper_free does too). */
+void helper_release(id_helper *h);
 void helper_free(id_helper *h);
 void free_job(job *j);
 /* The sealer's thread: runs queued jobs until the sealer stops or fails. */

@@ -73,17 +73,26 @@ static void forget_job(napi_env env, sealer *s, uint32_t id) {
   }
 }
 
+/* The large buffers and zstd contexts, the sealer's and its helper's: freed as soon as the
+ * sealer closes, not when its handle is finalized. */
+static void free_buffers(sealer *s) {
+  free(s->reads);
+  free(s->scratch);
+  ZSTD_freeCCtx(s->cctx);
+  s->reads = s->scratch = NULL;
+  s->cctx = NULL;
+  helper_release(&s->ids);
+}
+
 static void free_memory(sealer *s) {
   EVP_CIPHER_CTX_free(s->cipher);
   EVP_CIPHER_free(s->gcm);
   EVP_MAC_CTX_free(s->sub_mac.ctx);
   EVP_MAC_CTX_free(s->id_mac.ctx);
-  ZSTD_freeCCtx(s->cctx);
+  free_buffers(s);
   helper_free(&s->ids);
   set_free(&s->sent);
   set_free(&s->stored);
-  free(s->scratch);
-  free(s->reads);
   free(s->path);
   free(s->begun.p);
   free(s->blobs.p);
@@ -134,13 +143,7 @@ static void close_sealer(napi_env env, sealer *s) {
     s->slabs[i] = NULL;
   }
   s->free_slabs = NULL;
-  free(s->reads);
-  free(s->scratch);
-  free(s->ids.scratch);
-  s->reads = s->scratch = s->ids.scratch = NULL;
-  ZSTD_freeCCtx(s->cctx);
-  ZSTD_freeCCtx(s->ids.cctx);
-  s->cctx = s->ids.cctx = NULL;
+  free_buffers(s);
 }
 
 static void handle_finalize(napi_env env, void *data, void *hint) {
